@@ -1,0 +1,440 @@
+//! The one API every front end uses (control side: the app's main thread, the plugin's GUI
+//! thread, the renderer).
+//!
+//! `Controller` owns the show. It turns operator actions into engine `Command`s (through a
+//! wait-free queue), turns engine `Event`s and loader reports into `Notice`s with words, and
+//! decides which clips the loader keeps armed: the current and next scene, follow targets,
+//! note-triggered cues, and anything asked for explicitly.
+
+pub mod compile;
+
+use std::collections::BTreeSet;
+use std::fmt;
+
+use crate::engine::command::{Action, Command, Event, Level, Problem};
+use crate::engine::meters::MeterReading;
+use crate::engine::ControlEnds;
+use crate::show::ShowFile;
+use crate::stream::loader::{Loader, Report, Request};
+use compile::{compile, ms_frames};
+
+/// How much a notice matters to the operator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Severity {
+    Info,
+    Warning,
+    Error,
+}
+
+/// Something that happened, in words.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Notice {
+    pub severity: Severity,
+    /// Engine time in frames, when known.
+    pub at: Option<u64>,
+    pub event: Option<Event>,
+    pub text: String,
+}
+
+impl fmt::Display for Notice {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+/// Why a front end's request was refused.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum ControlError {
+    #[error("there is no cue \"{0}\" in the show")]
+    UnknownCue(String),
+    #[error("there is no scene \"{0}\" in the show")]
+    UnknownScene(String),
+    #[error("the engine's command queue is full; the command was not sent")]
+    QueueFull,
+}
+
+pub struct Controller {
+    file: ShowFile,
+    rate: u32,
+    generation: u32,
+    ends: ControlEnds,
+    loader: Loader,
+    cue_ids: Vec<String>,
+    scene_ids: Vec<String>,
+    cue_scene: Vec<u32>,
+    cue_followers: Vec<Vec<u32>>,
+    scene_beds: Vec<Option<u32>>,
+    note_clips: Vec<u32>,
+    scene: Option<u32>,
+    extra: BTreeSet<u32>,
+    wanted: Vec<bool>,
+    clip_names: Vec<String>,
+}
+
+impl Controller {
+    /// Loads `file` into the engine behind `ends`, with `loader` feeding it.
+    pub fn new(file: ShowFile, rate: u32, ends: ControlEnds, loader: Loader) -> Controller {
+        let mut c = Controller {
+            file,
+            rate,
+            generation: 0,
+            ends,
+            loader,
+            cue_ids: Vec::new(),
+            scene_ids: Vec::new(),
+            cue_scene: Vec::new(),
+            cue_followers: Vec::new(),
+            scene_beds: Vec::new(),
+            note_clips: Vec::new(),
+            scene: None,
+            extra: BTreeSet::new(),
+            wanted: Vec::new(),
+            clip_names: Vec::new(),
+        };
+        c.install();
+        c
+    }
+
+    /// Replaces the show; the old one's voices fade out with the de-click.
+    pub fn load(&mut self, file: ShowFile) {
+        self.file = file;
+        self.install();
+    }
+
+    fn install(&mut self) {
+        self.generation += 1;
+        let compiled = compile(&self.file, self.rate, self.generation);
+        let program = &compiled.program;
+        self.cue_scene = program.cues.iter().map(|c| c.scene).collect();
+        self.cue_followers = program.cues.iter().map(|c| c.followers.iter().map(|f| f.0).collect()).collect();
+        self.scene_beds = program.scenes.iter().map(|s| s.bed).collect();
+        self.note_clips = program
+            .notes
+            .iter()
+            .filter_map(|t| match *t {
+                crate::engine::program::NoteTarget::Cue(c) => Some(program.cues[c as usize].clip),
+                crate::engine::program::NoteTarget::Scene(s) => program.scenes[s as usize].bed,
+                crate::engine::program::NoteTarget::Nothing => None,
+            })
+            .collect();
+        self.clip_names = program
+            .clips
+            .iter()
+            .map(|clip| match clip.bus {
+                crate::engine::program::Bus::Cues => {
+                    format!("cue \"{}\"", compiled.cue_ids[clip.owner as usize])
+                }
+                crate::engine::program::Bus::Bed => {
+                    format!("the bed of scene \"{}\"", compiled.scene_ids[clip.owner as usize])
+                }
+            })
+            .collect();
+        self.cue_ids = compiled.cue_ids;
+        self.scene_ids = compiled.scene_ids;
+        self.scene = None;
+        self.extra.clear();
+        self.wanted.clear();
+        self.loader.send(Request::Program { generation: self.generation, clips: compiled.clips });
+        // The program goes after the loader knows it, so feeds and program meet on the same
+        // generation; if the queue were full the show would not load, which is worth a panic
+        // at load time rather than a silent show.
+        self.push(Command::now(Action::LoadProgram(Box::new(compiled.program))))
+            .expect("the engine's command queue is full while loading a show");
+        self.update_wanted();
+    }
+
+    pub fn show(&self) -> &ShowFile {
+        &self.file
+    }
+
+    pub fn sample_rate(&self) -> u32 {
+        self.rate
+    }
+
+    pub fn loader(&self) -> &Loader {
+        &self.loader
+    }
+
+    pub fn cue_index(&self, id: &str) -> Result<u32, ControlError> {
+        self.cue_ids.iter().position(|c| c == id).map(|i| i as u32).ok_or_else(|| ControlError::UnknownCue(id.into()))
+    }
+
+    pub fn scene_index(&self, id: &str) -> Result<u32, ControlError> {
+        self.scene_ids
+            .iter()
+            .position(|s| s == id)
+            .map(|i| i as u32)
+            .ok_or_else(|| ControlError::UnknownScene(id.into()))
+    }
+
+    pub fn cue_id(&self, cue: u32) -> &str {
+        self.cue_ids.get(cue as usize).map_or("?", |s| s.as_str())
+    }
+
+    pub fn scene_id(&self, scene: u32) -> &str {
+        self.scene_ids.get(scene as usize).map_or("?", |s| s.as_str())
+    }
+
+    /// The scene last entered, as reported by the engine.
+    pub fn current_scene(&self) -> Option<u32> {
+        self.scene
+    }
+
+    fn push(&mut self, command: Command) -> Result<(), ControlError> {
+        self.ends.commands.push(command).map_err(|_| ControlError::QueueFull)
+    }
+
+    /// Sends an action for frame `at` on the engine clock (`None`: as soon as possible).
+    pub fn send(&mut self, at: Option<u64>, action: Action) -> Result<(), ControlError> {
+        self.push(Command { at, action })
+    }
+
+    pub fn go(&mut self, at: Option<u64>) -> Result<(), ControlError> {
+        self.send(at, Action::Go)
+    }
+
+    pub fn start_cue(&mut self, id: &str, at: Option<u64>) -> Result<(), ControlError> {
+        let cue = self.cue_index(id)?;
+        self.want_clip(cue);
+        self.send(at, Action::StartCue { cue })
+    }
+
+    pub fn stop_cue(&mut self, id: &str, fade_ms: Option<f32>, at: Option<u64>) -> Result<(), ControlError> {
+        let cue = self.cue_index(id)?;
+        self.send(at, Action::StopCue { cue, fade_ms })
+    }
+
+    pub fn enter_scene(&mut self, id: &str, at: Option<u64>) -> Result<(), ControlError> {
+        let scene = self.scene_index(id)?;
+        if let Some(bed) = self.scene_beds[scene as usize] {
+            if !self.wanted.get(bed as usize).copied().unwrap_or(false) {
+                self.extra.insert(bed);
+                self.update_wanted();
+            }
+        }
+        self.send(at, Action::EnterScene { scene })
+    }
+
+    pub fn panic(&mut self, at: Option<u64>) -> Result<(), ControlError> {
+        self.send(at, Action::Panic)
+    }
+
+    pub fn set_level(&mut self, level: Level, db: f32, at: Option<u64>) -> Result<(), ControlError> {
+        self.send(at, Action::SetLevel { level, db })
+    }
+
+    /// Frames from show seconds at the engine rate.
+    pub fn frames(&self, secs: f64) -> u64 {
+        (secs.max(0.0) * self.rate as f64).round() as u64
+    }
+
+    /// The show's own timeline: scene entries at their `at`, and the panic at `end`.
+    pub fn timeline(&self) -> Vec<(u64, Action)> {
+        let mut out: Vec<(u64, Action)> = self
+            .file
+            .show
+            .scenes
+            .iter()
+            .enumerate()
+            .filter_map(|(s, scene)| scene.at.map(|at| (at.frames(self.rate), Action::EnterScene { scene: s as u32 })))
+            .collect();
+        if let Some(end) = self.file.show.end {
+            out.push((end.frames(self.rate), Action::Panic));
+        }
+        out.sort_by_key(|(at, _)| *at);
+        out
+    }
+
+    /// Where the timeline ends, in frames: the show's `end` plus its panic fade; without an
+    /// `end`, when the last timed cue (and its follows) has ended, or a minute after the last
+    /// scene starts if nothing else ends.
+    pub fn timeline_end(&self) -> u64 {
+        let show = &self.file.show;
+        let panic = ms_frames(show.panic_ms, self.rate) as u64;
+        if let Some(end) = show.end {
+            return end.frames(self.rate) + panic;
+        }
+        let compiled = compile(&self.file, self.rate, 0);
+        let program = &compiled.program;
+        let mut last = 0u64;
+        for (s, scene) in show.scenes.iter().enumerate() {
+            let Some(at) = scene.at else { continue };
+            let start = at.frames(self.rate);
+            last = last.max(start + 60 * self.rate as u64);
+            for &(cue, offset) in &program.scenes[s].timed {
+                last = last.max(chain_end(program, cue, start + offset));
+            }
+        }
+        last + panic
+    }
+
+    /// Engine events and loader reports since the last call, in words; keeps the armed set up
+    /// to date with the scene that is playing.
+    pub fn poll(&mut self) -> Vec<Notice> {
+        let mut out = Vec::new();
+        while let Ok(event) = self.ends.events.pop() {
+            if let Event::SceneEntered { scene, .. } = event {
+                self.scene = Some(scene);
+                self.extra.clear();
+                self.update_wanted();
+            }
+            if let Some(notice) = self.describe(event) {
+                out.push(notice);
+            }
+        }
+        let reports: Vec<Report> = self.loader.reports().collect();
+        for report in reports {
+            let Report::Failed { generation, clip, message } = report;
+            if generation == self.generation {
+                let what = self.clip_names.get(clip as usize).cloned().unwrap_or_default();
+                out.push(Notice {
+                    severity: Severity::Error,
+                    at: None,
+                    event: None,
+                    text: format!("{what} cannot play and stays silent: {message}"),
+                });
+            }
+        }
+        out
+    }
+
+    pub fn meters(&self) -> MeterReading {
+        self.ends.meters.take()
+    }
+
+    fn describe(&self, event: Event) -> Option<Notice> {
+        let time = |at: u64| format_time(at as f64 / self.rate as f64);
+        let clip_name = |clip: u32| self.clip_names.get(clip as usize).cloned().unwrap_or_else(|| "a clip".into());
+        let (severity, at, text) = match event {
+            Event::CueStarted { cue, at } => {
+                (Severity::Info, at, format!("{} cue \"{}\" started", time(at), self.cue_id(cue)))
+            }
+            Event::CueEnded { cue, at, completed } => (
+                Severity::Info,
+                at,
+                format!("{} cue \"{}\" {}", time(at), self.cue_id(cue), if completed { "ended" } else { "stopped" }),
+            ),
+            Event::SceneEntered { scene, at } => {
+                (Severity::Info, at, format!("{} scene \"{}\" entered", time(at), self.scene_id(scene)))
+            }
+            Event::BedStarted { scene, at } => {
+                (Severity::Info, at, format!("{} bed of scene \"{}\" fading in", time(at), self.scene_id(scene)))
+            }
+            Event::GoAtEnd { at } => (Severity::Warning, at, format!("{} GO: no manual cue is left", time(at))),
+            Event::Underrun { clip, at, frames } => (
+                Severity::Warning,
+                at,
+                format!(
+                    "{} {} ran out of data for {:.1} ms (disk too slow?); it played silence there",
+                    time(at),
+                    clip_name(clip),
+                    frames as f64 * 1000.0 / self.rate as f64
+                ),
+            ),
+            Event::CannotStart { clip, at, why } => (
+                Severity::Error,
+                at,
+                format!("{} {} could not start: {}", time(at), clip_name(clip), problem_text(why)),
+            ),
+            Event::CommandDropped { at, why } => {
+                (Severity::Error, at, format!("{} a command was dropped: {}", time(at), problem_text(why)))
+            }
+            Event::Clipped { at, peak } => (
+                Severity::Warning,
+                at,
+                format!(
+                    "{} the output clipped: peak {:+.1} dBFS; lower the master level",
+                    time(at),
+                    20.0 * peak.log10()
+                ),
+            ),
+            Event::Panic { at, hard } => (
+                Severity::Warning,
+                at,
+                format!("{} {}", time(at), if hard { "panic: cut" } else { "panic: fading everything out" }),
+            ),
+            Event::ProgramLoaded { generation, at } => {
+                if generation != self.generation {
+                    return None;
+                }
+                (Severity::Info, at, format!("{} show \"{}\" loaded", time(at), self.file.show.name))
+            }
+        };
+        Some(Notice { severity, at: Some(at), event: Some(event), text })
+    }
+
+    fn want_clip(&mut self, cue: u32) {
+        if !self.wanted.get(cue as usize).copied().unwrap_or(false) {
+            self.extra.insert(cue);
+            self.update_wanted();
+        }
+    }
+
+    /// The armed set: current and next scene (beds and cues), note targets, follow targets of
+    /// everything armed, and explicit extras.
+    fn update_wanted(&mut self) {
+        let n_clips = self.cue_ids.len() + self.scene_beds.iter().flatten().count();
+        let mut want = vec![false; n_clips];
+        let current = self.scene.unwrap_or(0);
+        for s in [current, current + 1] {
+            if let Some(Some(bed)) = self.scene_beds.get(s as usize) {
+                want[*bed as usize] = true;
+            }
+            for (cue, &scene) in self.cue_scene.iter().enumerate() {
+                if scene == s {
+                    want[cue] = true;
+                }
+            }
+        }
+        for &clip in self.note_clips.iter().chain(self.extra.iter()) {
+            want[clip as usize] = true;
+        }
+        // Follow targets, transitively (cue index == clip index for cues).
+        let mut stack: Vec<u32> = (0..self.cue_ids.len() as u32).filter(|&c| want[c as usize]).collect();
+        while let Some(cue) = stack.pop() {
+            for &f in &self.cue_followers[cue as usize] {
+                if !want[f as usize] {
+                    want[f as usize] = true;
+                    stack.push(f);
+                }
+            }
+        }
+        if want != self.wanted {
+            self.wanted = want.clone();
+            self.loader.send(Request::Want(want));
+        }
+    }
+}
+
+/// When a cue started at `start` and everything that follows it have ended (loops: never).
+fn chain_end(program: &crate::engine::program::Program, cue: u32, start: u64) -> u64 {
+    let clip = &program.clips[program.cues[cue as usize].clip as usize];
+    let Some(len) = clip.length else { return start };
+    let end = start + len;
+    let mut last = end;
+    for &(f, wait) in &program.cues[cue as usize].followers {
+        // Cycles are rejected by validation, so this ends.
+        last = last.max(chain_end(program, f, end + wait));
+    }
+    last
+}
+
+fn problem_text(problem: Problem) -> &'static str {
+    match problem {
+        Problem::NotReady => "its audio is not loaded (missing file, or still loading)",
+        Problem::NoFreeVoice => "every voice is busy",
+        Problem::ScheduleFull => "too many commands are waiting for their time",
+        Problem::Unknown => "it is not in the loaded show",
+    }
+}
+
+/// Seconds as `MM:SS.mmm` (or `H:MM:SS.mmm` past an hour).
+pub fn format_time(secs: f64) -> String {
+    let ms = (secs.max(0.0) * 1000.0).round() as u64;
+    let (h, m, s, milli) = (ms / 3_600_000, ms / 60_000 % 60, ms / 1000 % 60, ms % 1000);
+    if h > 0 {
+        format!("{h}:{m:02}:{s:02}.{milli:03}")
+    } else {
+        format!("{m:02}:{s:02}.{milli:03}")
+    }
+}

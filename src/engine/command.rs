@@ -1,0 +1,155 @@
+//! Messages in and out of the audio thread (built on either side; plain data, no strings).
+//!
+//! - `Command`: control side → engine, with an optional target sample time.
+//! - `Event`: engine → control side; indices, frames and numbers only (the control side turns
+//!   them into words).
+//! - `LoaderMsg`: loader thread → engine: feeds to arm and disarm.
+//! - `Retired`: engine → loader thread: whatever the audio thread is done with, to be dropped
+//!   there, and notices that an armed feed was used.
+
+use crate::engine::feed::Feed;
+use crate::engine::program::Program;
+
+/// A bus whose level can be set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Level {
+    Master,
+    Bed,
+    Cues,
+}
+
+/// What the engine is asked to do.
+pub enum Action {
+    /// Start the next manual cue in list order.
+    Go,
+    StartCue {
+        cue: u32,
+    },
+    /// Stop a cue's voices with a fade (`None`: the cue's own fade out, at least the de-click).
+    StopCue {
+        cue: u32,
+        fade_ms: Option<f32>,
+    },
+    EnterScene {
+        scene: u32,
+    },
+    /// Fade everything out; a second panic during the fade cuts at once.
+    Panic,
+    SetLevel {
+        level: Level,
+        db: f32,
+    },
+    /// Ducking settings from the front end: `None` leaves the show's.
+    SetDuckOverride {
+        depth_db: Option<f32>,
+        attack_ms: Option<f32>,
+        release_ms: Option<f32>,
+    },
+    /// A MIDI note-on: starts the cue or enters the scene mapped to it.
+    Note {
+        note: u8,
+    },
+    /// Replace the show (all voices of the old one fade out with the de-click).
+    LoadProgram(Box<Program>),
+}
+
+/// An action, at a sample time on the engine clock or as soon as possible.
+pub struct Command {
+    pub at: Option<u64>,
+    pub action: Action,
+}
+
+impl Command {
+    pub fn now(action: Action) -> Self {
+        Command { at: None, action }
+    }
+    pub fn at(at: u64, action: Action) -> Self {
+        Command { at: Some(at), action }
+    }
+}
+
+/// Why a start could not happen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Problem {
+    /// The clip's feed was not ready (file missing or still loading).
+    NotReady,
+    /// Every voice is busy.
+    NoFreeVoice,
+    /// Too many commands waiting for their time.
+    ScheduleFull,
+    /// The cue, scene or note does not exist in the loaded show.
+    Unknown,
+}
+
+/// What happened on the audio thread.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Event {
+    CueStarted {
+        cue: u32,
+        at: u64,
+    },
+    /// `completed`: it played its last sample (stopped cues and panics are not completed).
+    CueEnded {
+        cue: u32,
+        at: u64,
+        completed: bool,
+    },
+    SceneEntered {
+        scene: u32,
+        at: u64,
+    },
+    /// A bed's transition began (quantized transitions begin after the scene was entered).
+    BedStarted {
+        scene: u32,
+        at: u64,
+    },
+    /// No manual cue is left for GO.
+    GoAtEnd {
+        at: u64,
+    },
+    Underrun {
+        clip: u32,
+        at: u64,
+        frames: u32,
+    },
+    CannotStart {
+        clip: u32,
+        at: u64,
+        why: Problem,
+    },
+    CommandDropped {
+        at: u64,
+        why: Problem,
+    },
+    /// The main output went above full scale; `peak` is linear.
+    Clipped {
+        at: u64,
+        peak: f32,
+    },
+    Panic {
+        at: u64,
+        hard: bool,
+    },
+    ProgramLoaded {
+        generation: u32,
+        at: u64,
+    },
+}
+
+/// Loader thread → engine.
+pub enum LoaderMsg {
+    Arm { generation: u32, clip: u32, feed: Feed },
+    Disarm { generation: u32, clip: u32 },
+}
+
+/// Engine → loader thread.
+pub enum Retired {
+    /// A feed that finished playing or was replaced.
+    Feed(Feed),
+    /// The armed feed of a clip was taken by a voice: the loader prepares another.
+    Used {
+        generation: u32,
+        clip: u32,
+    },
+    Program(Box<Program>),
+}

@@ -1,0 +1,113 @@
+//! A voice's audio supply (audio thread reads it; the loader thread builds and refills it).
+//!
+//! A `Feed` is the preloaded head of a clip (shared, immutable, in memory) followed by a tail
+//! ring buffer the loader keeps ahead of the play position. Frames are at the engine rate,
+//! interleaved, one or two channels. The audio thread reads without waiting: what is not there
+//! yet is played as silence and counted as an underrun, and the late frames are skipped when
+//! they arrive so the voice stays in time.
+
+use std::sync::Arc;
+
+/// The first stretch of a clip, decoded and resampled before it can be started.
+#[derive(Debug)]
+pub struct Head {
+    pub samples: Box<[f32]>,
+    pub channels: u16,
+}
+
+impl Head {
+    pub fn frames(&self) -> u64 {
+        (self.samples.len() / self.channels as usize) as u64
+    }
+}
+
+/// Everything a voice needs to play one clip from its start (or from an offset).
+pub struct Feed {
+    pub head: Arc<Head>,
+    pub tail: rtrb::Consumer<f32>,
+    pub channels: u16,
+    /// Frames the voice plays in all; `None` plays until stopped (loops).
+    pub length: Option<u64>,
+    /// Frames read so far (head and tail together).
+    pos: u64,
+    /// Frames of the tail that were due but missing, still to be skipped when they arrive.
+    debt: u64,
+}
+
+impl Feed {
+    pub fn new(head: Arc<Head>, tail: rtrb::Consumer<f32>, length: Option<u64>) -> Self {
+        let channels = head.channels;
+        Feed { head, tail, channels, length, pos: 0, debt: 0 }
+    }
+
+    pub fn position(&self) -> u64 {
+        self.pos
+    }
+
+    /// Frames left before the clip's natural end (`u64::MAX` for a loop).
+    pub fn remaining(&self) -> u64 {
+        match self.length {
+            Some(len) => len.saturating_sub(self.pos),
+            None => u64::MAX,
+        }
+    }
+
+    /// Frames that can be read now without an underrun.
+    pub fn ready_frames(&self) -> u64 {
+        let ch = self.channels as u64;
+        let head_left = self.head.frames().saturating_sub(self.pos);
+        let tail = (self.tail.slots() as u64 / ch).saturating_sub(self.debt);
+        head_left + tail
+    }
+
+    /// Hands the next `frames` frames to `sink` as one or more interleaved slices, in order;
+    /// missing frames are handed as `None` (silence). Returns the frames that were missing.
+    #[inline]
+    pub fn read(&mut self, frames: usize, mut sink: impl FnMut(Option<&[f32]>, usize)) -> usize {
+        let ch = self.channels as usize;
+        let mut left = frames;
+        // Head first.
+        let head_frames = self.head.frames();
+        if self.pos < head_frames && left > 0 {
+            let start = self.pos as usize;
+            let n = left.min((head_frames - self.pos) as usize);
+            sink(Some(&self.head.samples[start * ch..(start + n) * ch]), n);
+            self.pos += n as u64;
+            left -= n;
+        }
+        if left == 0 {
+            return 0;
+        }
+        // Skip frames that arrived too late to be played.
+        if self.debt > 0 {
+            let have = self.tail.slots() / ch;
+            let skip = (self.debt as usize).min(have);
+            if skip > 0 {
+                if let Ok(chunk) = self.tail.read_chunk(skip * ch) {
+                    chunk.commit_all();
+                }
+                self.debt -= skip as u64;
+            }
+        }
+        let have = if self.debt > 0 { 0 } else { self.tail.slots() / ch };
+        let n = left.min(have);
+        if n > 0 {
+            if let Ok(chunk) = self.tail.read_chunk(n * ch) {
+                let (a, b) = chunk.as_slices();
+                sink(Some(a), a.len() / ch);
+                if !b.is_empty() {
+                    sink(Some(b), b.len() / ch);
+                }
+                chunk.commit_all();
+            }
+            self.pos += n as u64;
+            left -= n;
+        }
+        if left > 0 {
+            sink(None, left);
+            self.pos += left as u64;
+            self.debt += left as u64;
+        }
+        left
+    }
+}

@@ -1,0 +1,650 @@
+//! The real-time engine: everything in this folder runs on the audio thread.
+//!
+//! `Engine::process` never allocates, frees, locks, blocks, does I/O or formats text. All memory
+//! (voice arena, schedule, queues) is sized in `Engine::new`, before audio starts. Things with
+//! heap memory (feeds, programs) arrive through queues and leave through the `Retired` queue, to
+//! be dropped on the loader thread.
+//!
+//! Time is a 64-bit frame clock. Commands carry an optional target frame; the block is split at
+//! every command time and at every voice end, and all gains move per frame, so the output does
+//! not depend on the block size.
+
+pub mod command;
+pub mod duck;
+pub mod fade;
+pub mod feed;
+pub mod meters;
+pub mod program;
+pub mod schedule;
+pub mod voice;
+
+use std::sync::Arc;
+
+use crate::show::{Curve, Quantize};
+use command::{Action, Command, Event, Level, LoaderMsg, Problem, Retired};
+use duck::Duck;
+use fade::{db_to_gain, Ramp};
+use meters::Meters;
+use program::{Bus, NoteTarget, Program};
+use schedule::{Due, Entry, Schedule};
+use voice::Voice;
+
+/// Sizes fixed before audio starts.
+#[derive(Debug, Clone, Copy)]
+pub struct EngineConfig {
+    pub sample_rate: u32,
+    /// Voices that can sound at once (beds in crossfade count too).
+    pub voices: usize,
+    /// Commands that can wait for their time at once.
+    pub schedule: usize,
+    /// Queue sizes (entries).
+    pub queue: usize,
+}
+
+impl EngineConfig {
+    pub fn new(sample_rate: u32) -> Self {
+        EngineConfig { sample_rate, voices: 128, schedule: 1024, queue: 4096 }
+    }
+}
+
+/// The control side's ends of the engine's queues.
+pub struct ControlEnds {
+    pub commands: rtrb::Producer<Command>,
+    pub events: rtrb::Consumer<Event>,
+    pub meters: Arc<Meters>,
+}
+
+/// The loader thread's ends of the engine's queues.
+pub struct LoaderEnds {
+    pub feeds: rtrb::Producer<LoaderMsg>,
+    pub retired: rtrb::Consumer<Retired>,
+}
+
+/// Where one block goes: stereo main, and the bed and cue buses (stems); main = bed + cues.
+pub struct Outputs<'a> {
+    pub main: [&'a mut [f32]; 2],
+    pub bed: [&'a mut [f32]; 2],
+    pub cues: [&'a mut [f32]; 2],
+}
+
+impl Outputs<'_> {
+    pub fn frames(&self) -> usize {
+        self.main[0].len()
+    }
+}
+
+pub struct Engine {
+    rate: u32,
+    clock: u64,
+    program: Box<Program>,
+    voices: Vec<Voice>,
+    schedule: Schedule,
+    commands: rtrb::Consumer<Command>,
+    events: rtrb::Producer<Event>,
+    feeds: rtrb::Consumer<LoaderMsg>,
+    retired: rtrb::Producer<Retired>,
+    meters: Arc<Meters>,
+    master: Ramp,
+    bed_level: Ramp,
+    cue_level: Ramp,
+    duck: Duck,
+    duck_override: (Option<f32>, Option<u32>, Option<u32>),
+    /// The release of the last ducking cue that ended.
+    duck_release: u32,
+    bed_voice: Option<usize>,
+    scene: Option<u32>,
+    scene_entry: u64,
+    go_next: u32,
+    panic_until: Option<u64>,
+    last_clip_event: Option<u64>,
+    declick: u32,
+    level_smoothing: u32,
+}
+
+impl Engine {
+    /// Builds the engine and its queues (control side, before audio starts).
+    pub fn new(config: EngineConfig) -> (Engine, ControlEnds, LoaderEnds) {
+        let (commands_tx, commands) = rtrb::RingBuffer::new(config.queue);
+        let (events, events_rx) = rtrb::RingBuffer::new(config.queue);
+        let (feeds_tx, feeds) = rtrb::RingBuffer::new(config.queue);
+        let (retired, retired_rx) = rtrb::RingBuffer::new(config.queue);
+        let meters = Arc::new(Meters::default());
+        let rate = config.sample_rate;
+        let engine = Engine {
+            rate,
+            clock: 0,
+            program: Box::new(Program::empty()),
+            voices: (0..config.voices).map(|_| Voice::default()).collect(),
+            schedule: Schedule::with_capacity(config.schedule),
+            commands,
+            events,
+            feeds,
+            retired,
+            meters: meters.clone(),
+            master: Ramp::new(1.0),
+            bed_level: Ramp::new(1.0),
+            cue_level: Ramp::new(1.0),
+            duck: Duck::default(),
+            duck_override: (None, None, None),
+            duck_release: 1,
+            bed_voice: None,
+            scene: None,
+            scene_entry: 0,
+            go_next: 0,
+            panic_until: None,
+            last_clip_event: None,
+            declick: declick_frames(rate),
+            level_smoothing: (rate / 50).max(1),
+        };
+        (
+            engine,
+            ControlEnds { commands: commands_tx, events: events_rx, meters },
+            LoaderEnds { feeds: feeds_tx, retired: retired_rx },
+        )
+    }
+
+    pub fn sample_rate(&self) -> u32 {
+        self.rate
+    }
+
+    /// The frame clock: the time of the next frame to be processed.
+    pub fn clock(&self) -> u64 {
+        self.clock
+    }
+
+    pub fn program(&self) -> &Program {
+        &self.program
+    }
+
+    /// Takes in waiting commands and feeds. `process` does this itself; a front end that owns the
+    /// engine (the plugin) may call it to act on commands between blocks.
+    pub fn poll(&mut self) {
+        while let Ok(msg) = self.feeds.pop() {
+            match msg {
+                LoaderMsg::Arm { generation, clip, feed } => match self.program.clips.get_mut(clip as usize) {
+                    Some(slot) if generation == self.program.generation => {
+                        if let Some(old) = slot.armed.replace(feed) {
+                            self.retire(Retired::Feed(old));
+                        }
+                    }
+                    _ => self.retire(Retired::Feed(feed)),
+                },
+                LoaderMsg::Disarm { generation, clip } => {
+                    if generation == self.program.generation {
+                        if let Some(old) = self.program.clips.get_mut(clip as usize).and_then(|c| c.armed.take()) {
+                            self.retire(Retired::Feed(old));
+                        }
+                    }
+                }
+            }
+        }
+        while let Ok(command) = self.commands.pop() {
+            self.schedule_command(command);
+        }
+    }
+
+    /// Queues a command from the thread that owns the engine (e.g. a MIDI note in the plugin's
+    /// process call), exactly as if it had come through the command queue.
+    pub fn schedule_command(&mut self, command: Command) {
+        if let Action::LoadProgram(program) = command.action {
+            self.load_program(program);
+            return;
+        }
+        let at = command.at.unwrap_or(self.clock).max(self.clock);
+        if let Err(entry) = self.schedule.insert(Entry { at, due: Due::Command(command.action) }) {
+            self.emit(Event::CommandDropped { at: entry.at, why: Problem::ScheduleFull });
+        }
+    }
+
+    /// Whether every sound due in the next `frames` frames has its data in memory. The offline
+    /// renderer waits for this; live playback never waits.
+    pub fn is_ready(&self, frames: usize) -> bool {
+        for v in &self.voices {
+            if let Some(feed) = &v.feed {
+                let need = v.frames_until_done().min(frames as u64);
+                if feed.ready_frames() < need {
+                    return false;
+                }
+            }
+        }
+        let horizon = self.clock + frames as u64;
+        let armed = |clip: Option<u32>| match clip {
+            Some(c) => self.program.clips.get(c as usize).is_none_or(|c| c.armed.is_some()),
+            None => true,
+        };
+        let cue_clip = |cue: u32| self.program.cues.get(cue as usize).map(|c| c.clip);
+        let bed_clip = |scene: u32| self.program.scenes.get(scene as usize).and_then(|s| s.bed);
+        for entry in self.schedule.iter().take_while(|e| e.at < horizon) {
+            let clip = match &entry.due {
+                Due::Timed { cue, .. } | Due::Follow { cue } => cue_clip(*cue),
+                Due::BedChange { scene, .. } => bed_clip(*scene),
+                Due::Command(Action::StartCue { cue }) => cue_clip(*cue),
+                Due::Command(Action::EnterScene { scene }) => bed_clip(*scene),
+                Due::Command(Action::Go) => {
+                    self.program.manual.get(self.go_next as usize).and_then(|&cue| cue_clip(cue))
+                }
+                Due::Command(Action::Note { note }) => match self.program.notes[*note as usize & 127] {
+                    NoteTarget::Cue(cue) => cue_clip(cue),
+                    NoteTarget::Scene(scene) => bed_clip(scene),
+                    NoteTarget::Nothing => None,
+                },
+                Due::Command(_) => None,
+            };
+            if !armed(clip) {
+                return false;
+            }
+        }
+        true
+    }
+
+    /// Renders one block of any length.
+    pub fn process(&mut self, out: Outputs) {
+        self.poll();
+        let Outputs { main, bed, cues } = out;
+        let [main_l, main_r] = main;
+        let [bed_l, bed_r] = bed;
+        let [cue_l, cue_r] = cues;
+        let frames = main_l.len();
+        for buf in [&mut *bed_l, &mut *bed_r, &mut *cue_l, &mut *cue_r] {
+            buf[..frames].fill(0.0);
+        }
+        let mut done = 0;
+        while done < frames {
+            let now = self.clock;
+            // Applying can schedule more for this very frame (a timed cue at offset 0, a follow
+            // with no wait after a voice ended): loop until nothing is due now.
+            loop {
+                while let Some(entry) = self.schedule.pop_due(now) {
+                    self.apply(entry.due, now);
+                }
+                self.reap();
+                if self.schedule.next_time() != Some(now) {
+                    break;
+                }
+            }
+            let mut n = frames - done;
+            if let Some(t) = self.schedule.next_time() {
+                n = n.min((t - now) as usize);
+            }
+            for v in &self.voices {
+                if !v.is_free() {
+                    n = n.min(v.frames_until_done().min(usize::MAX as u64) as usize);
+                }
+            }
+            let n = n.max(1).min(frames - done);
+            let range = done..done + n;
+            for v in self.voices.iter_mut().filter(|v| !v.is_free()) {
+                match v.bus {
+                    Bus::Bed => v.render(&mut bed_l[range.clone()], &mut bed_r[range.clone()]),
+                    Bus::Cues => v.render(&mut cue_l[range.clone()], &mut cue_r[range.clone()]),
+                }
+            }
+            self.mix_buses(
+                &mut main_l[range.clone()],
+                &mut main_r[range.clone()],
+                &mut bed_l[range.clone()],
+                &mut bed_r[range.clone()],
+                &mut cue_l[range.clone()],
+                &mut cue_r[range.clone()],
+            );
+            self.clock += n as u64;
+            done += n;
+            self.reap();
+        }
+        self.report_underruns();
+        self.meter(main_l, main_r, bed_l, bed_r, cue_l, cue_r);
+    }
+
+    fn mix_buses(
+        &mut self,
+        main_l: &mut [f32],
+        main_r: &mut [f32],
+        bed_l: &mut [f32],
+        bed_r: &mut [f32],
+        cue_l: &mut [f32],
+        cue_r: &mut [f32],
+    ) {
+        let steady = self.master.is_steady()
+            && self.bed_level.is_steady()
+            && self.cue_level.is_steady()
+            && self.duck.is_steady();
+        if steady {
+            let m = self.master.value();
+            let b = self.bed_level.value() * self.duck.gain() * m;
+            let c = self.cue_level.value() * m;
+            for i in 0..main_l.len() {
+                bed_l[i] *= b;
+                bed_r[i] *= b;
+                cue_l[i] *= c;
+                cue_r[i] *= c;
+                main_l[i] = bed_l[i] + cue_l[i];
+                main_r[i] = bed_r[i] + cue_r[i];
+            }
+            return;
+        }
+        for i in 0..main_l.len() {
+            let m = self.master.tick();
+            let b = self.bed_level.tick() * self.duck.tick() * m;
+            let c = self.cue_level.tick() * m;
+            bed_l[i] *= b;
+            bed_r[i] *= b;
+            cue_l[i] *= c;
+            cue_r[i] *= c;
+            main_l[i] = bed_l[i] + cue_l[i];
+            main_r[i] = bed_r[i] + cue_r[i];
+        }
+    }
+
+    fn apply(&mut self, due: Due, now: u64) {
+        match due {
+            Due::Command(action) => self.apply_action(action, now),
+            Due::Timed { cue, entry } => {
+                if entry == self.scene_entry {
+                    self.start_cue(cue, now);
+                }
+            }
+            Due::Follow { cue } => self.start_cue(cue, now),
+            Due::BedChange { scene, entry } => {
+                if entry == self.scene_entry {
+                    self.change_bed(scene, now);
+                }
+            }
+        }
+    }
+
+    fn apply_action(&mut self, action: Action, now: u64) {
+        match action {
+            Action::Go => match self.program.manual.get(self.go_next as usize) {
+                Some(&cue) => {
+                    self.go_next += 1;
+                    self.start_cue(cue, now);
+                }
+                None => self.emit(Event::GoAtEnd { at: now }),
+            },
+            Action::StartCue { cue } => self.start_cue(cue, now),
+            Action::StopCue { cue, fade_ms } => {
+                let declick = self.declick;
+                let rate = self.rate as f32;
+                let clip_fade =
+                    self.program.cues.get(cue as usize).map(|c| self.program.clips[c.clip as usize].fade_out_frames);
+                let frames = match fade_ms {
+                    Some(ms) => (ms * rate / 1000.0) as u32,
+                    None => clip_fade.unwrap_or(0),
+                }
+                .max(declick);
+                let generation = self.program.generation;
+                for v in self.voices.iter_mut() {
+                    if !v.is_free() && v.bus == Bus::Cues && v.owner == cue && v.generation == generation {
+                        v.stop(frames, Curve::EqualPower);
+                    }
+                }
+            }
+            Action::EnterScene { scene } => self.enter_scene(scene, now),
+            Action::Panic => self.panic(now),
+            Action::SetLevel { level, db } => {
+                let frames = self.level_smoothing;
+                let ramp = match level {
+                    Level::Master => &mut self.master,
+                    Level::Bed => &mut self.bed_level,
+                    Level::Cues => &mut self.cue_level,
+                };
+                ramp.set(db_to_gain(db), frames);
+            }
+            Action::SetDuckOverride { depth_db, attack_ms, release_ms } => {
+                let ms = |v: Option<f32>| v.map(|ms| (ms.max(0.0) * self.rate as f32 / 1000.0) as u32);
+                self.duck_override = (depth_db, ms(attack_ms), ms(release_ms));
+                self.update_duck();
+            }
+            Action::Note { note } => match self.program.notes[note as usize & 127] {
+                NoteTarget::Cue(cue) => self.start_cue(cue, now),
+                NoteTarget::Scene(scene) => self.enter_scene(scene, now),
+                NoteTarget::Nothing => {}
+            },
+            // Applied when it arrives (see `schedule_command`); never scheduled.
+            Action::LoadProgram(program) => self.load_program(program),
+        }
+    }
+
+    fn start_cue(&mut self, cue: u32, now: u64) {
+        let Some(info) = self.program.cues.get(cue as usize) else {
+            self.emit(Event::CannotStart { clip: u32::MAX, at: now, why: Problem::Unknown });
+            return;
+        };
+        let clip = info.clip;
+        // A cue started again restarts: the running voice gets out of the way with a de-click.
+        let generation = self.program.generation;
+        let declick = self.declick;
+        for v in self.voices.iter_mut() {
+            if !v.is_free() && v.bus == Bus::Cues && v.owner == cue && v.generation == generation && !v.stopped {
+                v.stop(declick, Curve::Linear);
+            }
+        }
+        let fade_in = self.program.clips[clip as usize].fade_in_frames;
+        if self.start_clip(clip, now, fade_in, Curve::EqualPower).is_some() {
+            self.emit(Event::CueStarted { cue, at: now });
+            self.update_duck();
+        }
+    }
+
+    /// Starts a clip's armed feed in a free voice; returns the voice.
+    fn start_clip(&mut self, clip: u32, now: u64, fade_in: u32, curve: Curve) -> Option<usize> {
+        let generation = self.program.generation;
+        let Some(slot) = self.program.clips.get_mut(clip as usize) else {
+            self.emit(Event::CannotStart { clip, at: now, why: Problem::Unknown });
+            return None;
+        };
+        let Some(index) = self.voices.iter().position(|v| v.is_free()) else {
+            self.emit(Event::CannotStart { clip, at: now, why: Problem::NoFreeVoice });
+            return None;
+        };
+        let Some(feed) = slot.armed.take() else {
+            self.emit(Event::CannotStart { clip, at: now, why: Problem::NotReady });
+            return None;
+        };
+        self.voices[index].start(feed, generation, clip, slot, now, fade_in, curve, self.declick);
+        self.retire(Retired::Used { generation, clip });
+        Some(index)
+    }
+
+    fn enter_scene(&mut self, scene: u32, now: u64) {
+        let Some(info) = self.program.scenes.get(scene as usize) else {
+            self.emit(Event::CommandDropped { at: now, why: Problem::Unknown });
+            return;
+        };
+        let quantize = info.quantize;
+        let first_manual = info.first_manual;
+        // Timed cues and a pending bed change of the scene being left no longer apply.
+        self.schedule.retain(|e| !matches!(e.due, Due::Timed { .. } | Due::BedChange { .. }));
+        self.scene = Some(scene);
+        self.scene_entry = now;
+        if let Some(first) = first_manual {
+            self.go_next = first;
+        }
+        self.emit(Event::SceneEntered { scene, at: now });
+        for i in 0..self.program.scenes[scene as usize].timed.len() {
+            let (cue, offset) = self.program.scenes[scene as usize].timed[i];
+            let entry = Entry { at: now + offset, due: Due::Timed { cue, entry: now } };
+            if self.schedule.insert(entry).is_err() {
+                self.emit(Event::CommandDropped { at: now + offset, why: Problem::ScheduleFull });
+            }
+        }
+        let at = self.quantized(now, quantize);
+        if at == now {
+            self.change_bed(scene, now);
+        } else if self.schedule.insert(Entry { at, due: Due::BedChange { scene, entry: now } }).is_err() {
+            self.emit(Event::CommandDropped { at, why: Problem::ScheduleFull });
+        }
+    }
+
+    /// The first beat or bar line of the playing bed at or after `now`.
+    fn quantized(&self, now: u64, quantize: Quantize) -> u64 {
+        let Some(bed) = self.bed_voice.map(|i| &self.voices[i]) else {
+            return now;
+        };
+        let Some((beat, beats_per_bar)) = bed.tempo else {
+            return now;
+        };
+        let unit = match quantize {
+            Quantize::None => return now,
+            Quantize::Beat => beat,
+            Quantize::Bar => beat * beats_per_bar as f64,
+        };
+        let line = |k: u64| bed.started_at + (k as f64 * unit).round() as u64;
+        // Each line is rounded from its index, so long beds stay on the grid without drift.
+        let mut k = ((now - bed.started_at) as f64 / unit).floor() as u64;
+        while line(k) < now {
+            k += 1;
+        }
+        line(k)
+    }
+
+    fn change_bed(&mut self, scene: u32, now: u64) {
+        let info = &self.program.scenes[scene as usize];
+        let (bed, fade, curve) = (info.bed, info.fade_frames.max(self.declick), info.curve);
+        if let Some(old) = self.bed_voice.take() {
+            self.voices[old].stop(fade, curve);
+        }
+        if let Some(clip) = bed {
+            self.bed_voice = self.start_clip(clip, now, fade, curve);
+        }
+        self.emit(Event::BedStarted { scene, at: now });
+    }
+
+    fn panic(&mut self, now: u64) {
+        let hard = self.panic_until.is_some_and(|until| now < until);
+        let frames = if hard { self.declick } else { self.program.panic_frames.max(self.declick) };
+        for v in self.voices.iter_mut().filter(|v| !v.is_free()) {
+            v.stop(frames, Curve::SCurve);
+        }
+        self.schedule.retain(|e| !matches!(e.due, Due::Timed { .. } | Due::BedChange { .. } | Due::Follow { .. }));
+        self.bed_voice = None;
+        self.panic_until = Some(now + frames as u64);
+        self.emit(Event::Panic { at: now, hard });
+    }
+
+    fn load_program(&mut self, program: Box<Program>) {
+        let declick = self.declick;
+        for v in self.voices.iter_mut().filter(|v| !v.is_free()) {
+            v.stop(declick, Curve::Linear);
+        }
+        self.schedule.retain(|_| false);
+        self.bed_voice = None;
+        self.scene = None;
+        self.go_next = 0;
+        let generation = program.generation;
+        let old = std::mem::replace(&mut self.program, program);
+        self.retire(Retired::Program(old));
+        self.update_duck();
+        self.emit(Event::ProgramLoaded { generation, at: self.clock });
+    }
+
+    /// Frees voices that are done; schedules the follows of cues that completed.
+    fn reap(&mut self) {
+        let now = self.clock;
+        let generation = self.program.generation;
+        let mut changed = false;
+        for i in 0..self.voices.len() {
+            let v = &mut self.voices[i];
+            if v.is_free() || v.frames_until_done() > 0 {
+                continue;
+            }
+            let completed = v.completed();
+            let (bus, owner, current) = (v.bus, v.owner, v.generation == generation);
+            if let Some(duck) = v.duck {
+                self.duck_release = duck.release_frames;
+                changed = true;
+            }
+            if v.underrun > 0 {
+                let (clip, frames) = (v.clip, v.underrun);
+                v.underrun = 0;
+                self.emit(Event::Underrun { clip, at: now, frames });
+            }
+            if let Some(feed) = self.voices[i].feed.take() {
+                self.retire(Retired::Feed(feed));
+            }
+            if self.bed_voice == Some(i) {
+                self.bed_voice = None;
+            }
+            if bus == Bus::Cues && current {
+                self.emit(Event::CueEnded { cue: owner, at: now, completed });
+                if completed {
+                    for f in 0..self.program.cues[owner as usize].followers.len() {
+                        let (cue, wait) = self.program.cues[owner as usize].followers[f];
+                        if self.schedule.insert(Entry { at: now + wait, due: Due::Follow { cue } }).is_err() {
+                            self.emit(Event::CommandDropped { at: now + wait, why: Problem::ScheduleFull });
+                        }
+                    }
+                }
+            }
+        }
+        if changed {
+            self.update_duck();
+        }
+    }
+
+    /// Points the duck envelope at the deepest depth among sounding cues.
+    fn update_duck(&mut self) {
+        let (depth_override, attack_override, release_override) = self.duck_override;
+        let mut target = 0.0f32;
+        let mut attack = 1;
+        for v in self.voices.iter().filter(|v| !v.is_free() && v.bus == Bus::Cues) {
+            if let Some(duck) = v.duck {
+                let depth = match depth_override {
+                    Some(d) if duck.depth_db < 0.0 => d,
+                    _ => duck.depth_db,
+                };
+                if depth < target {
+                    target = depth;
+                    attack = duck.attack_frames;
+                }
+            }
+        }
+        let attack = attack_override.unwrap_or(attack);
+        let release = release_override.unwrap_or(self.duck_release);
+        self.duck.set_target(target, attack, release);
+    }
+
+    fn report_underruns(&mut self) {
+        for i in 0..self.voices.len() {
+            let v = &mut self.voices[i];
+            if !v.is_free() && v.underrun > 0 {
+                let (clip, frames) = (v.clip, v.underrun);
+                v.underrun = 0;
+                let at = self.clock;
+                self.emit(Event::Underrun { clip, at, frames });
+            }
+        }
+    }
+
+    fn meter(&mut self, main_l: &[f32], main_r: &[f32], bed_l: &[f32], bed_r: &[f32], cue_l: &[f32], cue_r: &[f32]) {
+        let peak = |buf: &[f32]| buf.iter().fold(0.0f32, |p, x| p.max(x.abs()));
+        let peaks = [peak(main_l), peak(main_r), peak(bed_l), peak(bed_r), peak(cue_l), peak(cue_r)];
+        self.meters.record(&peaks, self.clock, self.duck.db());
+        let main_peak = peaks[0].max(peaks[1]);
+        // One clip report per half second is enough to see it and does not flood the queue.
+        if main_peak > 1.0 && self.last_clip_event.is_none_or(|t| self.clock >= t + self.rate as u64 / 2) {
+            self.last_clip_event = Some(self.clock);
+            self.emit(Event::Clipped { at: self.clock, peak: main_peak });
+        }
+    }
+
+    fn emit(&mut self, event: Event) {
+        if self.events.push(event).is_err() {
+            self.meters.count_dropped_event();
+        }
+    }
+
+    /// Sends something to the loader thread to be dropped there. The queue is sized so it is
+    /// never full; if it were, leaking is the real-time-safe choice over freeing here.
+    fn retire(&mut self, item: Retired) {
+        if let Err(rtrb::PushError::Full(item)) = self.retired.push(item) {
+            std::mem::forget(item);
+            self.meters.count_dropped_event();
+        }
+    }
+}
+
+/// The shortest fade used anywhere: 5 ms, so no start or stop clicks.
+pub fn declick_frames(rate: u32) -> u32 {
+    (rate / 200).max(1)
+}

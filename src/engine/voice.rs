@@ -1,0 +1,191 @@
+//! One sounding clip (audio thread): reads its feed, applies gain, pan and fades, mixes into a bus.
+
+use crate::engine::fade::{Envelope, Ramp};
+use crate::engine::feed::Feed;
+use crate::engine::program::{Bus, Clip, DuckSpec};
+use crate::show::Curve;
+
+/// A slot in the engine's fixed voice arena; free while `feed` is `None`.
+pub struct Voice {
+    pub feed: Option<Feed>,
+    pub generation: u32,
+    pub clip: u32,
+    pub owner: u32,
+    pub bus: Bus,
+    pub duck: Option<DuckSpec>,
+    /// Engine time of the first frame, and the tempo grid for quantized transitions.
+    pub started_at: u64,
+    pub tempo: Option<(f64, u32)>,
+    /// Stopped by a command, a panic or a transition: it will not count as completed.
+    pub stopped: bool,
+    gain: Ramp,
+    pan: [f32; 2],
+    env: Envelope,
+    /// The natural end's fade: it starts this many frames before the clip's end.
+    fade_out: u32,
+    fade_out_curve: Curve,
+    /// Frames played as silence because the feed was late, not yet reported.
+    pub underrun: u32,
+}
+
+impl Default for Voice {
+    fn default() -> Self {
+        Voice {
+            feed: None,
+            generation: 0,
+            clip: 0,
+            owner: 0,
+            bus: Bus::Cues,
+            duck: None,
+            started_at: 0,
+            tempo: None,
+            stopped: false,
+            gain: Ramp::new(1.0),
+            pan: [1.0, 1.0],
+            env: Envelope::steady(0.0),
+            fade_out: 0,
+            fade_out_curve: Curve::EqualPower,
+            underrun: 0,
+        }
+    }
+}
+
+impl Voice {
+    pub fn is_free(&self) -> bool {
+        self.feed.is_none()
+    }
+
+    /// Starts `feed` for `clip`, fading in over `fade_in` frames along `curve`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn start(
+        &mut self,
+        feed: Feed,
+        generation: u32,
+        clip_index: u32,
+        clip: &Clip,
+        now: u64,
+        fade_in: u32,
+        curve: Curve,
+        declick: u32,
+    ) {
+        self.feed = Some(feed);
+        self.generation = generation;
+        self.clip = clip_index;
+        self.owner = clip.owner;
+        self.bus = clip.bus;
+        self.duck = clip.duck;
+        self.started_at = now;
+        self.tempo = clip.tempo;
+        self.stopped = false;
+        self.gain = Ramp::new(clip.gain);
+        self.pan = clip.pan;
+        self.env = Envelope::steady(0.0);
+        self.env.fade_to(1.0, fade_in.max(declick), if fade_in >= declick { curve } else { Curve::Linear });
+        self.fade_out = clip.fade_out_frames.max(declick);
+        self.fade_out_curve = if clip.fade_out_frames >= declick { Curve::EqualPower } else { Curve::Linear };
+        self.underrun = 0;
+    }
+
+    /// Fades out over `frames` along `curve`, then the voice ends (a stop, never completed).
+    pub fn stop(&mut self, frames: u32, curve: Curve) {
+        let left = self.env.remaining();
+        // A stop never lengthens a fade out already under way.
+        if self.stopped && !self.env.is_steady() && self.env.target() == 0.0 && left <= frames {
+            return;
+        }
+        self.stopped = true;
+        self.env.fade_to(0.0, frames, curve);
+    }
+
+    /// Frames until the voice has played its last frame (0: it is done).
+    pub fn frames_until_done(&self) -> u64 {
+        let Some(feed) = &self.feed else { return 0 };
+        let natural = feed.remaining();
+        if self.env.target() == 0.0 {
+            if self.env.is_steady() {
+                return 0;
+            }
+            return natural.min(self.env.remaining() as u64);
+        }
+        natural
+    }
+
+    /// Whether the clip reached its own end (rather than being stopped).
+    pub fn completed(&self) -> bool {
+        !self.stopped && self.feed.as_ref().is_some_and(|f| f.remaining() == 0)
+    }
+
+    /// Mixes the next `out_l.len()` frames into the bus; the caller never asks past the end.
+    pub fn render(&mut self, out_l: &mut [f32], out_r: &mut [f32]) {
+        let frames = out_l.len();
+        let mut done = 0;
+        while done < frames {
+            let mut n = frames - done;
+            // Split at the start of the natural end's fade out.
+            if let Some(feed) = &self.feed {
+                let remaining = feed.remaining();
+                let fade = self.fade_out as u64;
+                if remaining != u64::MAX && !self.stopped {
+                    if remaining <= fade && self.env.target() != 0.0 {
+                        self.env.fade_to(0.0, remaining as u32, self.fade_out_curve);
+                    } else if remaining > fade {
+                        n = n.min((remaining - fade) as usize);
+                    }
+                }
+            }
+            self.mix(&mut out_l[done..done + n], &mut out_r[done..done + n]);
+            done += n;
+        }
+    }
+
+    fn mix(&mut self, out_l: &mut [f32], out_r: &mut [f32]) {
+        let Voice { feed, gain, env, pan, underrun, .. } = self;
+        let Some(feed) = feed else { return };
+        let ch = feed.channels as usize;
+        let mut at = 0usize;
+        let missing = feed.read(out_l.len(), |src, n| {
+            let (l, r) = (&mut out_l[at..at + n], &mut out_r[at..at + n]);
+            at += n;
+            mix_into(src, ch, l, r, gain, env, *pan);
+        });
+        *underrun = underrun.saturating_add(missing as u32);
+    }
+}
+
+/// The inner loop: a constant-gain path when nothing moves, per-frame gains when something does.
+#[inline]
+fn mix_into(
+    src: Option<&[f32]>,
+    ch: usize,
+    out_l: &mut [f32],
+    out_r: &mut [f32],
+    gain: &mut Ramp,
+    env: &mut Envelope,
+    pan: [f32; 2],
+) {
+    if gain.is_steady() && env.is_steady() {
+        let g = gain.value() * env.level();
+        let (gl, gr) = (g * pan[0], g * pan[1]);
+        let Some(src) = src else { return };
+        if ch == 2 {
+            for ((frame, l), r) in src.chunks_exact(2).zip(out_l.iter_mut()).zip(out_r.iter_mut()) {
+                *l += frame[0] * gl;
+                *r += frame[1] * gr;
+            }
+        } else {
+            for ((x, l), r) in src.iter().zip(out_l.iter_mut()).zip(out_r.iter_mut()) {
+                *l += x * gl;
+                *r += x * gr;
+            }
+        }
+        return;
+    }
+    for i in 0..out_l.len() {
+        let g = gain.tick() * env.tick();
+        if let Some(src) = src {
+            let (x_l, x_r) = if ch == 2 { (src[2 * i], src[2 * i + 1]) } else { (src[i], src[i]) };
+            out_l[i] += x_l * g * pan[0];
+            out_r[i] += x_r * g * pan[1];
+        }
+    }
+}

@@ -1,0 +1,168 @@
+//! The offline bounce (runs on the caller's thread, with a loader thread beside it).
+//!
+//! The same `Engine` as live playback, driven block by block from the show's timeline. Unlike
+//! live playback it waits for the loader before each block, so a render never underruns, and
+//! since every command carries its exact frame, the output is bit-identical for any block size.
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use crate::control::{Controller, Notice};
+use crate::engine::{Engine, EngineConfig, Outputs};
+use crate::show::{self, ShowFile};
+use crate::stream::loader::{Loader, LoaderConfig};
+
+/// What to render.
+#[derive(Debug, Clone)]
+pub struct RenderOptions {
+    pub sample_rate: u32,
+    pub block: usize,
+    /// Seconds to render; default: the show's timeline end (its `end` plus the panic fade).
+    pub duration: Option<f64>,
+    /// A progress bar on the terminal.
+    pub progress: bool,
+}
+
+impl Default for RenderOptions {
+    fn default() -> Self {
+        RenderOptions { sample_rate: 48_000, block: 512, duration: None, progress: false }
+    }
+}
+
+/// A rendered show: main and stems, planar, plus what happened on the way.
+pub struct Rendered {
+    pub sample_rate: u32,
+    pub main: [Vec<f32>; 2],
+    pub bed: [Vec<f32>; 2],
+    pub cues: [Vec<f32>; 2],
+    pub notices: Vec<Notice>,
+    /// Wall time spent, and how much of it waiting for the loader.
+    pub elapsed: Duration,
+    pub waited: Duration,
+}
+
+impl Rendered {
+    pub fn frames(&self) -> usize {
+        self.main[0].len()
+    }
+}
+
+/// Why a render failed.
+#[derive(Debug, thiserror::Error)]
+pub enum RenderError {
+    #[error("{0}")]
+    Show(#[from] show::ShowErrors),
+    #[error("cannot write {path}: {reason}")]
+    Write { path: PathBuf, reason: String },
+    #[error("the block size must be at least 1 frame")]
+    Block,
+}
+
+/// Renders a show file.
+pub fn render_file(path: &Path, options: &RenderOptions) -> Result<Rendered, RenderError> {
+    let file = show::load(path)?;
+    render_show(file, options)
+}
+
+/// Renders a loaded show.
+pub fn render_show(file: ShowFile, options: &RenderOptions) -> Result<Rendered, RenderError> {
+    if options.block == 0 {
+        return Err(RenderError::Block);
+    }
+    let started = Instant::now();
+    let rate = options.sample_rate;
+    let (mut engine, control, loader_ends) = Engine::new(EngineConfig::new(rate));
+    let loader = Loader::spawn(LoaderConfig::offline(rate), loader_ends);
+    let mut controller = Controller::new(file, rate, control, loader);
+    let total = match options.duration {
+        Some(secs) => controller.frames(secs),
+        None => controller.timeline_end(),
+    } as usize;
+    let mut timeline = controller.timeline().into_iter().peekable();
+
+    let mut out = Rendered {
+        sample_rate: rate,
+        main: [vec![0.0; total], vec![0.0; total]],
+        bed: [vec![0.0; total], vec![0.0; total]],
+        cues: [vec![0.0; total], vec![0.0; total]],
+        notices: Vec::new(),
+        elapsed: Duration::ZERO,
+        waited: Duration::ZERO,
+    };
+    let bar = options.progress.then(|| progress_bar(total as u64, rate));
+    let mut done = 0;
+    while done < total {
+        let n = options.block.min(total - done);
+        let horizon = (done + n) as u64;
+        while let Some((at, _)) = timeline.peek() {
+            if *at >= horizon {
+                break;
+            }
+            let (at, action) = timeline.next().expect("peeked");
+            // The queue is drained before every block, so it has room for one block's commands.
+            let _ = controller.send(Some(at), action);
+        }
+        engine.poll();
+        out.notices.extend(controller.poll());
+        let wait_start = Instant::now();
+        while !engine.is_ready(n) {
+            controller.loader().wake();
+            std::thread::sleep(Duration::from_micros(50));
+            engine.poll();
+            out.notices.extend(controller.poll());
+        }
+        out.waited += wait_start.elapsed();
+        let [main_l, main_r] = &mut out.main;
+        let [bed_l, bed_r] = &mut out.bed;
+        let [cue_l, cue_r] = &mut out.cues;
+        let r = done..done + n;
+        engine.process(Outputs {
+            main: [&mut main_l[r.clone()], &mut main_r[r.clone()]],
+            bed: [&mut bed_l[r.clone()], &mut bed_r[r.clone()]],
+            cues: [&mut cue_l[r.clone()], &mut cue_r[r.clone()]],
+        });
+        done += n;
+        if let Some(bar) = &bar {
+            bar.set_position(done as u64);
+        }
+    }
+    out.notices.extend(controller.poll());
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    out.elapsed = started.elapsed();
+    Ok(out)
+}
+
+fn progress_bar(total: u64, rate: u32) -> indicatif::ProgressBar {
+    let bar = indicatif::ProgressBar::new(total);
+    let style = indicatif::ProgressStyle::with_template("{spinner} rendering [{bar:40}] {percent}% {msg}")
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+        .progress_chars("=> ");
+    bar.set_style(style);
+    bar.set_message(format!("{:.1} s of audio", total as f64 / rate as f64));
+    bar
+}
+
+/// Whether a progress bar makes sense: only when stderr is a terminal.
+pub fn progress_wanted() -> bool {
+    std::io::stderr().is_terminal()
+}
+
+/// Writes planar stereo as a 32-bit float WAV.
+pub fn write_wav(path: &Path, rate: u32, channels: &[Vec<f32>; 2]) -> Result<(), RenderError> {
+    let err = |e: hound::Error| RenderError::Write { path: path.to_path_buf(), reason: e.to_string() };
+    let spec = hound::WavSpec {
+        channels: 2,
+        sample_rate: rate,
+        bits_per_sample: 32,
+        sample_format: hound::SampleFormat::Float,
+    };
+    let mut writer = hound::WavWriter::create(path, spec).map_err(err)?;
+    for (l, r) in channels[0].iter().zip(&channels[1]) {
+        writer.write_sample(*l).map_err(err)?;
+        writer.write_sample(*r).map_err(err)?;
+    }
+    writer.finalize().map_err(err)
+}

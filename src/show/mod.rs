@@ -1,0 +1,24 @@
+//! Shows: the `segue-show/1` file format, its loading and validation (control side; nothing here
+//! runs on the audio thread).
+//!
+//! A show file is JSON: scenes on a timeline, each with a score bed (usually looping, crossfaded
+//! on scene changes) and song cues (started by the timeline, a MIDI note, another cue ending, or
+//! GO), plus how the bed ducks under the cues. The format is documented for users in
+//! `docs/show-format.md`; `segue schema` prints its JSON Schema.
+//!
+//! - [`model`]: the serde types (`Show`, `Scene`, `Bed`, `Cue`, ...): the format itself.
+//! - [`time`]: times written as seconds or `"HH:MM:SS.mmm"` / `"MM:SS.mmm"`.
+//! - [`load`]: reads a show file, validates it (every problem at once, each with its JSON path)
+//!   and probes its audio files.
+//! - [`schema`]: the JSON Schema of the format.
+//! - [`summary`]: the human summary `segue check` prints.
+
+pub mod load;
+pub mod model;
+pub mod schema;
+pub mod summary;
+pub mod time;
+
+pub use load::{from_json, load, Problem, ShowErrors, ShowFile};
+pub use model::*;
+pub use time::Seconds;

@@ -1,0 +1,335 @@
+//! A clip as a stream of frames at the engine rate (loader thread: file I/O, decoding,
+//! looping and resampling; never on the audio thread).
+//!
+//! The file is decoded from the clip's in point; at the loop end it continues from the loop
+//! start, and that continuous sequence goes through one resampler, so loop seams stay seamless
+//! after resampling. The resampler's delay is trimmed, so frame 0 of the stream is the in point.
+//! A non-looping stream is exactly `length()` frames long.
+
+use std::fs::File;
+use std::io::BufReader;
+use std::path::{Path, PathBuf};
+
+use rubato::{
+    FftFixedInOut, Resampler, SincFixedIn, SincInterpolationParameters, SincInterpolationType, WindowFunction,
+};
+
+/// Which part of which file to play.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClipSpec {
+    pub path: PathBuf,
+    pub file_rate: u32,
+    pub channels: u16,
+    /// In and out points in file frames; with `looping`, the stream jumps from `loop_end` back
+    /// to `loop_start` instead of ending.
+    pub start: u64,
+    pub end: u64,
+    pub looping: bool,
+    pub loop_start: u64,
+    pub loop_end: u64,
+}
+
+impl ClipSpec {
+    /// Frames the clip plays at `rate`, `None` for a loop.
+    pub fn length(&self, rate: u32) -> Option<u64> {
+        if self.looping {
+            None
+        } else {
+            Some(convert_frames(self.end.saturating_sub(self.start), self.file_rate, rate))
+        }
+    }
+}
+
+/// Frames at `from` Hz to frames at `to` Hz, rounded to the nearest.
+pub fn convert_frames(frames: u64, from: u32, to: u32) -> u64 {
+    ((frames as u128 * to as u128 + from as u128 / 2) / from as u128) as u64
+}
+
+/// Why a stream failed.
+#[derive(Debug, thiserror::Error)]
+pub enum SourceError {
+    #[error("cannot open {path}: {reason}")]
+    Open { path: PathBuf, reason: String },
+    #[error("cannot read {path}: {reason}")]
+    Read { path: PathBuf, reason: String },
+    #[error("cannot resample {path} from {from} Hz to {to} Hz: {reason}")]
+    Resample { path: PathBuf, from: u32, to: u32, reason: String },
+}
+
+enum Converter {
+    /// Same rate: frames pass through untouched.
+    None,
+    Fft(FftFixedInOut<f32>),
+    /// For rate pairs whose FFT sizes would be huge (e.g. 44101 Hz).
+    Sinc(Box<SincFixedIn<f32>>),
+}
+
+/// Decoder + loop + resampler for one clip.
+pub struct Source {
+    spec: ClipSpec,
+    reader: hound::WavReader<BufReader<File>>,
+    scale: f32,
+    float: bool,
+    /// Next file frame to decode.
+    file_pos: u64,
+    /// The input has run out (non-looping): only zeros from here, to flush the resampler.
+    input_done: bool,
+    converter: Converter,
+    /// Planar input and output blocks of the resampler.
+    input: Vec<Vec<f32>>,
+    output: Vec<Vec<f32>>,
+    /// Unread frames in `output` start at `out_pos`, up to `out_len`.
+    out_pos: usize,
+    out_len: usize,
+    /// Resampler delay still to drop.
+    skip: usize,
+    /// Frames handed out so far, and the total (None: endless).
+    produced: u64,
+    length: Option<u64>,
+}
+
+impl Source {
+    /// Opens a clip's stream at `rate`, `offset` engine frames after its in point.
+    pub fn open(spec: &ClipSpec, rate: u32, offset: u64) -> Result<Source, SourceError> {
+        let path = spec.path.clone();
+        let reader = hound::WavReader::open(&path)
+            .map_err(|e| SourceError::Open { path: path.clone(), reason: e.to_string() })?;
+        let format = reader.spec();
+        let float = format.sample_format == hound::SampleFormat::Float;
+        let scale = if float { 1.0 } else { 1.0 / (1u64 << (format.bits_per_sample - 1)) as f32 };
+        let channels = format.channels as usize;
+        let converter = if spec.file_rate == rate {
+            Converter::None
+        } else {
+            let (from, to) = (spec.file_rate as usize, rate as usize);
+            let g = gcd(from, to);
+            let err =
+                |e: String| SourceError::Resample { path: path.clone(), from: spec.file_rate, to: rate, reason: e };
+            if from / g <= 4096 && to / g <= 4096 {
+                Converter::Fft(FftFixedInOut::new(from, to, 1024, channels).map_err(|e| err(e.to_string()))?)
+            } else {
+                let params = SincInterpolationParameters {
+                    sinc_len: 128,
+                    f_cutoff: 0.95,
+                    interpolation: SincInterpolationType::Cubic,
+                    oversampling_factor: 256,
+                    window: WindowFunction::BlackmanHarris2,
+                };
+                let s = SincFixedIn::new(to as f64 / from as f64, 1.0, params, 1024, channels)
+                    .map_err(|e| err(e.to_string()))?;
+                Converter::Sinc(Box::new(s))
+            }
+        };
+        let (in_max, out_max, skip) = match &converter {
+            Converter::None => (1024, 1024, 0),
+            Converter::Fft(r) => (r.input_frames_max(), r.output_frames_max(), r.output_delay()),
+            Converter::Sinc(r) => (r.input_frames_max(), r.output_frames_max(), r.output_delay()),
+        };
+        let length = spec.length(rate).map(|l| l.saturating_sub(offset));
+        let mut source = Source {
+            spec: spec.clone(),
+            reader,
+            scale,
+            float,
+            file_pos: 0,
+            input_done: false,
+            converter,
+            input: vec![vec![0.0; in_max]; channels],
+            output: vec![vec![0.0; out_max]; channels],
+            out_pos: 0,
+            out_len: 0,
+            skip,
+            produced: 0,
+            length,
+        };
+        // Start at the in point plus the offset, following loops.
+        let mut file_pos = spec.start + convert_frames(offset, rate, spec.file_rate);
+        if spec.looping && file_pos >= spec.loop_end && spec.loop_end > spec.loop_start {
+            file_pos = spec.loop_start + (file_pos - spec.loop_start) % (spec.loop_end - spec.loop_start);
+        }
+        source.seek(file_pos)?;
+        Ok(source)
+    }
+
+    pub fn channels(&self) -> u16 {
+        self.spec.channels
+    }
+
+    /// Frames still to come (`None`: endless).
+    pub fn remaining(&self) -> Option<u64> {
+        self.length.map(|l| l - self.produced)
+    }
+
+    fn seek(&mut self, frame: u64) -> Result<(), SourceError> {
+        let frame = frame.min(self.reader.duration() as u64);
+        self.reader
+            .seek(frame as u32)
+            .map_err(|e| SourceError::Read { path: self.spec.path.clone(), reason: e.to_string() })?;
+        self.file_pos = frame;
+        Ok(())
+    }
+
+    /// Fills `out` (interleaved) with up to `out.len() / channels` frames; returns the frames
+    /// written (0 only at the end of a non-looping clip).
+    pub fn read(&mut self, out: &mut [f32]) -> Result<usize, SourceError> {
+        let ch = self.spec.channels as usize;
+        let mut want = out.len() / ch;
+        if let Some(left) = self.remaining() {
+            want = want.min(left as usize);
+        }
+        let mut written = 0;
+        while written < want {
+            if self.out_pos == self.out_len {
+                self.refill()?;
+                continue;
+            }
+            let n = (want - written).min(self.out_len - self.out_pos);
+            for i in 0..n {
+                for c in 0..ch {
+                    out[(written + i) * ch + c] = self.output[c][self.out_pos + i];
+                }
+            }
+            self.out_pos += n;
+            written += n;
+        }
+        self.produced += written as u64;
+        Ok(written)
+    }
+
+    /// Runs one resampler block (or one pass-through block) into `output`.
+    fn refill(&mut self) -> Result<(), SourceError> {
+        let frames_in = match &self.converter {
+            Converter::None => self.input[0].len(),
+            Converter::Fft(r) => r.input_frames_next(),
+            Converter::Sinc(r) => r.input_frames_next(),
+        };
+        self.decode_into_input(frames_in)?;
+        let (_, produced) = match &mut self.converter {
+            Converter::None => {
+                for c in 0..self.input.len() {
+                    self.output[c][..frames_in].copy_from_slice(&self.input[c][..frames_in]);
+                }
+                (frames_in, frames_in)
+            }
+            Converter::Fft(r) => {
+                r.process_into_buffer(&self.input, &mut self.output, None).map_err(|e| self.resample_error(e))?
+            }
+            Converter::Sinc(r) => {
+                r.process_into_buffer(&self.input, &mut self.output, None).map_err(|e| self.resample_error(e))?
+            }
+        };
+        let skip = self.skip.min(produced);
+        self.skip -= skip;
+        self.out_pos = skip;
+        self.out_len = produced;
+        Ok(())
+    }
+
+    fn resample_error(&self, e: rubato::ResampleError) -> SourceError {
+        SourceError::Resample { path: self.spec.path.clone(), from: self.spec.file_rate, to: 0, reason: e.to_string() }
+    }
+
+    /// Decodes `frames` file frames into the planar input block, looping or zero-padding.
+    fn decode_into_input(&mut self, frames: usize) -> Result<(), SourceError> {
+        let ch = self.spec.channels as usize;
+        let mut i = 0;
+        while i < frames {
+            let stop = if self.spec.looping { self.spec.loop_end } else { self.spec.end };
+            if self.input_done || self.file_pos >= stop {
+                if self.spec.looping && !self.input_done && self.spec.loop_end > self.spec.loop_start {
+                    self.seek(self.spec.loop_start)?;
+                    continue;
+                }
+                self.input_done = true;
+                for c in 0..ch {
+                    self.input[c][i..frames].fill(0.0);
+                }
+                return Ok(());
+            }
+            let n = ((stop - self.file_pos) as usize).min(frames - i);
+            let mut got = 0;
+            let path = &self.spec.path;
+            let read_err = |e: hound::Error| SourceError::Read { path: path.clone(), reason: e.to_string() };
+            if self.float {
+                let mut samples = self.reader.samples::<f32>();
+                for f in 0..n {
+                    for c in 0..ch {
+                        match samples.next() {
+                            Some(s) => self.input[c][i + f] = s.map_err(read_err)?,
+                            None => {
+                                return Err(SourceError::Read {
+                                    path: path.clone(),
+                                    reason: "the file ends early".into(),
+                                })
+                            }
+                        }
+                    }
+                    got += 1;
+                }
+            } else {
+                let scale = self.scale;
+                let mut samples = self.reader.samples::<i32>();
+                for f in 0..n {
+                    for c in 0..ch {
+                        match samples.next() {
+                            Some(s) => self.input[c][i + f] = s.map_err(read_err)? as f32 * scale,
+                            None => {
+                                return Err(SourceError::Read {
+                                    path: path.clone(),
+                                    reason: "the file ends early".into(),
+                                })
+                            }
+                        }
+                    }
+                    got += 1;
+                }
+            }
+            self.file_pos += got as u64;
+            i += got;
+        }
+        Ok(())
+    }
+}
+
+/// Decodes a whole clip at `rate` (tests and tools; not used for playback).
+pub fn decode_all(spec: &ClipSpec, rate: u32) -> Result<Vec<f32>, SourceError> {
+    let mut source = Source::open(spec, rate, 0)?;
+    let ch = spec.channels as usize;
+    let len = source.remaining().unwrap_or(rate as u64 * 10) as usize;
+    let mut out = vec![0.0; len * ch];
+    let mut done = 0;
+    while done < len {
+        let n = source.read(&mut out[done * ch..])?;
+        if n == 0 {
+            break;
+        }
+        done += n;
+    }
+    Ok(out)
+}
+
+fn gcd(a: usize, b: usize) -> usize {
+    if b == 0 {
+        a
+    } else {
+        gcd(b, a % b)
+    }
+}
+
+/// A clip spec for a whole file, from its header (tests and tools).
+pub fn whole_file(path: &Path) -> Result<ClipSpec, SourceError> {
+    let reader = hound::WavReader::open(path)
+        .map_err(|e| SourceError::Open { path: path.to_path_buf(), reason: e.to_string() })?;
+    let spec = reader.spec();
+    let frames = reader.duration() as u64;
+    Ok(ClipSpec {
+        path: path.to_path_buf(),
+        file_rate: spec.sample_rate,
+        channels: spec.channels,
+        start: 0,
+        end: frames,
+        looping: false,
+        loop_start: 0,
+        loop_end: frames,
+    })
+}

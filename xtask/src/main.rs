@@ -1,0 +1,47 @@
+//! `cargo xtask <task>`: developer tasks for Segue that are not part of the shipped crate.
+//!
+//! Tasks:
+//! - `demo-assets`: synthesise the original demo music into `presets/demo/audio/`.
+
+mod demo_assets;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+const USAGE: &str = "usage: cargo xtask <task>
+
+tasks:
+  demo-assets   synthesise the demo show's music into presets/demo/audio/";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("demo-assets") => demo_assets::run(&workspace_root().join("presets/demo/audio")),
+        Some("-h" | "--help" | "help") => {
+            println!("{USAGE}");
+            Ok(())
+        }
+        Some(other) => {
+            eprintln!("unknown task `{other}`\n\n{USAGE}");
+            return ExitCode::from(1);
+        }
+        None => {
+            eprintln!("{USAGE}");
+            return ExitCode::from(1);
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// The workspace root: the parent of this crate's folder (fixed at compile time, so the task
+/// works from any current directory).
+fn workspace_root() -> PathBuf {
+    let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    manifest.parent().map(PathBuf::from).unwrap_or(manifest)
+}
