@@ -1,0 +1,105 @@
+//! Shared test kit: generated test audio, show files in a temporary folder, rendering, and
+//! measurements of what a listener hears (levels per frequency, onsets, clicks).
+#![allow(dead_code)]
+
+use std::f64::consts::PI;
+use std::path::{Path, PathBuf};
+
+use segue::render::{render_show, RenderOptions, Rendered};
+use segue::show;
+
+/// A fresh folder for one test's files.
+pub fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("segue-test-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// Writes a 32-bit float WAV from interleaved samples.
+pub fn write_wav(path: &Path, rate: u32, channels: u16, samples: &[f32]) {
+    let spec =
+        hound::WavSpec { channels, sample_rate: rate, bits_per_sample: 32, sample_format: hound::SampleFormat::Float };
+    let mut w = hound::WavWriter::create(path, spec).unwrap();
+    for s in samples {
+        w.write_sample(*s).unwrap();
+    }
+    w.finalize().unwrap();
+}
+
+/// A mono sine (`phase` 0 starts at zero; PI/2 starts at its peak, which would click unfaded).
+pub fn sine(rate: u32, freq: f64, amp: f64, frames: usize, phase: f64) -> Vec<f32> {
+    (0..frames).map(|i| (amp * (2.0 * PI * freq * i as f64 / rate as f64 + phase).sin()) as f32).collect()
+}
+
+/// Writes a mono sine file and returns its file name.
+pub fn sine_file(dir: &Path, name: &str, rate: u32, freq: f64, amp: f64, secs: f64, phase: f64) -> String {
+    let frames = (secs * rate as f64).round() as usize;
+    write_wav(&dir.join(name), rate, 1, &sine(rate, freq, amp, frames, phase));
+    name.to_string()
+}
+
+/// Writes a show file into `dir` and loads it.
+pub fn show_file(dir: &Path, json: serde_json::Value) -> show::ShowFile {
+    let path = dir.join("show.json");
+    std::fs::write(&path, serde_json::to_string_pretty(&json).unwrap()).unwrap();
+    match show::load(&path) {
+        Ok(file) => file,
+        Err(e) => panic!("test show is invalid:\n{e}"),
+    }
+}
+
+pub fn render(file: show::ShowFile, block: usize, duration: f64) -> Rendered {
+    let options = RenderOptions { sample_rate: 48_000, block, duration: Some(duration), progress: false };
+    render_show(file, &options).unwrap()
+}
+
+/// Amplitude of the `freq` component of `x` (a Hann-windowed projection, as a Goertzel filter
+/// would measure it): 1.0 for a full-scale sine.
+pub fn amplitude(x: &[f32], rate: u32, freq: f64) -> f64 {
+    let n = x.len();
+    let (mut re, mut im, mut wsum) = (0.0, 0.0, 0.0);
+    for (i, &s) in x.iter().enumerate() {
+        let w = 0.5 - 0.5 * (2.0 * PI * i as f64 / n as f64).cos();
+        let ph = 2.0 * PI * freq * i as f64 / rate as f64;
+        re += s as f64 * w * ph.cos();
+        im += s as f64 * w * ph.sin();
+        wsum += w;
+    }
+    2.0 * (re * re + im * im).sqrt() / wsum
+}
+
+pub fn db(x: f64) -> f64 {
+    20.0 * x.max(1e-12).log10()
+}
+
+/// Level in dB of `freq` in `x[from..to]` (seconds).
+pub fn level_db(x: &[f32], rate: u32, freq: f64, from: f64, to: f64) -> f64 {
+    let a = (from * rate as f64) as usize;
+    let b = (to * rate as f64) as usize;
+    db(amplitude(&x[a..b], rate, freq))
+}
+
+/// First frame at or after `from` whose magnitude exceeds `threshold`.
+pub fn onset(x: &[f32], from: usize, threshold: f32) -> Option<usize> {
+    x[from..].iter().position(|s| s.abs() > threshold).map(|i| i + from)
+}
+
+/// Largest second difference |x[n+1] - 2x[n] + x[n-1]|: a click shows up far above what a
+/// smooth signal allows.
+pub fn max_second_difference(x: &[f32]) -> f64 {
+    x.windows(3).map(|w| (w[2] as f64 - 2.0 * w[1] as f64 + w[0] as f64).abs()).fold(0.0, f64::max)
+}
+
+/// Frequency of a clean sine from its rising zero crossings, interpolated between frames.
+pub fn zero_crossing_frequency(x: &[f32], rate: u32) -> f64 {
+    let mut crossings = Vec::new();
+    for i in 1..x.len() {
+        let (a, b) = (x[i - 1] as f64, x[i] as f64);
+        if a < 0.0 && b >= 0.0 {
+            crossings.push((i - 1) as f64 + a / (a - b));
+        }
+    }
+    let periods = (crossings.len() - 1) as f64;
+    periods * rate as f64 / (crossings[crossings.len() - 1] - crossings[0])
+}
