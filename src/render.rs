@@ -13,6 +13,9 @@ use crate::engine::{Engine, EngineConfig, Outputs};
 use crate::show::{self, ShowFile};
 use crate::stream::loader::{Loader, LoaderConfig};
 
+/// How long the renderer waits for the loader before it gives up.
+const STALL: Duration = Duration::from_secs(20);
+
 /// What to render.
 #[derive(Debug, Clone)]
 pub struct RenderOptions {
@@ -55,6 +58,8 @@ pub enum RenderError {
     Show(#[from] show::ShowErrors),
     #[error("cannot write {path}: {reason}")]
     Write { path: PathBuf, reason: String },
+    #[error("the render stalled at {at:.3} s: {what} never got its audio from the loader")]
+    Stalled { what: String, at: f64 },
     #[error("the block size must be at least 1 frame")]
     Block,
 }
@@ -106,7 +111,11 @@ pub fn render_show(file: ShowFile, options: &RenderOptions) -> Result<Rendered, 
         engine.poll();
         out.notices.extend(controller.poll());
         let wait_start = Instant::now();
-        while !engine.is_ready(n) {
+        while let Some(clip) = engine.waiting_for(n) {
+            // The loader keeps up at hundreds of times real time; this long means it never will.
+            if wait_start.elapsed() > STALL {
+                return Err(RenderError::Stalled { what: controller.clip_name(clip), at: done as f64 / rate as f64 });
+            }
             controller.loader().wake();
             std::thread::sleep(Duration::from_micros(50));
             engine.poll();

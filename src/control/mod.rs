@@ -175,6 +175,11 @@ impl Controller {
         self.scene_ids.get(scene as usize).map_or("?", |s| s.as_str())
     }
 
+    /// "cue \"theme\"" or "the bed of scene \"chase\"".
+    pub fn clip_name(&self, clip: u32) -> String {
+        self.clip_names.get(clip as usize).cloned().unwrap_or_else(|| format!("clip {clip}"))
+    }
+
     /// The scene last entered, as reported by the engine.
     pub fn current_scene(&self) -> Option<u32> {
         self.scene
@@ -349,7 +354,7 @@ impl Controller {
                 ),
             ),
             Event::Panic { at, hard } => (
-                Severity::Warning,
+                Severity::Info,
                 at,
                 format!("{} {}", time(at), if hard { "panic: cut" } else { "panic: fading everything out" }),
             ),

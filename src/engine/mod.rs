@@ -159,6 +159,11 @@ impl Engine {
     /// Takes in waiting commands and feeds. `process` does this itself; a front end that owns the
     /// engine (the plugin) may call it to act on commands between blocks.
     pub fn poll(&mut self) {
+        // Commands first: a new show's `LoadProgram` is queued before the loader can know the
+        // show, so its feeds always find their program in place.
+        while let Ok(command) = self.commands.pop() {
+            self.schedule_command(command);
+        }
         while let Ok(msg) = self.feeds.pop() {
             match msg {
                 LoaderMsg::Arm { generation, clip, feed } => match self.program.clips.get_mut(clip as usize) {
@@ -178,9 +183,6 @@ impl Engine {
                 }
             }
         }
-        while let Ok(command) = self.commands.pop() {
-            self.schedule_command(command);
-        }
     }
 
     /// Queues a command from the thread that owns the engine (e.g. a MIDI note in the plugin's
@@ -199,11 +201,16 @@ impl Engine {
     /// Whether every sound due in the next `frames` frames has its data in memory. The offline
     /// renderer waits for this; live playback never waits.
     pub fn is_ready(&self, frames: usize) -> bool {
+        self.waiting_for(frames).is_none()
+    }
+
+    /// The first clip whose data is missing for the next `frames` frames, if any.
+    pub fn waiting_for(&self, frames: usize) -> Option<u32> {
         for v in &self.voices {
             if let Some(feed) = &v.feed {
                 let need = v.frames_until_done().min(frames as u64);
                 if feed.ready_frames() < need {
-                    return false;
+                    return Some(v.clip);
                 }
             }
         }
@@ -213,28 +220,49 @@ impl Engine {
             None => true,
         };
         let cue_clip = |cue: u32| self.program.cues.get(cue as usize).map(|c| c.clip);
-        let bed_clip = |scene: u32| self.program.scenes.get(scene as usize).and_then(|s| s.bed);
+        let cue_ready = |cue: u32| armed(cue_clip(cue));
+        // Entering a scene at `at` starts its bed and, within the horizon, its timed cues.
+        let scene_ready = |scene: u32, at: u64| {
+            self.program.scenes.get(scene as usize).is_none_or(|s| {
+                armed(s.bed) && s.timed.iter().all(|&(cue, offset)| at + offset >= horizon || cue_ready(cue))
+            })
+        };
         for entry in self.schedule.iter().take_while(|e| e.at < horizon) {
-            let clip = match &entry.due {
-                Due::Timed { cue, .. } | Due::Follow { cue } => cue_clip(*cue),
-                Due::BedChange { scene, .. } => bed_clip(*scene),
-                Due::Command(Action::StartCue { cue }) => cue_clip(*cue),
-                Due::Command(Action::EnterScene { scene }) => bed_clip(*scene),
-                Due::Command(Action::Go) => {
-                    self.program.manual.get(self.go_next as usize).and_then(|&cue| cue_clip(cue))
-                }
+            let cue = match &entry.due {
+                Due::Timed { cue, .. } | Due::Follow { cue } | Due::Command(Action::StartCue { cue }) => Some(*cue),
+                Due::Command(Action::Go) => self.program.manual.get(self.go_next as usize).copied(),
                 Due::Command(Action::Note { note }) => match self.program.notes[*note as usize & 127] {
-                    NoteTarget::Cue(cue) => cue_clip(cue),
-                    NoteTarget::Scene(scene) => bed_clip(scene),
-                    NoteTarget::Nothing => None,
+                    NoteTarget::Cue(cue) => Some(cue),
+                    _ => None,
                 },
-                Due::Command(_) => None,
+                _ => None,
             };
-            if !armed(clip) {
-                return false;
+            let scene = match &entry.due {
+                Due::Command(Action::EnterScene { scene }) => Some(*scene),
+                Due::Command(Action::Note { note }) => match self.program.notes[*note as usize & 127] {
+                    NoteTarget::Scene(scene) => Some(scene),
+                    _ => None,
+                },
+                _ => None,
+            };
+            if let Some(cue) = cue.filter(|&c| !cue_ready(c)) {
+                return cue_clip(cue);
+            }
+            if let Due::BedChange { scene, .. } = &entry.due {
+                let bed = self.program.scenes.get(*scene as usize).and_then(|s| s.bed);
+                if !armed(bed) {
+                    return bed;
+                }
+            }
+            if let Some(scene) = scene.filter(|&s| !scene_ready(s, entry.at)) {
+                let info = &self.program.scenes[scene as usize];
+                return info
+                    .bed
+                    .filter(|&b| !armed(Some(b)))
+                    .or_else(|| info.timed.iter().map(|&(c, _)| cue_clip(c)).find(|&c| !armed(c)).flatten());
             }
         }
-        true
+        None
     }
 
     /// Renders one block of any length.

@@ -5,6 +5,7 @@
 use std::f64::consts::PI;
 use std::path::{Path, PathBuf};
 
+use segue::control::Severity;
 use segue::render::{render_show, RenderOptions, Rendered};
 use segue::show;
 
@@ -49,7 +50,17 @@ pub fn show_file(dir: &Path, json: serde_json::Value) -> show::ShowFile {
     }
 }
 
+/// Renders at 48 kHz and checks that nothing went wrong on the way (no warnings, no errors).
 pub fn render(file: show::ShowFile, block: usize, duration: f64) -> Rendered {
+    let out = render_noting(file, block, duration);
+    let problems: Vec<String> =
+        out.notices.iter().filter(|n| n.severity != Severity::Info).map(|n| n.to_string()).collect();
+    assert!(problems.is_empty(), "the render reported problems:\n{}", problems.join("\n"));
+    out
+}
+
+/// Renders at 48 kHz, keeping whatever it reported in `notices`.
+pub fn render_noting(file: show::ShowFile, block: usize, duration: f64) -> Rendered {
     let options = RenderOptions { sample_rate: 48_000, block, duration: Some(duration), progress: false };
     render_show(file, &options).unwrap()
 }
