@@ -72,6 +72,16 @@ pub fn render_file(path: &Path, options: &RenderOptions) -> Result<Rendered, Ren
 
 /// Renders a loaded show.
 pub fn render_show(file: ShowFile, options: &RenderOptions) -> Result<Rendered, RenderError> {
+    render_show_with(file, options, |engine, outputs| engine.process(outputs))
+}
+
+/// Renders a loaded show, calling `process` for each block where the audio thread would run
+/// `engine.process(outputs)` (tests wrap it to watch the audio thread's rules).
+pub fn render_show_with(
+    file: ShowFile,
+    options: &RenderOptions,
+    mut process: impl FnMut(&mut Engine, Outputs),
+) -> Result<Rendered, RenderError> {
     if options.block == 0 {
         return Err(RenderError::Block);
     }
@@ -111,7 +121,7 @@ pub fn render_show(file: ShowFile, options: &RenderOptions) -> Result<Rendered, 
         engine.poll();
         out.notices.extend(controller.poll());
         let wait_start = Instant::now();
-        while let Some(clip) = engine.waiting_for(n) {
+        while let Some(clip) = engine.waiting_for(n, |clip| controller.has_failed(clip)) {
             // The loader keeps up at hundreds of times real time; this long means it never will.
             if wait_start.elapsed() > STALL {
                 return Err(RenderError::Stalled { what: controller.clip_name(clip), at: done as f64 / rate as f64 });
@@ -126,11 +136,14 @@ pub fn render_show(file: ShowFile, options: &RenderOptions) -> Result<Rendered, 
         let [bed_l, bed_r] = &mut out.bed;
         let [cue_l, cue_r] = &mut out.cues;
         let r = done..done + n;
-        engine.process(Outputs {
-            main: [&mut main_l[r.clone()], &mut main_r[r.clone()]],
-            bed: [&mut bed_l[r.clone()], &mut bed_r[r.clone()]],
-            cues: [&mut cue_l[r.clone()], &mut cue_r[r.clone()]],
-        });
+        process(
+            &mut engine,
+            Outputs {
+                main: [&mut main_l[r.clone()], &mut main_r[r.clone()]],
+                bed: [&mut bed_l[r.clone()], &mut bed_r[r.clone()]],
+                cues: [&mut cue_l[r.clone()], &mut cue_r[r.clone()]],
+            },
+        );
         done += n;
         if let Some(bar) = &bar {
             bar.set_position(done as u64);

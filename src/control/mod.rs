@@ -69,6 +69,8 @@ pub struct Controller {
     extra: BTreeSet<u32>,
     wanted: Vec<bool>,
     clip_names: Vec<String>,
+    /// Clips whose files failed in the loader: they stay silent until the show is reloaded.
+    failed: BTreeSet<u32>,
 }
 
 impl Controller {
@@ -90,6 +92,7 @@ impl Controller {
             extra: BTreeSet::new(),
             wanted: Vec::new(),
             clip_names: Vec::new(),
+            failed: BTreeSet::new(),
         };
         c.install();
         c
@@ -134,6 +137,7 @@ impl Controller {
         self.scene = None;
         self.extra.clear();
         self.wanted.clear();
+        self.failed.clear();
         self.loader.send(Request::Program { generation: self.generation, clips: compiled.clips });
         // The program goes after the loader knows it, so feeds and program meet on the same
         // generation; if the queue were full the show would not load, which is worth a panic
@@ -178,6 +182,11 @@ impl Controller {
     /// "cue \"theme\"" or "the bed of scene \"chase\"".
     pub fn clip_name(&self, clip: u32) -> String {
         self.clip_names.get(clip as usize).cloned().unwrap_or_else(|| format!("clip {clip}"))
+    }
+
+    /// Whether the loader gave up on a clip (missing or broken file).
+    pub fn has_failed(&self, clip: u32) -> bool {
+        self.failed.contains(&clip)
     }
 
     /// The scene last entered, as reported by the engine.
@@ -291,6 +300,7 @@ impl Controller {
         for report in reports {
             let Report::Failed { generation, clip, message } = report;
             if generation == self.generation {
+                self.failed.insert(clip);
                 let what = self.clip_names.get(clip as usize).cloned().unwrap_or_default();
                 out.push(Notice {
                     severity: Severity::Error,

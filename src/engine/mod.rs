@@ -201,13 +201,14 @@ impl Engine {
     /// Whether every sound due in the next `frames` frames has its data in memory. The offline
     /// renderer waits for this; live playback never waits.
     pub fn is_ready(&self, frames: usize) -> bool {
-        self.waiting_for(frames).is_none()
+        self.waiting_for(frames, |_| false).is_none()
     }
 
-    /// The first clip whose data is missing for the next `frames` frames, if any.
-    pub fn waiting_for(&self, frames: usize) -> Option<u32> {
+    /// The first clip whose data is missing for the next `frames` frames, if any, leaving out
+    /// the clips `lost` says will never come (their files failed: they play silence).
+    pub fn waiting_for(&self, frames: usize, lost: impl Fn(u32) -> bool) -> Option<u32> {
         for v in &self.voices {
-            if let Some(feed) = &v.feed {
+            if let Some(feed) = &v.feed.as_ref().filter(|_| !lost(v.clip)) {
                 let need = v.frames_until_done().min(frames as u64);
                 if feed.ready_frames() < need {
                     return Some(v.clip);
@@ -216,7 +217,7 @@ impl Engine {
         }
         let horizon = self.clock + frames as u64;
         let armed = |clip: Option<u32>| match clip {
-            Some(c) => self.program.clips.get(c as usize).is_none_or(|c| c.armed.is_some()),
+            Some(c) => lost(c) || self.program.clips.get(c as usize).is_none_or(|c| c.armed.is_some()),
             None => true,
         };
         let cue_clip = |cue: u32| self.program.cues.get(cue as usize).map(|c| c.clip);

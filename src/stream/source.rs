@@ -59,7 +59,7 @@ pub enum SourceError {
 enum Converter {
     /// Same rate: frames pass through untouched.
     None,
-    Fft(FftFixedInOut<f32>),
+    Fft(Box<FftFixedInOut<f32>>),
     /// For rate pairs whose FFT sizes would be huge (e.g. 44101 Hz).
     Sinc(Box<SincFixedIn<f32>>),
 }
@@ -106,7 +106,7 @@ impl Source {
             let err =
                 |e: String| SourceError::Resample { path: path.clone(), from: spec.file_rate, to: rate, reason: e };
             if from / g <= 4096 && to / g <= 4096 {
-                Converter::Fft(FftFixedInOut::new(from, to, 1024, channels).map_err(|e| err(e.to_string()))?)
+                Converter::Fft(Box::new(FftFixedInOut::new(from, to, 1024, channels).map_err(|e| err(e.to_string()))?))
             } else {
                 let params = SincInterpolationParameters {
                     sinc_len: 128,
