@@ -1,1 +1,327 @@
-fn main() {}
+//! Segue's benchmarks (`cargo bench`): numbers for the README, never assertions.
+//!
+//! 1. A generated 100-cue show of 4-minute files: load time and peak RSS (first, so the peak is
+//!    this section's own).
+//! 2. Engine mixing cost per block, 16 / 64 / 256 voices at 64 and 512 frames, from memory.
+//! 3. 64 streaming voices from 44.1 kHz files through the real loader, paced in real time.
+//! 4. Render speed of the demo show.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use segue::control::Controller;
+use segue::engine::command::{Action, Command};
+use segue::engine::feed::{Feed, Head};
+use segue::engine::program::{Bus, Clip, CueInfo, Program};
+use segue::engine::{Engine, EngineConfig, Outputs};
+use segue::render::{render_file, RenderOptions};
+use segue::stream::loader::{Loader, LoaderConfig};
+
+const RATE: u32 = 48_000;
+
+fn main() {
+    // `cargo bench` passes `--bench`; a section name picks one.
+    let only: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with('-')).collect();
+    let want = |name: &str| only.is_empty() || only.iter().any(|o| o == name);
+    let dir = std::env::temp_dir().join("segue-bench");
+    std::fs::create_dir_all(&dir).unwrap();
+    if want("show100") {
+        show100(&dir);
+    }
+    if want("mix") {
+        mix();
+    }
+    if want("stream") {
+        stream(&dir);
+    }
+    if want("render") {
+        render_demo();
+    }
+}
+
+struct Stats {
+    median: f64,
+    p99: f64,
+    max: f64,
+}
+
+fn stats(mut ns: Vec<f64>) -> Stats {
+    ns.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    let at = |q: f64| ns[((ns.len() - 1) as f64 * q).round() as usize];
+    Stats { median: at(0.5), p99: at(0.99), max: *ns.last().unwrap() }
+}
+
+/// Process a block into scratch buffers.
+fn run_block(engine: &mut Engine, bufs: &mut [Vec<f32>; 6], frames: usize) {
+    let [ml, mr, bl, br, cl, cr] = bufs;
+    engine.process(Outputs {
+        main: [&mut ml[..frames], &mut mr[..frames]],
+        bed: [&mut bl[..frames], &mut br[..frames]],
+        cues: [&mut cl[..frames], &mut cr[..frames]],
+    });
+}
+
+fn buffers(frames: usize) -> [Vec<f32>; 6] {
+    std::array::from_fn(|_| vec![0.0; frames])
+}
+
+/// Engine cost with every voice playing from memory (head only), steady gain or mid-fade.
+fn mix() {
+    println!("\n## Engine mixing cost (voices from memory, stereo, -6 dB, panned)");
+    println!("| voices | block | gains | median µs | p99 µs | max µs | ns per voice-frame (median) |");
+    println!("|---|---|---|---|---|---|---|");
+    let secs = 12;
+    let samples: Box<[f32]> = (0..RATE as usize * secs * 2).map(|i| ((i as f32) * 0.001).sin() * 0.1).collect();
+    let head = Arc::new(Head { samples, channels: 2 });
+    for &voices in &[16usize, 64, 256] {
+        for &block in &[64usize, 512] {
+            for ramping in [false, true] {
+                let (mut engine, mut control, mut loader_ends) =
+                    Engine::new(EngineConfig { voices: 300, ..EngineConfig::new(RATE) });
+                let mut program = Program::empty();
+                program.generation = 1;
+                for v in 0..voices {
+                    let (_, tail) = rtrb::RingBuffer::new(16);
+                    program.clips.push(Clip {
+                        bus: Bus::Cues,
+                        owner: v as u32,
+                        gain: 0.5,
+                        pan: [0.8, 1.0],
+                        // A fade longer than the measurement keeps every gain moving per frame.
+                        fade_in_frames: if ramping { RATE * secs as u32 } else { 0 },
+                        fade_out_frames: 0,
+                        length: Some(head.frames()),
+                        duck: None,
+                        tempo: None,
+                        armed: Some(Feed::new(head.clone(), tail, Some(head.frames()))),
+                    });
+                    program.cues.push(CueInfo { clip: v as u32, scene: 0, followers: Vec::new() });
+                }
+                let _ = control.commands.push(Command::now(Action::LoadProgram(Box::new(program))));
+                for v in 0..voices {
+                    let _ = control.commands.push(Command::at(0, Action::StartCue { cue: v as u32 }));
+                }
+                let mut bufs = buffers(block);
+                // Past the de-click so the steady case is steady.
+                for _ in 0..(2048 / block) {
+                    run_block(&mut engine, &mut bufs, block);
+                }
+                let blocks = (RATE as usize * 10) / block;
+                let mut times = Vec::with_capacity(blocks);
+                for _ in 0..blocks {
+                    let t = Instant::now();
+                    run_block(&mut engine, &mut bufs, block);
+                    times.push(t.elapsed().as_nanos() as f64);
+                    while loader_ends.retired.pop().is_ok() {}
+                }
+                let s = stats(times);
+                println!(
+                    "| {voices} | {block} | {} | {:.1} | {:.1} | {:.1} | {:.2} |",
+                    if ramping { "fading" } else { "steady" },
+                    s.median / 1000.0,
+                    s.p99 / 1000.0,
+                    s.max / 1000.0,
+                    s.median / (voices * block) as f64
+                );
+            }
+        }
+    }
+}
+
+/// Writes a 16-bit stereo WAV of a slowly wandering chord, `secs` long.
+fn write_music(path: &Path, rate: u32, secs: f64, seed: f64) {
+    if path.exists() {
+        return;
+    }
+    let spec =
+        hound::WavSpec { channels: 2, sample_rate: rate, bits_per_sample: 16, sample_format: hound::SampleFormat::Int };
+    let mut w = hound::WavWriter::create(path, spec).unwrap();
+    let frames = (secs * rate as f64) as usize;
+    for i in 0..frames {
+        let t = i as f64 / rate as f64;
+        let x = 0.2 * (2.0 * std::f64::consts::PI * (110.0 + seed * 7.0) * t).sin()
+            + 0.1 * (2.0 * std::f64::consts::PI * (330.0 + seed) * t + (t * 0.3).sin()).sin();
+        let s = (x * 32767.0) as i16;
+        w.write_sample(s).unwrap();
+        w.write_sample(s).unwrap();
+    }
+    w.finalize().unwrap();
+}
+
+fn write_show(path: &Path, json: &serde_json::Value) {
+    std::fs::write(path, serde_json::to_string_pretty(json).unwrap()).unwrap();
+}
+
+/// CPU time of every thread of this process, in seconds.
+fn process_cpu() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap();
+    let fields: Vec<&str> = stat.rsplit(')').next().unwrap().split_whitespace().collect();
+    let ticks: f64 = fields[11].parse::<f64>().unwrap() + fields[12].parse::<f64>().unwrap();
+    ticks / 100.0
+}
+
+/// CPU time of the threads named `name`, in seconds (from schedstat, nanoseconds).
+fn thread_cpu(name: &str) -> f64 {
+    let mut total = 0.0;
+    for task in std::fs::read_dir("/proc/self/task").unwrap().flatten() {
+        let comm = std::fs::read_to_string(task.path().join("comm")).unwrap_or_default();
+        if comm.trim() == name {
+            let s = std::fs::read_to_string(task.path().join("schedstat")).unwrap_or_default();
+            total += s.split_whitespace().next().and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0) / 1e9;
+        }
+    }
+    total
+}
+
+fn peak_rss_mb() -> f64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let line = status.lines().find(|l| l.starts_with("VmHWM")).unwrap();
+    line.split_whitespace().nth(1).unwrap().parse::<f64>().unwrap() / 1024.0
+}
+
+fn engine_with(show: &Path, loader: LoaderConfig) -> (Engine, Controller) {
+    let file = segue::show::load(show).unwrap();
+    let (engine, control, loader_ends) = Engine::new(EngineConfig::new(RATE));
+    let loader = Loader::spawn(loader, loader_ends);
+    (engine, Controller::new(file, RATE, control, loader))
+}
+
+/// Waits until every clip the controller wants armed is armed.
+fn wait_armed(engine: &mut Engine, controller: &mut Controller) -> Duration {
+    let t = Instant::now();
+    loop {
+        engine.poll();
+        controller.poll();
+        let armed = engine.program().clips.iter().filter(|c| c.armed.is_some()).count();
+        if armed >= controller.wanted_count() {
+            return t.elapsed();
+        }
+        std::thread::sleep(Duration::from_micros(200));
+    }
+}
+
+/// 100 cues of 4-minute files: load time and memory.
+fn show100(dir: &Path) {
+    println!("\n## 100-cue show of 4-minute files (10 scenes of 10 cues; 10 files of 240 s, 44.1 kHz stereo)");
+    let files: Vec<PathBuf> = (0..10).map(|i| dir.join(format!("song{i}.wav"))).collect();
+    for (i, f) in files.iter().enumerate() {
+        write_music(f, 44_100, 240.0, i as f64);
+    }
+    let scenes: Vec<serde_json::Value> = (0..10)
+        .map(|s| {
+            let cues: Vec<serde_json::Value> = (0..10)
+                .map(|c| {
+                    serde_json::json!({ "id": format!("s{s}c{c}"), "file": format!("song{}.wav", (s + c) % 10), "at": c as f64 * 20.0 })
+                })
+                .collect();
+            serde_json::json!({ "id": format!("scene{s}"), "at": s as f64 * 240.0, "bed": { "file": format!("song{s}.wav") }, "cues": cues })
+        })
+        .collect();
+    let show = dir.join("show100.json");
+    write_show(&show, &serde_json::json!({ "format": "segue-show/1", "scenes": scenes }));
+    let rss_before = peak_rss_mb();
+    let t = Instant::now();
+    let (mut engine, mut controller) = engine_with(&show, LoaderConfig::live(RATE));
+    let loaded = t.elapsed();
+    let armed = wait_armed(&mut engine, &mut controller);
+    println!(
+        "- validated and compiled in {:.0} ms; {} clips armed (current and next scene) {:.0} ms later: ready in {:.0} ms",
+        loaded.as_secs_f64() * 1000.0,
+        controller.wanted_count(),
+        armed.as_secs_f64() * 1000.0,
+        (loaded + armed).as_secs_f64() * 1000.0
+    );
+    // Play 12 s of the first scene (bed and cues) paced in real time, then measure the peak.
+    let _ = controller.enter_scene("scene0", Some(0));
+    let mut bufs = buffers(512);
+    let start = Instant::now();
+    for b in 0..(RATE as usize * 12 / 512) {
+        engine.poll();
+        controller.poll();
+        run_block(&mut engine, &mut bufs, 512);
+        let due = Duration::from_secs_f64((b + 1) as f64 * 512.0 / RATE as f64);
+        if let Some(wait) = due.checked_sub(start.elapsed()) {
+            std::thread::sleep(wait);
+        }
+    }
+    println!("- peak RSS {:.1} MB (the process before loading: {:.1} MB)", peak_rss_mb(), rss_before);
+}
+
+/// 64 streaming voices from 44.1 kHz files, 64-frame blocks, paced in real time.
+fn stream(dir: &Path) {
+    println!(
+        "\n## 64 streaming voices from 44.1 kHz stereo files (resampled to 48 kHz), 64-frame blocks, real-time pacing"
+    );
+    let files: Vec<PathBuf> = (0..8).map(|i| dir.join(format!("stream{i}.wav"))).collect();
+    for (i, f) in files.iter().enumerate() {
+        write_music(f, 44_100, 30.0, i as f64 + 0.5);
+    }
+    let cues: Vec<serde_json::Value> = (0..64)
+        .map(|c| serde_json::json!({ "id": format!("c{c}"), "file": format!("stream{}.wav", c % 8), "at": 0, "gain_db": -18, "duck_db": 0 }))
+        .collect();
+    let show = dir.join("stream64.json");
+    write_show(
+        &show,
+        &serde_json::json!({ "format": "segue-show/1", "scenes": [{ "id": "s", "at": 0, "cues": cues }] }),
+    );
+    let (mut engine, mut controller) = engine_with(&show, LoaderConfig::live(RATE));
+    wait_armed(&mut engine, &mut controller);
+    let _ = controller.enter_scene("s", Some(0));
+    engine.poll();
+    let block = 64;
+    let secs = 10.0;
+    let blocks = (RATE as f64 * secs / block as f64) as usize;
+    let mut bufs = buffers(block);
+    let mut times = Vec::with_capacity(blocks);
+    let mut underruns = 0;
+    let (cpu0, loader0) = (process_cpu(), thread_cpu("segue-loader"));
+    let start = Instant::now();
+    for b in 0..blocks {
+        let t = Instant::now();
+        run_block(&mut engine, &mut bufs, block);
+        times.push(t.elapsed().as_nanos() as f64);
+        for n in controller.poll() {
+            if matches!(n.event, Some(segue::engine::command::Event::Underrun { .. })) {
+                underruns += 1;
+            }
+        }
+        let due = Duration::from_secs_f64((b + 1) as f64 * block as f64 / RATE as f64);
+        if let Some(wait) = due.checked_sub(start.elapsed()) {
+            std::thread::sleep(wait);
+        }
+    }
+    let wall = start.elapsed().as_secs_f64();
+    let (cpu, loader) = (process_cpu() - cpu0, thread_cpu("segue-loader") - loader0);
+    let s = stats(times);
+    let deadline = block as f64 / RATE as f64 * 1e9;
+    println!(
+        "- process per block: median {:.1} µs ({:.2}% of the {:.2} ms deadline), p99 {:.1} µs ({:.2}%), max {:.1} µs",
+        s.median / 1000.0,
+        100.0 * s.median / deadline,
+        deadline / 1e6,
+        s.p99 / 1000.0,
+        100.0 * s.p99 / deadline,
+        s.max / 1000.0
+    );
+    println!(
+        "- CPU per second of audio: {:.3} s all threads, of which loader {:.3} s ({} underrun reports, {:.1} s wall)",
+        cpu / secs,
+        loader / secs,
+        underruns,
+        wall
+    );
+}
+
+fn render_demo() {
+    println!("\n## Offline render of the demo show (48 kHz, block 512)");
+    let show = Path::new(env!("CARGO_MANIFEST_DIR")).join("presets/demo/show.json");
+    let mut best = f64::MAX;
+    let mut secs = 0.0;
+    for _ in 0..3 {
+        let out = render_file(&show, &RenderOptions::default()).unwrap();
+        secs = out.frames() as f64 / RATE as f64;
+        best = best.min(out.elapsed.as_secs_f64());
+    }
+    println!("- {secs:.1} s of audio in {:.3} s (best of 3): {:.0}x real time", best, secs / best);
+}

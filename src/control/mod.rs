@@ -184,6 +184,11 @@ impl Controller {
         self.clip_names.get(clip as usize).cloned().unwrap_or_else(|| format!("clip {clip}"))
     }
 
+    /// How many clips the loader is asked to keep armed (leaving out failed ones).
+    pub fn wanted_count(&self) -> usize {
+        self.wanted.iter().enumerate().filter(|(c, &w)| w && !self.failed.contains(&(*c as u32))).count()
+    }
+
     /// Whether the loader gave up on a clip (missing or broken file).
     pub fn has_failed(&self, clip: u32) -> bool {
         self.failed.contains(&clip)
