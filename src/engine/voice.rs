@@ -180,12 +180,31 @@ fn mix_into(
         }
         return;
     }
-    for i in 0..out_l.len() {
-        let g = gain.tick() * env.tick();
-        if let Some(src) = src {
-            let (x_l, x_r) = if ch == 2 { (src[2 * i], src[2 * i + 1]) } else { (src[i], src[i]) };
-            out_l[i] += x_l * g * pan[0];
-            out_r[i] += x_r * g * pan[1];
+    // Gains first, in short runs on the stack, then a plain multiply-add the compiler vectorises.
+    let mut gains = [0.0f32; 64];
+    let mut at = 0;
+    while at < out_l.len() {
+        let n = (out_l.len() - at).min(gains.len());
+        for g in &mut gains[..n] {
+            *g = gain.tick() * env.tick();
         }
+        let (l, r) = (&mut out_l[at..at + n], &mut out_r[at..at + n]);
+        match src {
+            Some(src) if ch == 2 => {
+                let frames = src[2 * at..2 * (at + n)].chunks_exact(2);
+                for (((frame, g), l), r) in frames.zip(&gains[..n]).zip(l.iter_mut()).zip(r.iter_mut()) {
+                    *l += frame[0] * g * pan[0];
+                    *r += frame[1] * g * pan[1];
+                }
+            }
+            Some(src) => {
+                for (((x, g), l), r) in src[at..at + n].iter().zip(&gains[..n]).zip(l.iter_mut()).zip(r.iter_mut()) {
+                    *l += x * g * pan[0];
+                    *r += x * g * pan[1];
+                }
+            }
+            None => {}
+        }
+        at += n;
     }
 }

@@ -7,7 +7,7 @@
 //! A non-looping stream is exactly `length()` frames long.
 
 use std::fs::File;
-use std::io::BufReader;
+use std::io::{BufReader, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
 use rubato::{
@@ -67,9 +67,13 @@ enum Converter {
 /// Decoder + loop + resampler for one clip.
 pub struct Source {
     spec: ClipSpec,
-    reader: hound::WavReader<BufReader<File>>,
-    scale: f32,
-    float: bool,
+    /// The file, read directly once hound has checked the header: PCM is converted in bulk.
+    file: BufReader<File>,
+    /// Byte offset of the first frame, frames in the file, and the sample encoding.
+    data_start: u64,
+    file_frames: u64,
+    encoding: Encoding,
+    bytes: Vec<u8>,
     /// Next file frame to decode.
     file_pos: u64,
     /// The input has run out (non-looping): only zeros from here, to flush the resampler.
@@ -92,11 +96,21 @@ impl Source {
     /// Opens a clip's stream at `rate`, `offset` engine frames after its in point.
     pub fn open(spec: &ClipSpec, rate: u32, offset: u64) -> Result<Source, SourceError> {
         let path = spec.path.clone();
-        let reader = hound::WavReader::open(&path)
-            .map_err(|e| SourceError::Open { path: path.clone(), reason: e.to_string() })?;
+        let open_err = |e: String| SourceError::Open { path: path.clone(), reason: e };
+        let mut reader = hound::WavReader::open(&path).map_err(|e| open_err(e.to_string()))?;
         let format = reader.spec();
-        let float = format.sample_format == hound::SampleFormat::Float;
-        let scale = if float { 1.0 } else { 1.0 / (1u64 << (format.bits_per_sample - 1)) as f32 };
+        let encoding = match (format.sample_format, format.bits_per_sample) {
+            (hound::SampleFormat::Float, 32) => Encoding::F32,
+            (hound::SampleFormat::Int, 8) => Encoding::U8,
+            (hound::SampleFormat::Int, 16) => Encoding::I16,
+            (hound::SampleFormat::Int, 24) => Encoding::I24,
+            (hound::SampleFormat::Int, 32) => Encoding::I32,
+            (_, bits) => return Err(open_err(format!("{bits}-bit samples are not supported"))),
+        };
+        let file_frames = reader.duration() as u64;
+        reader.seek(0).map_err(|e| open_err(e.to_string()))?;
+        let mut file = reader.into_inner();
+        let data_start = file.stream_position().map_err(|e| open_err(e.to_string()))?;
         let channels = format.channels as usize;
         let converter = if spec.file_rate == rate {
             Converter::None
@@ -128,9 +142,11 @@ impl Source {
         let length = spec.length(rate).map(|l| l.saturating_sub(offset));
         let mut source = Source {
             spec: spec.clone(),
-            reader,
-            scale,
-            float,
+            file,
+            data_start,
+            file_frames,
+            encoding,
+            bytes: Vec::new(),
             file_pos: 0,
             input_done: false,
             converter,
@@ -161,9 +177,10 @@ impl Source {
     }
 
     fn seek(&mut self, frame: u64) -> Result<(), SourceError> {
-        let frame = frame.min(self.reader.duration() as u64);
-        self.reader
-            .seek(frame as u32)
+        let frame = frame.min(self.file_frames);
+        let offset = self.data_start + frame * self.encoding.bytes() as u64 * self.spec.channels as u64;
+        self.file
+            .seek(SeekFrom::Start(offset))
             .map_err(|e| SourceError::Read { path: self.spec.path.clone(), reason: e.to_string() })?;
         self.file_pos = frame;
         Ok(())
@@ -247,47 +264,62 @@ impl Source {
                 return Ok(());
             }
             let n = ((stop - self.file_pos) as usize).min(frames - i);
-            let mut got = 0;
-            let path = &self.spec.path;
-            let read_err = |e: hound::Error| SourceError::Read { path: path.clone(), reason: e.to_string() };
-            if self.float {
-                let mut samples = self.reader.samples::<f32>();
-                for f in 0..n {
-                    for c in 0..ch {
-                        match samples.next() {
-                            Some(s) => self.input[c][i + f] = s.map_err(read_err)?,
-                            None => {
-                                return Err(SourceError::Read {
-                                    path: path.clone(),
-                                    reason: "the file ends early".into(),
-                                })
-                            }
-                        }
-                    }
-                    got += 1;
-                }
-            } else {
-                let scale = self.scale;
-                let mut samples = self.reader.samples::<i32>();
-                for f in 0..n {
-                    for c in 0..ch {
-                        match samples.next() {
-                            Some(s) => self.input[c][i + f] = s.map_err(read_err)? as f32 * scale,
-                            None => {
-                                return Err(SourceError::Read {
-                                    path: path.clone(),
-                                    reason: "the file ends early".into(),
-                                })
-                            }
-                        }
-                    }
-                    got += 1;
-                }
+            let width = self.encoding.bytes() * ch;
+            self.bytes.resize(n * width, 0);
+            if let Err(e) = self.file.read_exact(&mut self.bytes) {
+                let reason = if e.kind() == std::io::ErrorKind::UnexpectedEof {
+                    "the file ends early".into()
+                } else {
+                    e.to_string()
+                };
+                return Err(SourceError::Read { path: self.spec.path.clone(), reason });
             }
-            self.file_pos += got as u64;
-            i += got;
+            for c in 0..ch {
+                let out = &mut self.input[c][i..i + n];
+                self.encoding.decode(&self.bytes, c, ch, out);
+            }
+            self.file_pos += n as u64;
+            i += n;
         }
         Ok(())
+    }
+}
+
+/// How samples are stored in a WAV file's data chunk (little-endian, interleaved).
+#[derive(Debug, Clone, Copy)]
+enum Encoding {
+    U8,
+    I16,
+    I24,
+    I32,
+    F32,
+}
+
+impl Encoding {
+    fn bytes(self) -> usize {
+        match self {
+            Encoding::U8 => 1,
+            Encoding::I16 => 2,
+            Encoding::I24 => 3,
+            Encoding::I32 | Encoding::F32 => 4,
+        }
+    }
+
+    /// Channel `c` of every frame in `bytes` into `out`, scaled to -1..1.
+    fn decode(self, bytes: &[u8], c: usize, channels: usize, out: &mut [f32]) {
+        let w = self.bytes();
+        let frames = bytes.chunks_exact(w * channels).map(|f| &f[c * w..c * w + w]);
+        match self {
+            Encoding::U8 => frames.zip(out).for_each(|(b, o)| *o = (b[0] as f32 - 128.0) / 128.0),
+            Encoding::I16 => frames.zip(out).for_each(|(b, o)| *o = i16::from_le_bytes([b[0], b[1]]) as f32 / 32_768.0),
+            Encoding::I24 => frames
+                .zip(out)
+                .for_each(|(b, o)| *o = (i32::from_le_bytes([0, b[0], b[1], b[2]]) >> 8) as f32 / 8_388_608.0),
+            Encoding::I32 => frames
+                .zip(out)
+                .for_each(|(b, o)| *o = i32::from_le_bytes([b[0], b[1], b[2], b[3]]) as f32 / 2_147_483_648.0),
+            Encoding::F32 => frames.zip(out).for_each(|(b, o)| *o = f32::from_le_bytes([b[0], b[1], b[2], b[3]])),
+        }
     }
 }
 
@@ -332,4 +364,54 @@ pub fn whole_file(path: &Path) -> Result<ClipSpec, SourceError> {
         loop_start: 0,
         loop_end: frames,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every supported encoding decodes to the same values hound reads, at the same rate.
+    #[test]
+    fn raw_decoding_matches_hound_for_every_sample_format() {
+        let dir = std::env::temp_dir().join(format!("segue-source-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let kinds = [
+            (hound::SampleFormat::Int, 8u16),
+            (hound::SampleFormat::Int, 16),
+            (hound::SampleFormat::Int, 24),
+            (hound::SampleFormat::Int, 32),
+            (hound::SampleFormat::Float, 32),
+        ];
+        for (format, bits) in kinds {
+            let path = dir.join(format!("{bits}-{format:?}.wav"));
+            let spec = hound::WavSpec { channels: 2, sample_rate: 8000, bits_per_sample: bits, sample_format: format };
+            let mut w = hound::WavWriter::create(&path, spec).unwrap();
+            let full = ((1i64 << (bits - 1)) - 1) as f64;
+            let mut expected = Vec::new();
+            for i in 0..3000 {
+                for c in 0..2 {
+                    let x = 0.7 * ((i as f64) * 0.01 + c as f64).sin();
+                    if format == hound::SampleFormat::Float {
+                        w.write_sample(x as f32).unwrap();
+                        expected.push(x as f32);
+                    } else {
+                        let q = (x * full).round() as i32;
+                        if bits == 8 {
+                            w.write_sample(q as i8).unwrap();
+                        } else {
+                            w.write_sample(q).unwrap();
+                        }
+                        expected.push(q as f32 / (full + 1.0) as f32);
+                    }
+                }
+            }
+            w.finalize().unwrap();
+            let got = decode_all(&whole_file(&path).unwrap(), 8000).unwrap();
+            assert_eq!(got.len(), expected.len(), "{bits}-bit {format:?}");
+            for (k, (g, e)) in got.iter().zip(&expected).enumerate() {
+                assert!((g - e).abs() < 1e-6, "{bits}-bit {format:?} sample {k}: {g} vs {e}");
+            }
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }
