@@ -89,19 +89,27 @@ impl Feed {
                 self.debt -= skip as u64;
             }
         }
-        let have = if self.debt > 0 { 0 } else { self.tail.slots() / ch };
-        let n = left.min(have);
-        if n > 0 {
-            if let Ok(chunk) = self.tail.read_chunk(n * ch) {
+        if self.debt == 0 {
+            // `read_chunk` trusts the ring's cached fill level when it is enough, so a voice that
+            // is well fed does not touch the line the loader writes on every block.
+            let chunk = match self.tail.read_chunk(left * ch) {
+                Ok(chunk) => Some(chunk),
+                Err(rtrb::chunks::ChunkError::TooFewSlots(have)) if have >= ch => {
+                    self.tail.read_chunk(have - have % ch).ok()
+                }
+                Err(_) => None,
+            };
+            if let Some(chunk) = chunk {
+                let n = chunk.len() / ch;
                 let (a, b) = chunk.as_slices();
                 sink(Some(a), a.len() / ch);
                 if !b.is_empty() {
                     sink(Some(b), b.len() / ch);
                 }
                 chunk.commit_all();
+                self.pos += n as u64;
+                left -= n;
             }
-            self.pos += n as u64;
-            left -= n;
         }
         if left > 0 {
             sink(None, left);
