@@ -34,6 +34,9 @@ enum Command {
         /// Frames per engine block (the output is identical for any block size).
         #[arg(long, default_value_t = 512, value_parser = clap::value_parser!(u32).range(1..=65_536))]
         block: u32,
+        /// Where on the show timeline to start, in seconds or MM:SS.mmm (default: 0).
+        #[arg(long, value_parser = parse_time)]
+        start: Option<f64>,
         /// Seconds to render (default: to the show's end and its fade).
         #[arg(long)]
         duration: Option<f64>,
@@ -41,6 +44,10 @@ enum Command {
         #[arg(long)]
         stems: Option<PathBuf>,
     },
+}
+
+fn parse_time(text: &str) -> Result<f64, String> {
+    show::time::parse_time(text).map_err(|e| e.to_string())
 }
 
 fn main() -> ExitCode {
@@ -70,7 +77,7 @@ fn run() -> anyhow::Result<ExitCode> {
             println!("{}", show::schema::schema_json());
             Ok(ExitCode::SUCCESS)
         }
-        Command::Render { show, output, sample_rate, block, duration, stems } => {
+        Command::Render { show, output, sample_rate, block, start, duration, stems } => {
             let file = match show::load(&show) {
                 Ok(file) => file,
                 Err(errors) => {
@@ -78,8 +85,13 @@ fn run() -> anyhow::Result<ExitCode> {
                     return Ok(ExitCode::FAILURE);
                 }
             };
-            let options =
-                RenderOptions { sample_rate, block: block as usize, duration, progress: render::progress_wanted() };
+            let options = RenderOptions {
+                sample_rate,
+                block: block as usize,
+                start,
+                duration,
+                progress: render::progress_wanted(),
+            };
             let rendered = render::render_show(file, &options)?;
             for notice in rendered.notices.iter().filter(|n| n.severity != Severity::Info) {
                 eprintln!("{notice}");

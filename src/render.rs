@@ -21,6 +21,8 @@ const STALL: Duration = Duration::from_secs(20);
 pub struct RenderOptions {
     pub sample_rate: u32,
     pub block: usize,
+    /// Where on the show timeline to start, in seconds (default 0).
+    pub start: Option<f64>,
     /// Seconds to render; default: the show's timeline end (its `end` plus the panic fade).
     pub duration: Option<f64>,
     /// A progress bar on the terminal.
@@ -29,7 +31,7 @@ pub struct RenderOptions {
 
 impl Default for RenderOptions {
     fn default() -> Self {
-        RenderOptions { sample_rate: 48_000, block: 512, duration: None, progress: false }
+        RenderOptions { sample_rate: 48_000, block: 512, start: None, duration: None, progress: false }
     }
 }
 
@@ -90,11 +92,17 @@ pub fn render_show_with(
     let (mut engine, control, loader_ends) = Engine::new(EngineConfig::new(rate));
     let loader = Loader::spawn(LoaderConfig::offline(rate), loader_ends);
     let mut controller = Controller::new(file, rate, control, loader);
+    let position = controller.frames(options.start.unwrap_or(0.0));
+    if position > 0 {
+        // The first block's commands: the queue is empty, so this cannot fail.
+        let _ = controller.seek(position, 0);
+    }
     let total = match options.duration {
         Some(secs) => controller.frames(secs),
-        None => controller.timeline_end(),
+        None => controller.timeline_end().saturating_sub(position),
     } as usize;
-    let mut timeline = controller.timeline().into_iter().peekable();
+    let mut timeline =
+        controller.timeline_commands(position).into_iter().map(|(at, action)| (at - position, action)).peekable();
 
     let mut out = Rendered {
         sample_rate: rate,

@@ -49,7 +49,7 @@ static ALLOCATOR: Counting = Counting;
 fn count_in_process(file: segue::show::ShowFile, block: usize) -> (usize, usize) {
     let before = IN_PROCESS_CALLS.load(Ordering::Relaxed);
     let mut blocks = 0;
-    let options = RenderOptions { sample_rate: 48_000, block, duration: None, progress: false };
+    let options = RenderOptions { block, ..RenderOptions::default() };
     let out = render_show_with(file, &options, |engine, outputs| {
         IN_PROCESS.with(|f| f.set(true));
         engine.process(outputs);

@@ -7,6 +7,7 @@
 //! note-triggered cues, and anything asked for explicitly.
 
 pub mod compile;
+pub mod timeline;
 
 use std::collections::BTreeSet;
 use std::fmt;
@@ -16,7 +17,8 @@ use crate::engine::meters::MeterReading;
 use crate::engine::ControlEnds;
 use crate::show::ShowFile;
 use crate::stream::loader::{Loader, Report, Request};
-use compile::{compile, ms_frames};
+use compile::compile;
+use timeline::Timeline;
 
 /// How much a notice matters to the operator.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -71,12 +73,16 @@ pub struct Controller {
     clip_names: Vec<String>,
     /// Clips whose files failed in the loader: they stay silent until the show is reloaded.
     failed: BTreeSet<u32>,
+    timeline: Timeline,
+    /// Tokens for offset feeds (seeks); each seek takes new ones.
+    next_token: u32,
 }
 
 impl Controller {
     /// Loads `file` into the engine behind `ends`, with `loader` feeding it.
     pub fn new(file: ShowFile, rate: u32, ends: ControlEnds, loader: Loader) -> Controller {
         let mut c = Controller {
+            timeline: Timeline::new(&file.show, &crate::engine::program::Program::empty(), rate),
             file,
             rate,
             generation: 0,
@@ -93,6 +99,7 @@ impl Controller {
             wanted: Vec::new(),
             clip_names: Vec::new(),
             failed: BTreeSet::new(),
+            next_token: 0,
         };
         c.install();
         c
@@ -108,6 +115,7 @@ impl Controller {
         self.generation += 1;
         let compiled = compile(&self.file, self.rate, self.generation);
         let program = &compiled.program;
+        self.timeline = Timeline::new(&self.file.show, program, self.rate);
         self.cue_scene = program.cues.iter().map(|c| c.scene).collect();
         self.cue_followers = program.cues.iter().map(|c| c.followers.iter().map(|f| f.0).collect()).collect();
         self.scene_beds = program.scenes.iter().map(|s| s.bed).collect();
@@ -247,44 +255,67 @@ impl Controller {
         (secs.max(0.0) * self.rate as f64).round() as u64
     }
 
-    /// The show's own timeline: scene entries at their `at`, and the panic at `end`.
-    pub fn timeline(&self) -> Vec<(u64, Action)> {
+    /// The show's timeline in frames.
+    pub fn timeline(&self) -> &Timeline {
+        &self.timeline
+    }
+
+    /// The show's own timeline as commands from timeline frame `from` on: scene entries at
+    /// their `at`, and the panic at `end` (frames on the timeline).
+    pub fn timeline_commands(&self, from: u64) -> Vec<(u64, Action)> {
         let mut out: Vec<(u64, Action)> = self
-            .file
-            .show
-            .scenes
+            .timeline
+            .entries()
             .iter()
-            .enumerate()
-            .filter_map(|(s, scene)| scene.at.map(|at| (at.frames(self.rate), Action::EnterScene { scene: s as u32 })))
+            .filter(|(at, _)| *at >= from)
+            .map(|&(at, scene)| (at, Action::EnterScene { scene }))
             .collect();
-        if let Some(end) = self.file.show.end {
-            out.push((end.frames(self.rate), Action::Panic));
+        if let Some(end) = self.timeline.end().filter(|&e| e >= from) {
+            out.push((end, Action::Panic));
         }
         out.sort_by_key(|(at, _)| *at);
         out
     }
 
-    /// Where the timeline ends, in frames: the show's `end` plus its panic fade; without an
-    /// `end`, when the last timed cue (and its follows) has ended, or a minute after the last
-    /// scene starts if nothing else ends.
+    /// Where a render of the whole timeline ends, in frames.
     pub fn timeline_end(&self) -> u64 {
-        let show = &self.file.show;
-        let panic = ms_frames(show.panic_ms, self.rate) as u64;
-        if let Some(end) = show.end {
-            return end.frames(self.rate) + panic;
+        self.timeline.render_end()
+    }
+
+    /// Jumps the timeline to frame `position`, at engine frame `at`: what sounds there starts
+    /// from the right offsets (after a de-click), the rest stops. Clips starting mid-way are
+    /// read from the disk at their offset: live, they may sound a little late (and say so with
+    /// an underrun); the offline renderer waits for them.
+    pub fn seek(&mut self, position: u64, at: u64) -> Result<(), ControlError> {
+        let state = self.timeline.state_at(position);
+        let first_token = self.next_token;
+        let mut starts = Vec::new();
+        for &(clip, offset) in state.bed.iter().chain(&state.cues) {
+            let token = self.next_token;
+            self.next_token += 1;
+            self.loader.send(Request::Prepare { generation: self.generation, clip, offset, token });
+            starts.push(Action::StartClip { clip, token, offset });
         }
-        let compiled = compile(&self.file, self.rate, 0);
-        let program = &compiled.program;
-        let mut last = 0u64;
-        for (s, scene) in show.scenes.iter().enumerate() {
-            let Some(at) = scene.at else { continue };
-            let start = at.frames(self.rate);
-            last = last.max(start + 60 * self.rate as u64);
-            for &(cue, offset) in &program.scenes[s].timed {
-                last = last.max(chain_end(program, cue, start + offset));
-            }
+        self.send(
+            Some(at),
+            Action::Seek {
+                scene: state.scene,
+                elapsed: state.elapsed,
+                bed_change_in: state.bed_change_in,
+                first_token,
+            },
+        )?;
+        for action in starts {
+            self.send(Some(at), action)?;
         }
-        last + panic
+        for &(cue, delay) in &state.follows {
+            self.want_clip(cue);
+            self.send(Some(at + delay), Action::StartCue { cue })?;
+        }
+        self.scene = state.scene;
+        self.extra.clear();
+        self.update_wanted();
+        Ok(())
     }
 
     /// Engine events and loader reports since the last call, in words; keeps the armed set up
@@ -292,7 +323,7 @@ impl Controller {
     pub fn poll(&mut self) -> Vec<Notice> {
         let mut out = Vec::new();
         while let Ok(event) = self.ends.events.pop() {
-            if let Event::SceneEntered { scene, .. } = event {
+            if let Event::SceneEntered { scene, .. } | Event::Seeked { scene: Some(scene), .. } = event {
                 self.scene = Some(scene);
                 self.extra.clear();
                 self.update_wanted();
@@ -373,6 +404,14 @@ impl Controller {
                 at,
                 format!("{} {}", time(at), if hard { "panic: cut" } else { "panic: fading everything out" }),
             ),
+            Event::Seeked { scene, at } => (
+                Severity::Info,
+                at,
+                match scene {
+                    Some(scene) => format!("{} located in scene \"{}\"", time(at), self.scene_id(scene)),
+                    None => format!("{} located before the first scene", time(at)),
+                },
+            ),
             Event::ProgramLoaded { generation, at } => {
                 if generation != self.generation {
                     return None;
@@ -424,19 +463,6 @@ impl Controller {
             self.loader.send(Request::Want(want));
         }
     }
-}
-
-/// When a cue started at `start` and everything that follows it have ended (loops: never).
-fn chain_end(program: &crate::engine::program::Program, cue: u32, start: u64) -> u64 {
-    let clip = &program.clips[program.cues[cue as usize].clip as usize];
-    let Some(len) = clip.length else { return start };
-    let end = start + len;
-    let mut last = end;
-    for &(f, wait) in &program.cues[cue as usize].followers {
-        // Cycles are rejected by validation, so this ends.
-        last = last.max(chain_end(program, f, end + wait));
-    }
-    last
 }
 
 fn problem_text(problem: Problem) -> &'static str {

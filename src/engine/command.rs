@@ -49,6 +49,24 @@ pub enum Action {
     Note {
         note: u8,
     },
+    /// Jump the show timeline: everything sounding stops with the de-click; `scene` becomes the
+    /// current scene as if entered `elapsed` frames ago (its timed cues still to come are
+    /// scheduled); a quantized bed change still pending happens `bed_change_in` frames from now.
+    /// Offset feeds with tokens below `first_token` belong to earlier seeks and are dropped.
+    /// The clips that sound at the new position follow as `StartClip` commands at the same frame.
+    Seek {
+        scene: Option<u32>,
+        elapsed: u64,
+        bed_change_in: Option<u64>,
+        first_token: u32,
+    },
+    /// Start a clip `offset` frames in, from the offset feed the loader prepares under `token`
+    /// (a bed clip becomes the playing bed).
+    StartClip {
+        clip: u32,
+        token: u32,
+        offset: u64,
+    },
     /// Replace the show (all voices of the old one fade out with the de-click).
     LoadProgram(Box<Program>),
 }
@@ -134,12 +152,30 @@ pub enum Event {
         generation: u32,
         at: u64,
     },
+    /// The timeline jumped; `scene` is now current.
+    Seeked {
+        scene: Option<u32>,
+        at: u64,
+    },
 }
 
 /// Loader thread → engine.
 pub enum LoaderMsg {
-    Arm { generation: u32, clip: u32, feed: Feed },
-    Disarm { generation: u32, clip: u32 },
+    Arm {
+        generation: u32,
+        clip: u32,
+        feed: Feed,
+    },
+    Disarm {
+        generation: u32,
+        clip: u32,
+    },
+    /// A feed starting mid-clip, for the `StartClip` with the same token.
+    Offset {
+        generation: u32,
+        token: u32,
+        feed: Feed,
+    },
 }
 
 /// Engine → loader thread.

@@ -44,6 +44,15 @@ impl Feed {
         self.pos
     }
 
+    /// Moves the play position `frames` ahead without playing them (the voice waited for this
+    /// feed): they are dropped from the tail as they arrive.
+    pub fn skip(&mut self, frames: u64) {
+        let head_left = self.head.frames().saturating_sub(self.pos);
+        let from_head = frames.min(head_left);
+        self.pos += frames;
+        self.debt += frames - from_head;
+    }
+
     /// Frames left before the clip's natural end (`u64::MAX` for a loop).
     pub fn remaining(&self) -> u64 {
         match self.length {

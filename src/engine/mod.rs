@@ -24,6 +24,7 @@ use crate::show::{Curve, Quantize};
 use command::{Action, Command, Event, Level, LoaderMsg, Problem, Retired};
 use duck::Duck;
 use fade::{db_to_gain, Ramp};
+use feed::Feed;
 use meters::Meters;
 use program::{Bus, NoteTarget, Program};
 use schedule::{Due, Entry, Schedule};
@@ -99,6 +100,10 @@ pub struct Engine {
     last_clip_event: Option<u64>,
     declick: u32,
     level_smoothing: u32,
+    /// Feeds for `StartClip` commands, by token, until their command comes (fixed capacity).
+    offset_feeds: Vec<(u32, Feed)>,
+    /// Frame of the last seek: the duck follows at once there instead of over the attack.
+    seek_at: Option<u64>,
 }
 
 impl Engine {
@@ -135,6 +140,8 @@ impl Engine {
             last_clip_event: None,
             declick: declick_frames(rate),
             level_smoothing: (rate / 50).max(1),
+            offset_feeds: Vec::with_capacity(config.voices),
+            seek_at: None,
         };
         (
             engine,
@@ -174,6 +181,17 @@ impl Engine {
                     }
                     _ => self.retire(Retired::Feed(feed)),
                 },
+                LoaderMsg::Offset { generation, token, feed } => {
+                    if generation != self.program.generation {
+                        self.retire(Retired::Feed(feed));
+                    } else if let Some(v) = self.voices.iter_mut().find(|v| v.awaiting == Some(token)) {
+                        v.attach(feed);
+                    } else if self.offset_feeds.len() < self.offset_feeds.capacity() {
+                        self.offset_feeds.push((token, feed));
+                    } else {
+                        self.retire(Retired::Feed(feed));
+                    }
+                }
                 LoaderMsg::Disarm { generation, clip } => {
                     if generation == self.program.generation {
                         if let Some(old) = self.program.clips.get_mut(clip as usize).and_then(|c| c.armed.take()) {
@@ -208,6 +226,9 @@ impl Engine {
     /// the clips `lost` says will never come (their files failed: they play silence).
     pub fn waiting_for(&self, frames: usize, lost: impl Fn(u32) -> bool) -> Option<u32> {
         for v in &self.voices {
+            if v.awaiting.is_some() && !v.stopped && !lost(v.clip) {
+                return Some(v.clip);
+            }
             if let Some(feed) = &v.feed.as_ref().filter(|_| !lost(v.clip)) {
                 let need = v.frames_until_done().min(frames as u64);
                 if feed.ready_frames() < need {
@@ -248,6 +269,11 @@ impl Engine {
             };
             if let Some(cue) = cue.filter(|&c| !cue_ready(c)) {
                 return cue_clip(cue);
+            }
+            if let Due::Command(Action::StartClip { clip, token, .. }) = &entry.due {
+                if !lost(*clip) && !self.offset_feeds.iter().any(|(t, _)| t == token) {
+                    return Some(*clip);
+                }
             }
             if let Due::BedChange { scene, .. } = &entry.due {
                 let bed = self.program.scenes.get(*scene as usize).and_then(|s| s.bed);
@@ -429,6 +455,10 @@ impl Engine {
                 NoteTarget::Scene(scene) => self.enter_scene(scene, now),
                 NoteTarget::Nothing => {}
             },
+            Action::Seek { scene, elapsed, bed_change_in, first_token } => {
+                self.seek(scene, elapsed, bed_change_in, first_token, now)
+            }
+            Action::StartClip { clip, token, offset } => self.start_clip_at(clip, token, offset, now),
             // Applied when it arrives (see `schedule_command`); never scheduled.
             Action::LoadProgram(program) => self.load_program(program),
         }
@@ -470,9 +500,80 @@ impl Engine {
             self.emit(Event::CannotStart { clip, at: now, why: Problem::NotReady });
             return None;
         };
-        self.voices[index].start(feed, generation, clip, slot, now, fade_in, curve, self.declick);
+        self.voices[index].start(Ok(feed), 0, generation, clip, slot, now, fade_in, curve, self.declick);
         self.retire(Retired::Used { generation, clip });
         Some(index)
+    }
+
+    /// Starts a clip mid-way from its offset feed (after a seek), or waits for that feed.
+    fn start_clip_at(&mut self, clip: u32, token: u32, offset: u64, now: u64) {
+        let generation = self.program.generation;
+        let Some(slot) = self.program.clips.get(clip as usize) else {
+            self.emit(Event::CannotStart { clip, at: now, why: Problem::Unknown });
+            return;
+        };
+        let Some(index) = self.voices.iter().position(|v| v.is_free()) else {
+            self.emit(Event::CannotStart { clip, at: now, why: Problem::NoFreeVoice });
+            return;
+        };
+        let feed = match self.offset_feeds.iter().position(|(t, _)| *t == token) {
+            Some(i) => Ok(self.offset_feeds.swap_remove(i).1),
+            None => Err(token),
+        };
+        let (bus, owner) = (slot.bus, slot.owner);
+        self.voices[index].start(feed, offset, generation, clip, slot, now, 0, Curve::Linear, self.declick);
+        match bus {
+            Bus::Bed => self.bed_voice = Some(index),
+            Bus::Cues => {
+                self.emit(Event::CueStarted { cue: owner, at: now });
+                self.update_duck();
+            }
+        }
+    }
+
+    fn seek(&mut self, scene: Option<u32>, elapsed: u64, bed_change_in: Option<u64>, first_token: u32, now: u64) {
+        let declick = self.declick;
+        for v in self.voices.iter_mut().filter(|v| !v.is_free()) {
+            v.stop(declick, Curve::Linear);
+        }
+        self.schedule.retain(|e| !matches!(e.due, Due::Timed { .. } | Due::BedChange { .. } | Due::Follow { .. }));
+        let mut i = 0;
+        while i < self.offset_feeds.len() {
+            if self.offset_feeds[i].0 < first_token {
+                let (_, feed) = self.offset_feeds.swap_remove(i);
+                self.retire(Retired::Feed(feed));
+            } else {
+                i += 1;
+            }
+        }
+        self.bed_voice = None;
+        self.panic_until = None;
+        self.seek_at = Some(now);
+        self.scene = scene;
+        // An identity for this entry of the scene: it need not be a real past frame.
+        self.scene_entry = now.wrapping_sub(elapsed);
+        if let Some(info) = scene.and_then(|s| self.program.scenes.get(s as usize)) {
+            if let Some(first) = info.first_manual {
+                self.go_next = first;
+            }
+            for i in 0..info.timed.len() {
+                let (cue, offset) = self.program.scenes[scene.unwrap_or(0) as usize].timed[i];
+                if offset > elapsed {
+                    let entry = Entry { at: now + offset - elapsed, due: Due::Timed { cue, entry: self.scene_entry } };
+                    if self.schedule.insert(entry).is_err() {
+                        self.emit(Event::CommandDropped { at: now, why: Problem::ScheduleFull });
+                    }
+                }
+            }
+            if let (Some(s), Some(delay)) = (scene, bed_change_in) {
+                let entry = Entry { at: now + delay, due: Due::BedChange { scene: s, entry: self.scene_entry } };
+                if self.schedule.insert(entry).is_err() {
+                    self.emit(Event::CommandDropped { at: now, why: Problem::ScheduleFull });
+                }
+            }
+        }
+        self.update_duck();
+        self.emit(Event::Seeked { scene, at: now });
     }
 
     fn enter_scene(&mut self, scene: u32, now: u64) {
@@ -518,13 +619,14 @@ impl Engine {
             Quantize::Beat => beat,
             Quantize::Bar => beat * beats_per_bar as f64,
         };
-        let line = |k: u64| bed.started_at + (k as f64 * unit).round() as u64;
         // Each line is rounded from its index, so long beds stay on the grid without drift.
-        let mut k = ((now - bed.started_at) as f64 / unit).floor() as u64;
-        while line(k) < now {
+        let line = |k: u64| (k as f64 * unit).round() as u64;
+        let elapsed = now - bed.started_at + bed.offset;
+        let mut k = (elapsed as f64 / unit).floor() as u64;
+        while line(k) < elapsed {
             k += 1;
         }
-        line(k)
+        now + (line(k) - elapsed)
     }
 
     fn change_bed(&mut self, scene: u32, now: u64) {
@@ -588,6 +690,7 @@ impl Engine {
                 v.underrun = 0;
                 self.emit(Event::Underrun { clip, at: now, frames });
             }
+            self.voices[i].awaiting = None;
             if let Some(feed) = self.voices[i].feed.take() {
                 self.retire(Retired::Feed(feed));
             }
@@ -628,8 +731,13 @@ impl Engine {
                 }
             }
         }
-        let attack = attack_override.unwrap_or(attack);
-        let release = release_override.unwrap_or(self.duck_release);
+        let mut attack = attack_override.unwrap_or(attack);
+        let mut release = release_override.unwrap_or(self.duck_release);
+        // Right after a seek the bed is where the timeline has it, not on its way there.
+        if self.seek_at == Some(self.clock) {
+            attack = self.declick;
+            release = self.declick;
+        }
         self.duck.set_target(target, attack, release);
     }
 

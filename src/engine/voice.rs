@@ -5,16 +5,22 @@ use crate::engine::feed::Feed;
 use crate::engine::program::{Bus, Clip, DuckSpec};
 use crate::show::Curve;
 
-/// A slot in the engine's fixed voice arena; free while `feed` is `None`.
+/// A slot in the engine's fixed voice arena; free while it has neither a feed nor awaits one.
 pub struct Voice {
     pub feed: Option<Feed>,
+    /// A voice started mid-clip (after a seek) waits for its feed from the loader; the frames it
+    /// waited are skipped when the feed comes, so it stays in time.
+    pub awaiting: Option<u32>,
+    waited: u64,
     pub generation: u32,
     pub clip: u32,
     pub owner: u32,
     pub bus: Bus,
     pub duck: Option<DuckSpec>,
-    /// Engine time of the first frame, and the tempo grid for quantized transitions.
+    /// Engine time of the first frame and frames into the clip there (the tempo grid for
+    /// quantized transitions starts `offset` frames before `started_at`).
     pub started_at: u64,
+    pub offset: u64,
     pub tempo: Option<(f64, u32)>,
     /// Stopped by a command, a panic or a transition: it will not count as completed.
     pub stopped: bool,
@@ -32,6 +38,9 @@ impl Default for Voice {
     fn default() -> Self {
         Voice {
             feed: None,
+            awaiting: None,
+            waited: 0,
+            offset: 0,
             generation: 0,
             clip: 0,
             owner: 0,
@@ -52,14 +61,16 @@ impl Default for Voice {
 
 impl Voice {
     pub fn is_free(&self) -> bool {
-        self.feed.is_none()
+        self.feed.is_none() && self.awaiting.is_none()
     }
 
-    /// Starts `feed` for `clip`, fading in over `fade_in` frames along `curve`.
+    /// Starts `feed` for `clip` (or waits for the feed with token `awaiting`), `offset` frames
+    /// into the clip, fading in over `fade_in` frames along `curve`.
     #[allow(clippy::too_many_arguments)]
     pub fn start(
         &mut self,
-        feed: Feed,
+        feed: Result<Feed, u32>,
+        offset: u64,
         generation: u32,
         clip_index: u32,
         clip: &Clip,
@@ -68,7 +79,12 @@ impl Voice {
         curve: Curve,
         declick: u32,
     ) {
-        self.feed = Some(feed);
+        (self.feed, self.awaiting) = match feed {
+            Ok(feed) => (Some(feed), None),
+            Err(token) => (None, Some(token)),
+        };
+        self.waited = 0;
+        self.offset = offset;
         self.generation = generation;
         self.clip = clip_index;
         self.owner = clip.owner;
@@ -86,6 +102,15 @@ impl Voice {
         self.underrun = 0;
     }
 
+    /// The awaited feed arrived: skip what was due meanwhile (reported as an underrun).
+    pub fn attach(&mut self, mut feed: Feed) {
+        feed.skip(self.waited);
+        self.underrun = self.underrun.saturating_add(self.waited.min(u32::MAX as u64) as u32);
+        self.feed = Some(feed);
+        self.awaiting = None;
+        self.waited = 0;
+    }
+
     /// Fades out over `frames` along `curve`, then the voice ends (a stop, never completed).
     pub fn stop(&mut self, frames: u32, curve: Curve) {
         let left = self.env.remaining();
@@ -99,8 +124,12 @@ impl Voice {
 
     /// Frames until the voice has played its last frame (0: it is done).
     pub fn frames_until_done(&self) -> u64 {
-        let Some(feed) = &self.feed else { return 0 };
-        let natural = feed.remaining();
+        let natural = match (&self.feed, self.awaiting) {
+            (Some(feed), _) => feed.remaining(),
+            (None, Some(_)) if self.stopped => return 0,
+            (None, Some(_)) => u64::MAX,
+            (None, None) => return 0,
+        };
         if self.env.target() == 0.0 {
             if self.env.is_steady() {
                 return 0;
@@ -118,6 +147,12 @@ impl Voice {
     /// Mixes the next `out_l.len()` frames into the bus; the caller never asks past the end.
     pub fn render(&mut self, out_l: &mut [f32], out_r: &mut [f32]) {
         let frames = out_l.len();
+        if self.feed.is_none() {
+            // Still waiting for its feed: silence, and the envelope holds so the sound fades in
+            // when it comes.
+            self.waited += frames as u64;
+            return;
+        }
         let mut done = 0;
         while done < frames {
             let mut n = frames - done;

@@ -49,6 +49,13 @@ pub enum Request {
     },
     /// Which clips to keep armed.
     Want(Vec<bool>),
+    /// Prepare a feed starting `offset` frames into `clip` (a seek), sent under `token`.
+    Prepare {
+        generation: u32,
+        clip: u32,
+        offset: u64,
+        token: u32,
+    },
     /// Check the queues now (the offline renderer is waiting).
     Wake,
     Stop,
@@ -158,6 +165,11 @@ impl Worker {
                 match request {
                     Request::Program { generation, clips } => self.set_program(generation, clips),
                     Request::Want(wanted) => self.set_wanted(wanted),
+                    Request::Prepare { generation, clip, offset, token } => {
+                        if generation == self.generation {
+                            self.prepare(clip, offset, token);
+                        }
+                    }
                     Request::Wake => {}
                     Request::Stop => return,
                 }
@@ -281,6 +293,37 @@ impl Worker {
             self.tails.push(tail);
         }
         Ok(Feed::new(head, consumer, length))
+    }
+
+    /// Builds a feed that starts mid-clip: no head, the ring filled from the offset on.
+    fn prepare(&mut self, clip: u32, offset: u64, token: u32) {
+        let built = self.clips.get(clip as usize).cloned().flatten().map(|spec| -> Result<Feed, SourceError> {
+            let source = Source::open(&spec, self.config.rate, offset)?;
+            let ch = spec.channels as usize;
+            let length = source.remaining();
+            let ring_frames = ((self.config.ring_secs * self.config.rate as f64) as usize).max(8192);
+            let (producer, consumer) = rtrb::RingBuffer::new(ring_frames * ch);
+            let mut tail = Tail { producer, source, clip, generation: self.generation };
+            fill(&mut tail, &mut self.scratch)?;
+            self.tails.push(tail);
+            let head = Arc::new(Head { samples: Box::new([]), channels: spec.channels });
+            Ok(Feed::new(head, consumer, length))
+        });
+        match built {
+            Some(Ok(feed)) => self.pending.push_back(LoaderMsg::Offset { generation: self.generation, token, feed }),
+            Some(Err(e)) => {
+                self.failed[clip as usize] = true;
+                let _ = self.reports.send(Report::Failed { generation: self.generation, clip, message: e.to_string() });
+            }
+            None => {
+                let _ = self.reports.send(Report::Failed {
+                    generation: self.generation,
+                    clip,
+                    message: "the clip has no playable file".into(),
+                });
+            }
+        }
+        self.flush_pending();
     }
 
     /// Tops up every playing feed's ring; drops the ones the engine let go of.

@@ -61,7 +61,7 @@ pub fn render(file: show::ShowFile, block: usize, duration: f64) -> Rendered {
 
 /// Renders at 48 kHz, keeping whatever it reported in `notices`.
 pub fn render_noting(file: show::ShowFile, block: usize, duration: f64) -> Rendered {
-    let options = RenderOptions { sample_rate: 48_000, block, duration: Some(duration), progress: false };
+    let options = RenderOptions { sample_rate: 48_000, block, duration: Some(duration), ..RenderOptions::default() };
     render_show(file, &options).unwrap()
 }
 

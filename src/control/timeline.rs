@@ -1,0 +1,210 @@
+//! The show timeline as plain frames, and what sounds at any point of it (control side).
+//!
+//! The renderer plays the timeline from its start; a seek (or a DAW's transport chase) asks
+//! `state_at` which bed and cues sound at a position and how far into their clips, following
+//! the same rules the engine follows in time: scene entries cancel the timed cues and pending
+//! bed changes of the scene before, quantized bed changes wait for the outgoing bed's grid,
+//! follows start after their cue's last frame, and the show's end stops everything.
+
+use crate::engine::program::Program;
+use crate::show::{Quantize, Show};
+
+#[derive(Debug, Clone)]
+struct SceneTimes {
+    bed: Option<u32>,
+    quantize: Quantize,
+    timed: Vec<(u32, u64)>,
+}
+
+#[derive(Debug, Clone)]
+struct CueTimes {
+    clip: u32,
+    length: Option<u64>,
+    followers: Vec<(u32, u64)>,
+}
+
+/// What the timeline has at one position.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TimelineState {
+    /// The current scene and how long ago it was entered.
+    pub scene: Option<u32>,
+    pub elapsed: u64,
+    /// The bed sounding, and frames into its clip.
+    pub bed: Option<(u32, u64)>,
+    /// The current scene's quantized bed change still to come, in frames from the position.
+    pub bed_change_in: Option<u64>,
+    /// Cue clips sounding and frames into each.
+    pub cues: Vec<(u32, u64)>,
+    /// Follow cues that start later although their cue has already ended: (cue, frames from now).
+    pub follows: Vec<(u32, u64)>,
+}
+
+/// The show's timeline at the engine rate.
+#[derive(Debug, Clone)]
+pub struct Timeline {
+    /// Scene entries (frame, scene) in time order.
+    entries: Vec<(u64, u32)>,
+    scenes: Vec<SceneTimes>,
+    cues: Vec<CueTimes>,
+    /// Bed clip tempo grids: frames per beat and beats per bar.
+    tempos: Vec<Option<(f64, u32)>>,
+    end: Option<u64>,
+    panic: u64,
+    rate: u32,
+}
+
+impl Timeline {
+    pub fn new(show: &Show, program: &Program, rate: u32) -> Timeline {
+        let mut entries: Vec<(u64, u32)> = show
+            .scenes
+            .iter()
+            .enumerate()
+            .filter_map(|(s, scene)| scene.at.map(|at| (at.frames(rate), s as u32)))
+            .collect();
+        entries.sort_by_key(|e| e.0);
+        Timeline {
+            entries,
+            scenes: program
+                .scenes
+                .iter()
+                .map(|s| SceneTimes { bed: s.bed, quantize: s.quantize, timed: s.timed.clone() })
+                .collect(),
+            cues: program
+                .cues
+                .iter()
+                .map(|c| CueTimes {
+                    clip: c.clip,
+                    length: program.clips[c.clip as usize].length,
+                    followers: c.followers.clone(),
+                })
+                .collect(),
+            tempos: program.clips.iter().map(|c| c.tempo).collect(),
+            end: show.end.map(|e| e.frames(rate)),
+            panic: program.panic_frames as u64,
+            rate,
+        }
+    }
+
+    /// Scene entries in time order: (frame, scene).
+    pub fn entries(&self) -> &[(u64, u32)] {
+        &self.entries
+    }
+
+    /// The show's `end` in frames, if it has one.
+    pub fn end(&self) -> Option<u64> {
+        self.end
+    }
+
+    /// Where a render of the whole timeline stops: the `end` plus the panic fade; without an
+    /// `end`, when the last timed cue and its follows have ended, or a minute after the last
+    /// scene starts if nothing else ends.
+    pub fn render_end(&self) -> u64 {
+        if let Some(end) = self.end {
+            return end + self.panic;
+        }
+        let mut last = 0u64;
+        for (i, &(at, scene)) in self.entries.iter().enumerate() {
+            last = last.max(at + 60 * self.rate as u64);
+            let next = self.entries.get(i + 1).map(|e| e.0);
+            for &(cue, offset) in &self.scenes[scene as usize].timed {
+                let start = at + offset;
+                if next.is_none_or(|n| start <= n) {
+                    last = last.max(self.chain_end(cue, start));
+                }
+            }
+        }
+        last + self.panic
+    }
+
+    /// When a cue started at `start` and everything that follows it have ended (loops: never).
+    fn chain_end(&self, cue: u32, start: u64) -> u64 {
+        let info = &self.cues[cue as usize];
+        let Some(len) = info.length else { return start };
+        let end = start + len;
+        // Cycles are rejected by validation, so this ends.
+        info.followers.iter().fold(end, |last, &(f, wait)| last.max(self.chain_end(f, end + wait)))
+    }
+
+    /// The first line of `grid` (beat length, beats per bar) of a bed started at `bed_start`, at
+    /// or after `at`.
+    fn quantized(&self, at: u64, bed_start: u64, grid: Option<(f64, u32)>, quantize: Quantize) -> u64 {
+        let Some((beat, beats_per_bar)) = grid else { return at };
+        let unit = match quantize {
+            Quantize::None => return at,
+            Quantize::Beat => beat,
+            Quantize::Bar => beat * beats_per_bar as f64,
+        };
+        let line = |k: u64| (k as f64 * unit).round() as u64;
+        let elapsed = at - bed_start;
+        let mut k = (elapsed as f64 / unit).floor() as u64;
+        while line(k) < elapsed {
+            k += 1;
+        }
+        at + (line(k) - elapsed)
+    }
+
+    /// What sounds at frame `t` of the timeline.
+    pub fn state_at(&self, t: u64) -> TimelineState {
+        let mut state = TimelineState::default();
+        // The bed playing: (clip, frame it started).
+        let mut bed: Option<(u32, u64)> = None;
+        for (i, &(at, scene)) in self.entries.iter().enumerate() {
+            if at > t {
+                break;
+            }
+            let next = self.entries.get(i + 1).map(|e| e.0);
+            let info = &self.scenes[scene as usize];
+            state.scene = Some(scene);
+            state.elapsed = t - at;
+            // The bed change, quantized on the outgoing bed; a scene entered before it happens
+            // cancels it (its own change then quantizes on the same outgoing bed).
+            let grid = bed.and_then(|(clip, _)| self.tempos[clip as usize]);
+            let change = self.quantized(at, bed.map_or(at, |b| b.1), grid, info.quantize);
+            state.bed_change_in = None;
+            if next.is_none_or(|n| n >= change) {
+                if change <= t {
+                    bed = info.bed.map(|clip| (clip, change));
+                } else {
+                    state.bed_change_in = Some(change - t);
+                }
+            }
+            for &(cue, offset) in &info.timed {
+                let start = at + offset;
+                if start <= t && next.is_none_or(|n| start <= n) {
+                    self.sounding(cue, start, t, &mut state);
+                }
+            }
+        }
+        if self.end.is_some_and(|end| t >= end) {
+            // Past the end everything has been faded out by the panic.
+            return TimelineState { scene: state.scene, elapsed: state.elapsed, ..TimelineState::default() };
+        }
+        state.bed = bed.map(|(clip, start)| (clip, t - start));
+        state
+    }
+
+    /// Adds cue `cue` started at `start` (≤ t) and its follows to what sounds at `t`.
+    fn sounding(&self, cue: u32, start: u64, t: u64, state: &mut TimelineState) {
+        let info = &self.cues[cue as usize];
+        let Some(len) = info.length else {
+            state.cues.push((info.clip, t - start));
+            return;
+        };
+        let end = start + len;
+        if t < end {
+            state.cues.push((info.clip, t - start));
+            return;
+        }
+        for &(f, wait) in &info.followers {
+            let follow = end + wait;
+            if self.end.is_some_and(|e| follow >= e) {
+                continue;
+            }
+            if follow <= t {
+                self.sounding(f, follow, t, state);
+            } else {
+                state.follows.push((f, follow - t));
+            }
+        }
+    }
+}
