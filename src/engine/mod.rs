@@ -470,19 +470,27 @@ impl Engine {
             return;
         };
         let clip = info.clip;
+        let fade_in = self.program.clips[clip as usize].fade_in_frames;
+        let Some(started) = self.start_clip(clip, now, fade_in, Curve::EqualPower) else {
+            // A restart that cannot start (not re-armed yet, no free voice) leaves the cue playing.
+            return;
+        };
         // A cue started again restarts: the running voice gets out of the way with a de-click.
         let generation = self.program.generation;
         let declick = self.declick;
-        for v in self.voices.iter_mut() {
-            if !v.is_free() && v.bus == Bus::Cues && v.owner == cue && v.generation == generation && !v.stopped {
+        for (i, v) in self.voices.iter_mut().enumerate() {
+            if i != started
+                && !v.is_free()
+                && v.bus == Bus::Cues
+                && v.owner == cue
+                && v.generation == generation
+                && !v.stopped
+            {
                 v.stop(declick, Curve::Linear);
             }
         }
-        let fade_in = self.program.clips[clip as usize].fade_in_frames;
-        if self.start_clip(clip, now, fade_in, Curve::EqualPower).is_some() {
-            self.emit(Event::CueStarted { cue, at: now });
-            self.update_duck();
-        }
+        self.emit(Event::CueStarted { cue, at: now });
+        self.update_duck();
     }
 
     /// Starts a clip's armed feed in a free voice; returns the voice.

@@ -4,10 +4,14 @@
 
 use std::f64::consts::PI;
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
-use segue::control::Severity;
+use segue::control::{Controller, Notice, Severity};
+use segue::engine::command::Event;
+use segue::engine::{Engine, EngineConfig, Outputs};
 use segue::render::{render_show, RenderOptions, Rendered};
 use segue::show;
+use segue::stream::loader::{Loader, LoaderConfig};
 
 /// A fresh folder for one test's files.
 pub fn scratch(name: &str) -> PathBuf {
@@ -113,4 +117,67 @@ pub fn zero_crossing_frequency(x: &[f32], rate: u32) -> f64 {
     }
     let periods = (crossings.len() - 1) as f64;
     periods * rate as f64 / (crossings[crossings.len() - 1] - crossings[0])
+}
+
+/// A live engine with its controller and loader at 48 kHz, driven block by block the way an
+/// audio callback drives it, except that before each block it waits (like the offline renderer)
+/// until the loader has that block's audio in memory: what a test hears does not depend on how
+/// fast the disk or the loader thread happen to be.
+pub struct Live {
+    pub engine: Engine,
+    pub controller: Controller,
+    /// Everything the controller reported so far.
+    pub notices: Vec<Notice>,
+}
+
+impl Live {
+    pub fn new(file: show::ShowFile) -> Live {
+        let rate = 48_000;
+        let (engine, control, loader_ends) = Engine::new(EngineConfig::new(rate));
+        let loader = Loader::spawn(LoaderConfig::live(rate), loader_ends);
+        let controller = Controller::new(file, rate, control, loader);
+        Live { engine, controller, notices: Vec::new() }
+    }
+
+    /// Processes the next `frames` frames in blocks of `block`; returns the main output.
+    pub fn run(&mut self, frames: usize, block: usize) -> [Vec<f32>; 2] {
+        let mut main = [vec![0.0f32; frames], vec![0.0f32; frames]];
+        let mut bed = [vec![0.0f32; block], vec![0.0f32; block]];
+        let mut cues = [vec![0.0f32; block], vec![0.0f32; block]];
+        let mut done = 0;
+        while done < frames {
+            let n = block.min(frames - done);
+            self.engine.poll();
+            self.notices.extend(self.controller.poll());
+            let waiting = Instant::now();
+            while let Some(clip) = self.engine.waiting_for(n, |c| self.controller.has_failed(c)) {
+                // The loader arms a clip in milliseconds; seconds mean it never will.
+                assert!(
+                    waiting.elapsed() < Duration::from_secs(10),
+                    "{} never got its audio from the loader",
+                    self.controller.clip_name(clip)
+                );
+                self.controller.loader().wake();
+                std::thread::sleep(Duration::from_micros(200));
+                self.engine.poll();
+                self.notices.extend(self.controller.poll());
+            }
+            let [ml, mr] = &mut main;
+            let [bl, br] = &mut bed;
+            let [cl, cr] = &mut cues;
+            self.engine.process(Outputs {
+                main: [&mut ml[done..done + n], &mut mr[done..done + n]],
+                bed: [&mut bl[..n], &mut br[..n]],
+                cues: [&mut cl[..n], &mut cr[..n]],
+            });
+            done += n;
+        }
+        self.notices.extend(self.controller.poll());
+        main
+    }
+
+    /// The engine events reported so far, in order.
+    pub fn events(&self) -> Vec<Event> {
+        self.notices.iter().filter_map(|n| n.event).collect()
+    }
 }

@@ -1,0 +1,181 @@
+//! The `segue` command line, run as a user runs it: exit codes, what it prints, what it writes.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use common::*;
+use serde_json::json;
+
+const RATE: u32 = 48_000;
+
+fn segue(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_segue")).args(args).output().expect("the segue binary runs")
+}
+
+fn demo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("presets/demo/show.json")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// Reads a WAV back: its spec and its samples, split into left and right.
+fn read_stereo(path: &Path) -> (hound::WavSpec, [Vec<f32>; 2]) {
+    let mut reader = hound::WavReader::open(path).unwrap();
+    let spec = reader.spec();
+    let samples: Vec<f32> = reader.samples::<f32>().map(|s| s.unwrap()).collect();
+    let left = samples.iter().step_by(2).copied().collect();
+    let right = samples.iter().skip(1).step_by(2).copied().collect();
+    (spec, [left, right])
+}
+
+#[test]
+fn check_of_the_demo_show_exits_0_and_prints_its_summary() {
+    let out = segue(&["check", demo().to_str().unwrap()]);
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "stderr: {}", text(&out.stderr));
+    assert!(stdout.contains("Episode 1"), "the show's name: {stdout}");
+    assert!(stdout.contains("4 scenes, 6 cues"), "scene and cue counts: {stdout}");
+    assert!(stdout.contains("Duration: 01:32.000"), "the show's end: {stdout}");
+}
+
+#[test]
+fn check_of_a_broken_show_exits_1_and_names_every_problem_by_its_json_path() {
+    let dir = scratch("cli-check");
+    let tone = sine_file(&dir, "tone.wav", RATE, 440.0, 0.5, 0.5, 0.0);
+    let show = dir.join("broken.json");
+    let json = json!({
+        "format": "segue-show/1", "colour": "red",
+        "scenes": [{ "id": "s", "at": 0, "cues": [
+            { "id": "a", "file": tone, "at": 0 },
+            { "id": "a", "file": tone, "at": 1 },
+            { "id": "b", "file": "missing.wav", "at": 2 }
+        ] }]
+    });
+    std::fs::write(&show, serde_json::to_string_pretty(&json).unwrap()).unwrap();
+    let out = segue(&["check", show.to_str().unwrap()]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "stderr: {stderr}");
+    for (path, problem) in [
+        ("colour", "unknown field \"colour\""),
+        ("scenes[0].cues[1].id", "duplicate cue id \"a\""),
+        ("scenes[0].cues[2].file", "missing.wav: audio file not found"),
+    ] {
+        assert!(
+            stderr.lines().any(|l| l.contains(&format!("{path}: ")) && l.contains(problem)),
+            "{path}: {problem} is reported on its own line:\n{stderr}"
+        );
+    }
+    assert!(stderr.contains("3 problem(s) found."), "{stderr}");
+    assert!(out.stdout.is_empty(), "no summary for a broken show");
+}
+
+#[test]
+fn schema_prints_a_json_schema_with_the_scenes_property() {
+    let out = segue(&["schema"]);
+    assert_eq!(out.status.code(), Some(0));
+    let schema: serde_json::Value = serde_json::from_slice(&out.stdout).expect("the schema is JSON");
+    assert!(schema["properties"]["scenes"].is_object(), "scenes among the properties: {schema}");
+    assert!(schema["properties"]["format"].is_object());
+}
+
+#[test]
+fn render_writes_a_48_khz_float_stereo_wav_and_stems_that_sum_to_it() {
+    let dir = scratch("cli-stems");
+    let bed = sine_file(&dir, "bed.wav", RATE, 200.0, 0.5, 1.0, 0.0);
+    let cue = sine_file(&dir, "cue.wav", RATE, 700.0, 0.5, 1.0, 0.0);
+    let show = dir.join("show.json");
+    let json = json!({
+        "format": "segue-show/1",
+        "scenes": [{ "id": "s", "at": 0, "bed": { "file": bed }, "transition": { "fade_ms": 0 },
+            "cues": [{ "id": "c", "file": cue, "at": 0.5, "pan": 0.5 }] }]
+    });
+    std::fs::write(&show, serde_json::to_string_pretty(&json).unwrap()).unwrap();
+    let (wav, stems) = (dir.join("out.wav"), dir.join("stems"));
+    let out = segue(&[
+        "render",
+        show.to_str().unwrap(),
+        "-o",
+        wav.to_str().unwrap(),
+        "--stems",
+        stems.to_str().unwrap(),
+        "--duration",
+        "2",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "stderr: {}", text(&out.stderr));
+    let (spec, main) = read_stereo(&wav);
+    assert_eq!(spec.channels, 2);
+    assert_eq!(spec.sample_rate, 48_000);
+    assert_eq!((spec.bits_per_sample, spec.sample_format), (32, hound::SampleFormat::Float));
+    assert_eq!(main[0].len(), 96_000, "2 s at 48 kHz");
+    let (bed_spec, bed) = read_stereo(&stems.join("bed.wav"));
+    let (cue_spec, cues) = read_stereo(&stems.join("cues.wav"));
+    assert_eq!(bed_spec, spec);
+    assert_eq!(cue_spec, spec);
+    // Each stem carries its own sound (the bed ducked under the cue, by the default -12 dB).
+    assert!(level_db(&bed[0], RATE, 200.0, 0.2, 0.3) > db(0.5) - 0.1);
+    // Mono panned right of centre: louder than the file on the right (+2.3 dB), softer on the left.
+    assert!(level_db(&cues[1], RATE, 700.0, 1.2, 1.3) > db(0.5) + 2.0, "the cue, panned right");
+    assert!(level_db(&cues[0], RATE, 700.0, 1.2, 1.3) < db(0.5) - 2.0, "the cue, panned right");
+    assert!(level_db(&cues[0], RATE, 200.0, 1.2, 1.3) < -100.0, "no bed in the cue stem");
+    for ch in 0..2 {
+        for (i, ((m, b), c)) in main[ch].iter().zip(&bed[ch]).zip(&cues[ch]).enumerate() {
+            // main = bed + cues, one float addition: equal within rounding.
+            assert!((m - (b + c)).abs() <= 1e-6, "channel {ch} frame {i}: {m} != {b} + {c}");
+        }
+    }
+}
+
+#[test]
+fn render_of_the_demo_is_byte_identical_with_blocks_of_1_and_4096_frames() {
+    let dir = scratch("cli-blocks");
+    let show = demo();
+    let mut files = Vec::new();
+    for block in ["1", "4096"] {
+        let wav = dir.join(format!("block{block}.wav"));
+        let out = segue(&[
+            "render",
+            show.to_str().unwrap(),
+            "-o",
+            wav.to_str().unwrap(),
+            "--block",
+            block,
+            "--duration",
+            "10",
+        ]);
+        assert_eq!(out.status.code(), Some(0), "block {block}: {}", text(&out.stderr));
+        files.push(std::fs::read(&wav).unwrap());
+    }
+    assert!(files[0] == files[1], "block 1 and block 4096 renders differ");
+    // And they hold the whole 10 s, not silence: the theme starts at 4 s over the bed.
+    let (_, main) = read_stereo(&dir.join("block4096.wav"));
+    assert_eq!(main[0].len(), 480_000);
+    assert!(main[0][240_000..].iter().any(|s| s.abs() > 0.01));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn render_from_a_timeline_position_in_minutes_and_seconds_writes_the_asked_duration() {
+    let dir = scratch("cli-start");
+    let wav = dir.join("chase.wav");
+    let out = segue(&[
+        "render",
+        demo().to_str().unwrap(),
+        "-o",
+        wav.to_str().unwrap(),
+        "--start",
+        "00:24.000",
+        "--duration",
+        "1",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "stderr: {}", text(&out.stderr));
+    let (spec, main) = read_stereo(&wav);
+    assert_eq!(spec.sample_rate, 48_000);
+    assert_eq!(main[0].len(), 48_000, "1 s at 48 kHz");
+    // At 24 s the show is mid-way: the cold-open bed sounds from the first frames on (after the
+    // 5 ms de-click of a located start).
+    assert!(main[0][240..4_800].iter().any(|s| s.abs() > 0.01), "sound from the start of the render");
+}
