@@ -6,9 +6,11 @@
 //! - `stream`: files, decoding, resampling and the loader thread.
 //! - `control`: the one API every front end uses to drive the engine.
 //! - `render`: the offline bounce, the same engine driven from the show's timeline.
+//! - `plugin`: the CLAP / VST3 plugin (nice-plug), its desk thread and editor.
 
 pub mod control;
 pub mod engine;
+pub mod plugin;
 pub mod render;
 pub mod show;
 pub mod stream;

@@ -3,62 +3,28 @@
 
 mod common;
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
-use std::sync::atomic::{AtomicUsize, Ordering};
-
 use common::*;
+use nice_assert_no_alloc::{assert_no_alloc, violation_count};
 use segue::control::Severity;
 use segue::render::{render_show_with, RenderOptions};
 use serde_json::json;
 
-/// Counts allocations, frees and reallocations made on a thread while it is inside `process`.
-struct Counting;
-
-static IN_PROCESS_CALLS: AtomicUsize = AtomicUsize::new(0);
-
-thread_local! {
-    static IN_PROCESS: Cell<bool> = const { Cell::new(false) };
-}
-
-fn note() {
-    if IN_PROCESS.with(|f| f.get()) {
-        IN_PROCESS_CALLS.fetch_add(1, Ordering::Relaxed);
-    }
-}
-
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        note();
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        note();
-        unsafe { System.dealloc(ptr, layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        note();
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
-
-#[global_allocator]
-static ALLOCATOR: Counting = Counting;
+// The global allocator is nice-plug's checking allocator (its `assert_process_allocs` feature):
+// inside `assert_no_alloc` every allocation, reallocation and free counts as a violation of the
+// thread it happened on (in debug builds, which is how the tests run).
 
 /// Renders `file`, counting the allocator calls made inside `process`; returns (calls, blocks).
 fn count_in_process(file: segue::show::ShowFile, block: usize) -> (usize, usize) {
-    let before = IN_PROCESS_CALLS.load(Ordering::Relaxed);
+    let before = violation_count();
     let mut blocks = 0;
     let options = RenderOptions { block, ..RenderOptions::default() };
     let out = render_show_with(file, &options, |engine, outputs| {
-        IN_PROCESS.with(|f| f.set(true));
-        engine.process(outputs);
-        IN_PROCESS.with(|f| f.set(false));
+        assert_no_alloc(|| engine.process(outputs));
         blocks += 1;
     })
     .unwrap();
     assert!(out.frames() > 0);
-    (IN_PROCESS_CALLS.load(Ordering::Relaxed) - before, blocks)
+    ((violation_count() - before) as usize, blocks)
 }
 
 #[test]
@@ -132,10 +98,10 @@ const RATE: u32 = 48_000;
 
 #[test]
 fn the_allocation_counter_does_see_an_allocation_inside_process() {
-    let before = IN_PROCESS_CALLS.load(Ordering::Relaxed);
-    IN_PROCESS.with(|f| f.set(true));
-    let v = std::hint::black_box(vec![1u8; 16]);
-    drop(v);
-    IN_PROCESS.with(|f| f.set(false));
-    assert_eq!(IN_PROCESS_CALLS.load(Ordering::Relaxed) - before, 2, "one allocation and one free");
+    let before = violation_count();
+    assert_no_alloc(|| {
+        let v = std::hint::black_box(vec![1u8; 16]);
+        drop(v);
+    });
+    assert_eq!(violation_count() - before, 2, "one allocation and one free");
 }

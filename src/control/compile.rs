@@ -143,6 +143,17 @@ pub fn compile(file: &ShowFile, rate: u32, generation: u32) -> Compiled {
             manual,
             notes,
             panic_frames: ms_frames(show.panic_ms, rate),
+            timeline: {
+                let mut entries: Vec<(u64, u32)> = show
+                    .scenes
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(s, scene)| scene.at.map(|at| (at.frames(rate), s as u32)))
+                    .collect();
+                entries.sort_by_key(|e| e.0);
+                entries
+            },
+            end: show.end.map(|e| e.frames(rate)),
         },
         clips: specs,
         cue_ids: cues.iter().map(|(_, c)| c.id.clone()).collect(),

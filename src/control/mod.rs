@@ -12,7 +12,7 @@ pub mod timeline;
 use std::collections::BTreeSet;
 use std::fmt;
 
-use crate::engine::command::{Action, Command, Event, Level, Problem};
+use crate::engine::command::{Action, Command, Event, Level, Locate, Problem};
 use crate::engine::meters::MeterReading;
 use crate::engine::ControlEnds;
 use crate::show::ShowFile;
@@ -55,6 +55,16 @@ pub enum ControlError {
     QueueFull,
 }
 
+/// Feeds asked for ahead of a seek (see `Controller::prepare_seek`).
+#[derive(Debug, Clone)]
+pub struct PreparedSeek {
+    pub position: u64,
+    generation: u32,
+    first_token: u32,
+    state: timeline::TimelineState,
+    starts: Vec<(u32, u32, u64)>,
+}
+
 pub struct Controller {
     file: ShowFile,
     rate: u32,
@@ -82,7 +92,7 @@ impl Controller {
     /// Loads `file` into the engine behind `ends`, with `loader` feeding it.
     pub fn new(file: ShowFile, rate: u32, ends: ControlEnds, loader: Loader) -> Controller {
         let mut c = Controller {
-            timeline: Timeline::new(&file.show, &crate::engine::program::Program::empty(), rate),
+            timeline: Timeline::new(&crate::engine::program::Program::empty(), rate),
             file,
             rate,
             generation: 0,
@@ -115,7 +125,7 @@ impl Controller {
         self.generation += 1;
         let compiled = compile(&self.file, self.rate, self.generation);
         let program = &compiled.program;
-        self.timeline = Timeline::new(&self.file.show, program, self.rate);
+        self.timeline = Timeline::new(program, self.rate);
         self.cue_scene = program.cues.iter().map(|c| c.scene).collect();
         self.cue_followers = program.cues.iter().map(|c| c.followers.iter().map(|f| f.0).collect()).collect();
         self.scene_beds = program.scenes.iter().map(|s| s.bed).collect();
@@ -287,6 +297,14 @@ impl Controller {
     /// read from the disk at their offset: live, they may sound a little late (and say so with
     /// an underrun); the offline renderer waits for them.
     pub fn seek(&mut self, position: u64, at: u64) -> Result<(), ControlError> {
+        let prepared = self.prepare_seek(position);
+        self.commit_seek(prepared, at)
+    }
+
+    /// The first half of a seek: asks the loader for the feeds that sound at `position`. A
+    /// front end that knows where play will start (a DAW stopped at its playhead) prepares ahead,
+    /// so starting costs no disk wait.
+    pub fn prepare_seek(&mut self, position: u64) -> PreparedSeek {
         let state = self.timeline.state_at(position);
         let first_token = self.next_token;
         let mut starts = Vec::new();
@@ -294,8 +312,17 @@ impl Controller {
             let token = self.next_token;
             self.next_token += 1;
             self.loader.send(Request::Prepare { generation: self.generation, clip, offset, token });
-            starts.push(Action::StartClip { clip, token, offset });
+            starts.push((clip, token, offset));
         }
+        PreparedSeek { position, generation: self.generation, first_token, state, starts }
+    }
+
+    /// The second half: the jump itself, at engine frame `at`.
+    pub fn commit_seek(&mut self, prepared: PreparedSeek, at: u64) -> Result<(), ControlError> {
+        if prepared.generation != self.generation {
+            return self.seek(prepared.position, at);
+        }
+        let PreparedSeek { state, starts, first_token, .. } = prepared;
         self.send(
             Some(at),
             Action::Seek {
@@ -305,8 +332,8 @@ impl Controller {
                 first_token,
             },
         )?;
-        for action in starts {
-            self.send(Some(at), action)?;
+        for (clip, token, offset) in starts {
+            self.send(Some(at), Action::StartClip { clip, token, offset, skip: 0 })?;
         }
         for &(cue, delay) in &state.follows {
             self.want_clip(cue);
@@ -316,6 +343,27 @@ impl Controller {
         self.extra.clear();
         self.update_wanted();
         Ok(())
+    }
+
+    /// Prepares a seek to `position` and hands it to the engine to keep ready: when play starts
+    /// there, `Engine::locate` applies it on that very frame. Older prepared feeds are dropped.
+    pub fn prepare_locate(&mut self, position: u64) -> Result<(), ControlError> {
+        let below = self.next_token;
+        self.send(None, Action::DropOffsetFeeds { below })?;
+        let prepared = self.prepare_seek(position);
+        let locate = Locate {
+            position,
+            scene: prepared.state.scene,
+            elapsed: prepared.state.elapsed,
+            bed_change_in: prepared.state.bed_change_in,
+            first_token: prepared.first_token,
+            starts: prepared.starts,
+            follows: prepared.state.follows.clone(),
+        };
+        for &(cue, _) in &locate.follows {
+            self.want_clip(cue);
+        }
+        self.send(None, Action::PrepareLocate(Box::new(locate)))
     }
 
     /// Engine events and loader reports since the last call, in words; keeps the armed set up

@@ -7,7 +7,7 @@
 //! follows start after their cue's last frame, and the show's end stops everything.
 
 use crate::engine::program::Program;
-use crate::show::{Quantize, Show};
+use crate::show::Quantize;
 
 #[derive(Debug, Clone)]
 struct SceneTimes {
@@ -54,16 +54,9 @@ pub struct Timeline {
 }
 
 impl Timeline {
-    pub fn new(show: &Show, program: &Program, rate: u32) -> Timeline {
-        let mut entries: Vec<(u64, u32)> = show
-            .scenes
-            .iter()
-            .enumerate()
-            .filter_map(|(s, scene)| scene.at.map(|at| (at.frames(rate), s as u32)))
-            .collect();
-        entries.sort_by_key(|e| e.0);
+    pub fn new(program: &Program, rate: u32) -> Timeline {
         Timeline {
-            entries,
+            entries: program.timeline.clone(),
             scenes: program
                 .scenes
                 .iter()
@@ -79,7 +72,7 @@ impl Timeline {
                 })
                 .collect(),
             tempos: program.clips.iter().map(|c| c.tempo).collect(),
-            end: show.end.map(|e| e.frames(rate)),
+            end: program.end,
             panic: program.panic_frames as u64,
             rate,
         }

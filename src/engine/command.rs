@@ -61,14 +61,42 @@ pub enum Action {
         first_token: u32,
     },
     /// Start a clip `offset` frames in, from the offset feed the loader prepares under `token`
-    /// (a bed clip becomes the playing bed).
+    /// (a bed clip becomes the playing bed). `skip`: frames the command came late by (set by
+    /// the engine; send 0).
     StartClip {
         clip: u32,
         token: u32,
         offset: u64,
+        skip: u64,
     },
+    /// Fade every voice out over `fade_ms` (a transport stop); timed, follow and bed changes
+    /// waiting are dropped. Not a panic: no panic event, and a panic after it fades as usual.
+    StopAll {
+        fade_ms: f32,
+    },
+    /// Drop prepared offset feeds with tokens below `below` (a prefetch that was superseded).
+    DropOffsetFeeds {
+        below: u32,
+    },
+    /// Keep a seek ready for when play starts at `position` (see `Engine::locate`).
+    PrepareLocate(Box<Locate>),
     /// Replace the show (all voices of the old one fade out with the de-click).
     LoadProgram(Box<Program>),
+}
+
+/// A seek prepared ahead, for a transport that will start at `position` (a DAW stopped at its
+/// playhead): the engine applies it on the very frame play starts.
+#[derive(Debug, Clone, Default)]
+pub struct Locate {
+    pub position: u64,
+    pub scene: Option<u32>,
+    pub elapsed: u64,
+    pub bed_change_in: Option<u64>,
+    pub first_token: u32,
+    /// (clip, token, offset) for every clip sounding at `position`.
+    pub starts: Vec<(u32, u32, u64)>,
+    /// Follow cues still to start: (cue, frames after `position`).
+    pub follows: Vec<(u32, u64)>,
 }
 
 /// An action, at a sample time on the engine clock or as soon as possible.
@@ -188,4 +216,5 @@ pub enum Retired {
         clip: u32,
     },
     Program(Box<Program>),
+    Locate(Box<Locate>),
 }

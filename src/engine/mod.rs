@@ -21,7 +21,7 @@ pub mod voice;
 use std::sync::Arc;
 
 use crate::show::{Curve, Quantize};
-use command::{Action, Command, Event, Level, LoaderMsg, Problem, Retired};
+use command::{Action, Command, Event, Level, LoaderMsg, Locate, Problem, Retired};
 use duck::Duck;
 use fade::{db_to_gain, Ramp};
 use feed::Feed;
@@ -104,6 +104,8 @@ pub struct Engine {
     offset_feeds: Vec<(u32, Feed)>,
     /// Frame of the last seek: the duck follows at once there instead of over the attack.
     seek_at: Option<u64>,
+    /// A seek kept ready for a transport start (see `locate`).
+    located: Option<Box<Locate>>,
 }
 
 impl Engine {
@@ -142,6 +144,7 @@ impl Engine {
             level_smoothing: (rate / 50).max(1),
             offset_feeds: Vec::with_capacity(config.voices),
             seek_at: None,
+            located: None,
         };
         (
             engine,
@@ -206,12 +209,32 @@ impl Engine {
     /// Queues a command from the thread that owns the engine (e.g. a MIDI note in the plugin's
     /// process call), exactly as if it had come through the command queue.
     pub fn schedule_command(&mut self, command: Command) {
-        if let Action::LoadProgram(program) = command.action {
-            self.load_program(program);
-            return;
+        let action = match command.action {
+            Action::LoadProgram(program) => return self.load_program(program),
+            Action::PrepareLocate(locate) => {
+                if let Some(old) = self.located.replace(locate) {
+                    self.retire(Retired::Locate(old));
+                }
+                return;
+            }
+            action => action,
+        };
+        let command = Command { at: command.at, action };
+        let mut action = command.action;
+        let late = command.at.map_or(0, |at| self.clock.saturating_sub(at));
+        if late > 0 {
+            // A seek that arrives late lands where the timeline is by now, not where it was.
+            match &mut action {
+                Action::Seek { elapsed, bed_change_in, .. } => {
+                    *elapsed += late;
+                    *bed_change_in = bed_change_in.map(|d| d.saturating_sub(late));
+                }
+                Action::StartClip { skip, .. } => *skip += late,
+                _ => {}
+            }
         }
         let at = command.at.unwrap_or(self.clock).max(self.clock);
-        if let Err(entry) = self.schedule.insert(Entry { at, due: Due::Command(command.action) }) {
+        if let Err(entry) = self.schedule.insert(Entry { at, due: Due::Command(action) }) {
             self.emit(Event::CommandDropped { at: entry.at, why: Problem::ScheduleFull });
         }
     }
@@ -290,6 +313,29 @@ impl Engine {
             }
         }
         None
+    }
+
+    /// Play starts (or jumps) to timeline `position` now: if a seek was prepared for exactly
+    /// that position, it is applied on this frame and `true` is returned; otherwise the caller
+    /// asks its control side to seek (which lands a little late).
+    pub fn locate(&mut self, position: u64) -> bool {
+        if self.located.as_ref().is_none_or(|l| l.position != position) {
+            return false;
+        }
+        let Some(locate) = self.located.take() else { return false };
+        let now = self.clock;
+        self.seek(locate.scene, locate.elapsed, locate.bed_change_in, locate.first_token, now);
+        for &(clip, token, offset) in &locate.starts {
+            self.start_clip_at(clip, token, offset, 0, now);
+        }
+        for &(cue, delay) in &locate.follows {
+            if self.schedule.insert(Entry { at: now + delay, due: Due::Follow { cue } }).is_err() {
+                self.emit(Event::CommandDropped { at: now + delay, why: Problem::ScheduleFull });
+            }
+        }
+        // Its feeds are used up; the box goes back to be freed off this thread.
+        self.retire(Retired::Locate(locate));
+        true
     }
 
     /// Renders one block of any length.
@@ -458,9 +504,22 @@ impl Engine {
             Action::Seek { scene, elapsed, bed_change_in, first_token } => {
                 self.seek(scene, elapsed, bed_change_in, first_token, now)
             }
-            Action::StartClip { clip, token, offset } => self.start_clip_at(clip, token, offset, now),
-            // Applied when it arrives (see `schedule_command`); never scheduled.
+            Action::StartClip { clip, token, offset, skip } => {
+                self.start_clip_at(clip, token, offset + skip, skip, now)
+            }
+            Action::StopAll { fade_ms } => {
+                let frames = ((fade_ms.max(0.0) * self.rate as f32 / 1000.0) as u32).max(self.declick);
+                for v in self.voices.iter_mut().filter(|v| !v.is_free()) {
+                    v.stop(frames, Curve::SCurve);
+                }
+                self.schedule
+                    .retain(|e| !matches!(e.due, Due::Timed { .. } | Due::BedChange { .. } | Due::Follow { .. }));
+                self.bed_voice = None;
+            }
+            Action::DropOffsetFeeds { below } => self.drop_offset_feeds(below),
+            // Applied when they arrive (see `schedule_command`); never scheduled.
             Action::LoadProgram(program) => self.load_program(program),
+            Action::PrepareLocate(locate) => self.retire(Retired::Locate(locate)),
         }
     }
 
@@ -514,7 +573,7 @@ impl Engine {
     }
 
     /// Starts a clip mid-way from its offset feed (after a seek), or waits for that feed.
-    fn start_clip_at(&mut self, clip: u32, token: u32, offset: u64, now: u64) {
+    fn start_clip_at(&mut self, clip: u32, token: u32, offset: u64, skip: u64, now: u64) {
         let generation = self.program.generation;
         let Some(slot) = self.program.clips.get(clip as usize) else {
             self.emit(Event::CannotStart { clip, at: now, why: Problem::Unknown });
@@ -525,16 +584,37 @@ impl Engine {
             return;
         };
         let feed = match self.offset_feeds.iter().position(|(t, _)| *t == token) {
-            Some(i) => Ok(self.offset_feeds.swap_remove(i).1),
+            Some(i) => {
+                let mut feed = self.offset_feeds.swap_remove(i).1;
+                feed.skip(skip);
+                Ok(feed)
+            }
             None => Err(token),
         };
         let (bus, owner) = (slot.bus, slot.owner);
+        let awaiting = feed.is_err();
         self.voices[index].start(feed, offset, generation, clip, slot, now, 0, Curve::Linear, self.declick);
+        if awaiting {
+            // The frames it came late by are due already when its feed arrives.
+            self.voices[index].wait(skip);
+        }
         match bus {
             Bus::Bed => self.bed_voice = Some(index),
             Bus::Cues => {
                 self.emit(Event::CueStarted { cue: owner, at: now });
                 self.update_duck();
+            }
+        }
+    }
+
+    fn drop_offset_feeds(&mut self, below: u32) {
+        let mut i = 0;
+        while i < self.offset_feeds.len() {
+            if self.offset_feeds[i].0 < below {
+                let (_, feed) = self.offset_feeds.swap_remove(i);
+                self.retire(Retired::Feed(feed));
+            } else {
+                i += 1;
             }
         }
     }
@@ -545,15 +625,7 @@ impl Engine {
             v.stop(declick, Curve::Linear);
         }
         self.schedule.retain(|e| !matches!(e.due, Due::Timed { .. } | Due::BedChange { .. } | Due::Follow { .. }));
-        let mut i = 0;
-        while i < self.offset_feeds.len() {
-            if self.offset_feeds[i].0 < first_token {
-                let (_, feed) = self.offset_feeds.swap_remove(i);
-                self.retire(Retired::Feed(feed));
-            } else {
-                i += 1;
-            }
-        }
+        self.drop_offset_feeds(first_token);
         self.bed_voice = None;
         self.panic_until = None;
         self.seek_at = Some(now);

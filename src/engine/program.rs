@@ -80,6 +80,10 @@ pub struct Program {
     pub manual: Vec<u32>,
     pub notes: [NoteTarget; 128],
     pub panic_frames: u32,
+    /// The show timeline, for a front end that chases a host transport on the audio thread:
+    /// scene entries (timeline frame, scene) in time order, and the `end`.
+    pub timeline: Vec<(u64, u32)>,
+    pub end: Option<u64>,
 }
 
 impl Program {
@@ -93,6 +97,8 @@ impl Program {
             manual: Vec::new(),
             notes: [NoteTarget::Nothing; 128],
             panic_frames: 4800,
+            timeline: Vec::new(),
+            end: None,
         }
     }
 }

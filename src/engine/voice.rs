@@ -102,6 +102,11 @@ impl Voice {
         self.underrun = 0;
     }
 
+    /// Counts `frames` as already waited for (a start that came late).
+    pub fn wait(&mut self, frames: u64) {
+        self.waited += frames;
+    }
+
     /// The awaited feed arrived: skip what was due meanwhile (reported as an underrun).
     pub fn attach(&mut self, mut feed: Feed) {
         feed.skip(self.waited);

@@ -221,6 +221,7 @@ impl Worker {
                 }
                 Retired::Feed(feed) => drop(feed),
                 Retired::Program(program) => drop(program),
+                Retired::Locate(locate) => drop(locate),
             }
         }
         any

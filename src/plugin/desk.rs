@@ -1,0 +1,331 @@
+//! The plugin's desk: its own control thread (not nice-plug's shared background worker, where a
+//! long decode would stall other plugins). It owns the `Controller`: loads shows, turns editor
+//! buttons into commands, follows the host transport for chase (seeks, prefetch at the playhead)
+//! and keeps the status the editor shows.
+
+use std::collections::VecDeque;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use crossbeam_channel::{Receiver, RecvTimeoutError};
+
+use crate::control::{Controller, Severity};
+use crate::engine::command::Event;
+use crate::engine::meters::MeterReading;
+use crate::engine::ControlEnds;
+use crate::plugin::params::{MidiSettings, SavedShow, SegueParams, STATE_FORMAT};
+use crate::show::{self, ShowFile};
+use crate::stream::loader::Loader;
+
+/// What the editor (or the plugin on the main thread) asks of the desk.
+#[derive(Debug, Clone)]
+pub enum DeskRequest {
+    LoadPath(PathBuf),
+    LoadSaved(SavedShow),
+    Go,
+    StopCue(String),
+    Panic,
+    SetMidi(MidiSettings),
+}
+
+/// What the audio thread tells the desk about the host transport (through a wait-free queue).
+#[derive(Debug, Clone, Copy)]
+pub enum TransportMsg {
+    /// Play started or jumped to timeline `position` at engine frame `at`, and no prepared
+    /// seek matched: seek now (it lands a little late).
+    Play { position: u64, at: u64 },
+    /// The transport is stopped at `position`: prepare a seek there.
+    Stopped { position: u64 },
+}
+
+/// A cue as the editor shows it.
+#[derive(Debug, Clone, Default)]
+pub struct CueRow {
+    pub id: String,
+    pub name: String,
+    pub note: Option<u8>,
+    /// Length in seconds (`None` for a loop).
+    pub length: Option<f64>,
+    /// Engine frame it started at while it plays.
+    pub started: Option<u64>,
+    pub ended: bool,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct SceneRow {
+    pub id: String,
+    pub name: String,
+    pub cues: Vec<CueRow>,
+}
+
+/// What the editor shows; written by the desk, read by the editor (a short lock on two non-audio
+/// threads).
+#[derive(Debug, Clone, Default)]
+pub struct DeskStatus {
+    pub show_name: String,
+    pub path: String,
+    pub scenes: Vec<SceneRow>,
+    pub current_scene: Option<u32>,
+    /// Recent warnings and errors, newest last.
+    pub problems: VecDeque<String>,
+    pub meters: MeterReading,
+    pub sample_rate: u32,
+}
+
+impl DeskStatus {
+    fn report(&mut self, text: String) {
+        self.problems.push_back(text);
+        while self.problems.len() > 12 {
+            self.problems.pop_front();
+        }
+    }
+}
+
+/// Packs the GO and panic notes into one atomic the audio thread reads.
+pub fn pack_notes(midi: MidiSettings) -> u32 {
+    (midi.go_note as u32) << 8 | midi.panic_note as u32
+}
+
+pub fn unpack_notes(packed: u32) -> (u8, u8) {
+    ((packed >> 8) as u8 & 127, packed as u8 & 127)
+}
+
+/// The running desk thread.
+pub struct Desk {
+    thread: Option<JoinHandle<()>>,
+    stop: Arc<std::sync::atomic::AtomicBool>,
+}
+
+/// Everything the desk thread needs.
+pub struct DeskParts {
+    pub rate: u32,
+    pub ends: ControlEnds,
+    pub loader: Loader,
+    pub requests: Receiver<DeskRequest>,
+    pub transport: rtrb::Consumer<TransportMsg>,
+    pub status: Arc<Mutex<DeskStatus>>,
+    pub params: Arc<SegueParams>,
+    pub notes: Arc<AtomicU32>,
+    /// The show to start with, if the host restored one.
+    pub initial: Option<SavedShow>,
+}
+
+impl Desk {
+    pub fn spawn(parts: DeskParts) -> Desk {
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flag = stop.clone();
+        let thread = std::thread::Builder::new()
+            .name("segue-desk".into())
+            .spawn(move || run(parts, &flag))
+            .expect("the desk thread could not be started");
+        Desk { thread: Some(thread), stop }
+    }
+}
+
+impl Drop for Desk {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// An empty show, so the engine runs (silently) before one is loaded.
+pub fn empty_show() -> ShowFile {
+    let show = show::Show {
+        format: show::FORMAT.into(),
+        name: String::new(),
+        end: None,
+        duck: Default::default(),
+        panic_ms: 1000.0,
+        scenes: Vec::new(),
+    };
+    ShowFile { path: PathBuf::new(), dir: PathBuf::new(), show, audio: Default::default() }
+}
+
+/// Validates a saved show; the message says why it was refused.
+pub fn open_saved(saved: &SavedShow) -> Result<ShowFile, String> {
+    if saved.format != STATE_FORMAT {
+        return Err(format!(
+            "the saved show is in format \"{}\", which this Segue does not know (it reads \"{STATE_FORMAT}\"): \
+             it comes from a newer Segue; the current show stays",
+            saved.format
+        ));
+    }
+    let origin = if saved.path.is_empty() { Path::new("saved show") } else { Path::new(&saved.path) };
+    show::from_json(&saved.json, origin, Path::new(&saved.dir)).map_err(|e| e.to_string())
+}
+
+fn run(parts: DeskParts, stop: &std::sync::atomic::AtomicBool) {
+    let DeskParts { rate, ends, loader, requests, mut transport, status, params, notes, initial } = parts;
+    let mut controller = Controller::new(empty_show(), rate, ends, loader);
+    let mut started: Vec<Option<u64>> = Vec::new();
+    if let Some(saved) = initial {
+        load(&mut controller, &status, &params, Loaded::Saved(saved));
+    }
+    publish(&controller, &status, &mut started);
+    while !stop.load(Ordering::Relaxed) {
+        match requests.recv_timeout(Duration::from_millis(2)) {
+            Ok(request) => handle(request, &mut controller, &status, &params, &notes),
+            Err(RecvTimeoutError::Timeout) => {}
+            // The plugin is gone; nothing will ask again.
+            Err(RecvTimeoutError::Disconnected) => {}
+        }
+        while let Ok(msg) = transport.pop() {
+            let result = match msg {
+                TransportMsg::Play { position, at } => controller.seek(position, at),
+                TransportMsg::Stopped { position } => controller.prepare_locate(position),
+            };
+            if let Err(e) = result {
+                lock(&status).report(e.to_string());
+            }
+        }
+        let notices = controller.poll();
+        let mut s = lock(&status);
+        for notice in notices {
+            match notice.event {
+                Some(Event::ProgramLoaded { .. }) => started.clear(),
+                Some(Event::CueStarted { cue, at }) => set(&mut started, cue, Some(at)),
+                Some(Event::CueEnded { cue, .. }) => {
+                    set(&mut started, cue, None);
+                    if let Some(row) = cue_row(&mut s, cue) {
+                        row.ended = true;
+                    }
+                }
+                _ => {}
+            }
+            if notice.severity != Severity::Info {
+                s.report(notice.text);
+            }
+        }
+        s.meters = controller.meters();
+        s.current_scene = controller.current_scene();
+        for (cue, at) in started.iter().enumerate() {
+            if let Some(row) = cue_row(&mut s, cue as u32) {
+                row.started = *at;
+                if at.is_some() {
+                    row.ended = false;
+                }
+            }
+        }
+    }
+}
+
+fn set(started: &mut Vec<Option<u64>>, cue: u32, at: Option<u64>) {
+    if started.len() <= cue as usize {
+        started.resize(cue as usize + 1, None);
+    }
+    started[cue as usize] = at;
+}
+
+fn cue_row(status: &mut DeskStatus, cue: u32) -> Option<&mut CueRow> {
+    status.scenes.iter_mut().flat_map(|s| s.cues.iter_mut()).nth(cue as usize)
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+enum Loaded {
+    Path(PathBuf),
+    Saved(SavedShow),
+}
+
+fn handle(
+    request: DeskRequest,
+    controller: &mut Controller,
+    status: &Mutex<DeskStatus>,
+    params: &SegueParams,
+    notes: &AtomicU32,
+) {
+    let result = match request {
+        DeskRequest::LoadPath(path) => {
+            load(controller, status, params, Loaded::Path(path));
+            Ok(())
+        }
+        DeskRequest::LoadSaved(saved) => {
+            load(controller, status, params, Loaded::Saved(saved));
+            Ok(())
+        }
+        DeskRequest::Go => controller.go(None),
+        DeskRequest::StopCue(id) => controller.stop_cue(&id, None, None),
+        DeskRequest::Panic => controller.panic(None),
+        DeskRequest::SetMidi(midi) => {
+            *lock(&params.midi) = midi;
+            notes.store(pack_notes(midi), Ordering::Relaxed);
+            Ok(())
+        }
+    };
+    if let Err(e) = result {
+        lock(status).report(e.to_string());
+    }
+}
+
+/// Loads a show from a file or from saved state; on failure the current show stays and the
+/// problems are shown.
+fn load(controller: &mut Controller, status: &Mutex<DeskStatus>, params: &SegueParams, what: Loaded) {
+    let (file, saved) = match what {
+        Loaded::Path(path) => match show::load(&path) {
+            Ok(file) => match std::fs::read_to_string(&path) {
+                Ok(json) => {
+                    let saved = SavedShow {
+                        format: STATE_FORMAT.into(),
+                        path: path.display().to_string(),
+                        dir: file.dir.display().to_string(),
+                        json,
+                    };
+                    (file, saved)
+                }
+                Err(e) => return lock(status).report(format!("cannot read {}: {e}", path.display())),
+            },
+            Err(errors) => return lock(status).report(errors.to_string()),
+        },
+        Loaded::Saved(saved) => match open_saved(&saved) {
+            Ok(file) => (file, saved),
+            Err(message) => return lock(status).report(message),
+        },
+    };
+    *lock(&params.show) = Some(saved);
+    controller.load(file);
+    let mut started = Vec::new();
+    publish(controller, status, &mut started);
+}
+
+/// Rebuilds the editor's view of the show.
+fn publish(controller: &Controller, status: &Mutex<DeskStatus>, started: &mut Vec<Option<u64>>) {
+    let file = controller.show();
+    let rate = controller.sample_rate();
+    let mut s = lock(status);
+    s.show_name = file.show.name.clone();
+    s.path = file.path.display().to_string();
+    s.sample_rate = rate;
+    s.scenes = file
+        .show
+        .scenes
+        .iter()
+        .map(|scene| SceneRow {
+            id: scene.id.clone(),
+            name: scene.name.clone(),
+            cues: scene
+                .cues
+                .iter()
+                .map(|cue| CueRow {
+                    id: cue.id.clone(),
+                    name: cue.name.clone(),
+                    note: cue.note,
+                    length: (!cue.looping).then(|| {
+                        let info = file.audio.get(&cue.file);
+                        let total = info.map_or(0.0, |i| i.duration_secs());
+                        cue.end.map_or(total, |e| e.0.min(total)) - cue.start.map_or(0.0, |s| s.0)
+                    }),
+                    ..CueRow::default()
+                })
+                .collect(),
+        })
+        .collect();
+    started.clear();
+}

@@ -1,0 +1,345 @@
+//! Segue as a DAW plugin (CLAP and VST3, through nice-plug).
+//!
+//! `process` runs on the host's audio thread: it turns MIDI notes (at their exact frame),
+//! parameter changes and the host transport into engine commands, then runs the `Engine`. It
+//! never allocates, locks or waits: everything it needs is built in `activate` (host main
+//! thread). Shows load on the plugin's own desk thread (`desk`), which owns the `Controller`.
+//!
+//! Chase: with chase on and the host playing, the show timeline follows the host position.
+//! Scene entries and the show's end are scheduled on their exact frames by `process`; where
+//! play starts or jumps, the engine applies the seek the desk prepared while the transport was
+//! stopped at that position (exact), or asks the desk to seek (a few milliseconds late, then in
+//! time). While stopped, everything fades out and the desk prefetches at the playhead.
+
+pub mod desk;
+pub mod editor;
+pub mod params;
+
+use std::num::NonZeroU32;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex};
+
+use nice_plug::prelude::*;
+
+use crate::engine::command::{Action, Command, Level};
+use crate::engine::{Engine, EngineConfig, Outputs};
+use crate::stream::loader::{Loader, LoaderConfig};
+use desk::{Desk, DeskParts, DeskRequest, DeskStatus, TransportMsg};
+use params::{SegueParams, DUCK_ATTACK_DEFAULT, DUCK_DEPTH_DEFAULT, DUCK_RELEASE_DEFAULT};
+
+/// The fade when the host transport stops while chasing.
+const TRANSPORT_STOP_FADE_MS: f32 = 30.0;
+
+pub struct Segue {
+    params: Arc<SegueParams>,
+    engine: Option<Engine>,
+    desk: Option<Desk>,
+    /// Editor → desk requests; the receiver is handed to each desk thread.
+    requests: crossbeam_channel::Sender<DeskRequest>,
+    requests_rx: crossbeam_channel::Receiver<DeskRequest>,
+    transport: Option<rtrb::Producer<TransportMsg>>,
+    status: Arc<Mutex<DeskStatus>>,
+    /// GO and panic notes, packed (see `desk::pack_notes`).
+    notes: Arc<AtomicU32>,
+    sample_rate: u32,
+    /// What the audio thread last sent, to send changes only.
+    sent: Sent,
+    /// Chase: where the next block should start if the host keeps playing; where it stopped.
+    expected: Option<u64>,
+    stopped_at: Option<u64>,
+}
+
+#[derive(Default, Clone, Copy, PartialEq)]
+struct Sent {
+    levels: [f32; 3],
+    duck: (Option<f32>, Option<f32>, Option<f32>),
+    scene: i32,
+}
+
+impl Default for Segue {
+    fn default() -> Self {
+        let (requests, requests_rx) = crossbeam_channel::unbounded();
+        let params = Arc::new(SegueParams::default());
+        let notes = Arc::new(AtomicU32::new(desk::pack_notes(Default::default())));
+        Segue {
+            params,
+            engine: None,
+            desk: None,
+            requests,
+            requests_rx,
+            transport: None,
+            status: Arc::new(Mutex::new(DeskStatus::default())),
+            notes,
+            sample_rate: 0,
+            sent: Sent { levels: [f32::NAN; 3], duck: (None, None, None), scene: 0 },
+            expected: None,
+            stopped_at: None,
+        }
+    }
+}
+
+impl Segue {
+    /// Builds the engine, loader and desk for `rate` (host main thread, before processing).
+    fn start(&mut self, rate: u32) {
+        self.desk = None;
+        let (engine, ends, loader_ends) = Engine::new(EngineConfig::new(rate));
+        let loader = Loader::spawn(LoaderConfig::live(rate), loader_ends);
+        let (transport, transport_rx) = rtrb::RingBuffer::new(256);
+        let initial = self.params.show.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        let midi = *self.params.midi.lock().unwrap_or_else(|e| e.into_inner());
+        self.notes.store(desk::pack_notes(midi), Ordering::Relaxed);
+        self.desk = Some(Desk::spawn(DeskParts {
+            rate,
+            ends,
+            loader,
+            requests: self.requests_rx.clone(),
+            transport: transport_rx,
+            status: self.status.clone(),
+            params: self.params.clone(),
+            notes: self.notes.clone(),
+            initial,
+        }));
+        self.engine = Some(engine);
+        self.transport = Some(transport);
+        self.sample_rate = rate;
+        self.sent = Sent { levels: [f32::NAN; 3], duck: (None, None, None), scene: 0 };
+        self.expected = None;
+        self.stopped_at = None;
+    }
+
+    /// Level and duck parameters into engine commands, when they change.
+    fn apply_params(&mut self, engine: &mut Engine) {
+        let p = &self.params;
+        let levels = [p.master.value(), p.bed.value(), p.cues.value()];
+        for (i, level) in [Level::Master, Level::Bed, Level::Cues].into_iter().enumerate() {
+            if levels[i] != self.sent.levels[i] {
+                engine.schedule_command(Command::now(Action::SetLevel { level, db: levels[i] }));
+            }
+        }
+        self.sent.levels = levels;
+        let over = |v: f32, default: f32| (v != default).then_some(v);
+        let duck = (
+            over(p.duck_depth.value(), DUCK_DEPTH_DEFAULT),
+            over(p.duck_attack.value(), DUCK_ATTACK_DEFAULT),
+            over(p.duck_release.value(), DUCK_RELEASE_DEFAULT),
+        );
+        if duck != self.sent.duck {
+            engine.schedule_command(Command::now(Action::SetDuckOverride {
+                depth_db: duck.0,
+                attack_ms: duck.1,
+                release_ms: duck.2,
+            }));
+            self.sent.duck = duck;
+        }
+        let scene = p.scene.value();
+        if scene != self.sent.scene {
+            if scene > 0 {
+                engine.schedule_command(Command::now(Action::EnterScene { scene: scene as u32 - 1 }));
+            }
+            self.sent.scene = scene;
+        }
+    }
+
+    /// The host transport into the show timeline (see the module doc).
+    fn chase(&mut self, engine: &mut Engine, playing: bool, position: Option<i64>, frames: u64) {
+        let clock = engine.clock();
+        let position = position.map(|p| p.max(0) as u64);
+        match (playing, position) {
+            (true, Some(position)) => {
+                let jumped = self.expected != Some(position);
+                if jumped && !engine.locate(position) {
+                    if let Some(tx) = &mut self.transport {
+                        // A full queue only delays the seek to the next block's retry.
+                        if tx.push(TransportMsg::Play { position, at: clock }).is_err() {
+                            return;
+                        }
+                    }
+                }
+                // Scene entries and the end inside this block, on their frames. At a jump the
+                // seek already covers what is at `position` itself.
+                let first = if jumped { position + 1 } else { position };
+                let program = engine.program();
+                let entries = program.timeline.len();
+                let end = program.end;
+                for i in 0..entries {
+                    let (at, scene) = engine.program().timeline[i];
+                    if at >= first && at < position + frames {
+                        engine.schedule_command(Command::at(clock + at - position, Action::EnterScene { scene }));
+                    }
+                }
+                if let Some(end) = end.filter(|&e| e >= first && e < position + frames) {
+                    engine.schedule_command(Command::at(clock + end - position, Action::Panic));
+                }
+                self.expected = Some(position + frames);
+                self.stopped_at = None;
+            }
+            (false, _) | (true, None) => {
+                if self.expected.take().is_some() {
+                    engine.schedule_command(Command::now(Action::StopAll { fade_ms: TRANSPORT_STOP_FADE_MS }));
+                }
+                let here = position.unwrap_or(0);
+                if self.stopped_at != Some(here) {
+                    if let Some(tx) = &mut self.transport {
+                        if tx.push(TransportMsg::Stopped { position: here }).is_ok() {
+                            self.stopped_at = Some(here);
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+impl Plugin for Segue {
+    const NAME: &'static str = "Segue";
+    const VENDOR: &'static str = "Segue";
+    const URL: &'static str = "https://example.invalid/segue";
+    const EMAIL: &'static str = "segue@example.invalid";
+    const VERSION: &'static str = env!("CARGO_PKG_VERSION");
+
+    const AUDIO_IO_LAYOUTS: &'static [AudioIOLayout] = &[AudioIOLayout {
+        main_input_channels: None,
+        main_output_channels: NonZeroU32::new(2),
+        aux_input_ports: &[],
+        aux_output_ports: &[new_nonzero_u32(2), new_nonzero_u32(2)],
+        names: PortNames {
+            layout: Some("Stereo with stems"),
+            main_input: None,
+            main_output: Some("Main"),
+            aux_inputs: &[],
+            aux_outputs: &["Bed", "Cues"],
+        },
+    }];
+
+    const MIDI_INPUT: MidiConfig = MidiConfig::MidiCCs;
+    const SAMPLE_ACCURATE_AUTOMATION: bool = false;
+
+    type SysExMessage = ();
+    type BackgroundTask = ();
+
+    fn params(&self) -> Arc<dyn Params> {
+        self.params.clone()
+    }
+
+    type Editor = nice_plug_egui::EguiEditor<editor::SegueEditor>;
+
+    fn editor(&mut self, _executor: AsyncExecutor<Self>) -> Option<Self::Editor> {
+        editor::create(self.params.clone(), self.status.clone(), self.requests.clone())
+    }
+
+    fn activate(
+        &mut self,
+        _layout: &AudioIOLayout,
+        config: &BufferConfig,
+        _context: &mut impl ActivateContext<Self>,
+    ) -> bool {
+        let rate = config.sample_rate.round() as u32;
+        if rate == 0 {
+            return false;
+        }
+        if self.engine.is_none() || rate != self.sample_rate {
+            self.start(rate);
+        } else {
+            // Activated again with the same rate, e.g. after the host restored a state: load
+            // the saved show if it is not the one playing.
+            let saved = self.params.show.lock().unwrap_or_else(|e| e.into_inner()).clone();
+            let playing_path = self.status.lock().map(|s| s.path.clone()).unwrap_or_default();
+            if let Some(saved) = saved {
+                if saved.path != playing_path || saved.format != params::STATE_FORMAT {
+                    let _ = self.requests.send(DeskRequest::LoadSaved(saved));
+                }
+            }
+        }
+        // Resampling happens on the loader thread with its delay trimmed: no latency to report.
+        true
+    }
+
+    fn process(
+        &mut self,
+        buffer: &mut Buffer,
+        aux: &mut AuxiliaryBuffers,
+        context: &mut impl ProcessContext<Self>,
+    ) -> ProcessStatus {
+        let Some(mut engine) = self.engine.take() else {
+            for channel in buffer.as_slice() {
+                channel.fill(0.0);
+            }
+            return ProcessStatus::Normal;
+        };
+        let frames = buffer.samples();
+        let clock = engine.clock();
+        engine.poll();
+        self.apply_params(&mut engine);
+        let (go, panic) = desk::unpack_notes(self.notes.load(Ordering::Relaxed));
+        while let Some(event) = context.next_event() {
+            let at = clock + event.timing() as u64;
+            match event {
+                NoteEvent::NoteOn { key: nice_plug::midi::Key::Number(note), velocity, .. } if velocity > 0.0 => {
+                    let action = if note == go {
+                        Action::Go
+                    } else if note == panic {
+                        Action::Panic
+                    } else {
+                        Action::Note { note }
+                    };
+                    engine.schedule_command(Command::at(at, action));
+                }
+                NoteEvent::MidiProgramChange { program, .. } => {
+                    engine.schedule_command(Command::at(at, Action::EnterScene { scene: program as u32 }));
+                }
+                _ => {}
+            }
+        }
+        if self.params.chase.value() {
+            let transport = context.transport();
+            let (playing, position) = (transport.playing, transport.pos_samples());
+            self.chase(&mut engine, playing, position, frames as u64);
+        } else if self.expected.take().is_some() {
+            engine.schedule_command(Command::now(Action::StopAll { fade_ms: TRANSPORT_STOP_FADE_MS }));
+        }
+        let main = buffer.as_slice();
+        let (bed, cues) = aux.outputs.split_at_mut(1.min(aux.outputs.len()));
+        match (&mut main[..], bed.first_mut(), cues.first_mut()) {
+            ([main_l, main_r], Some(bed), Some(cues)) => {
+                let (bed, cues) = (bed.as_slice(), cues.as_slice());
+                if let ([bed_l, bed_r], [cue_l, cue_r]) = (&mut bed[..], &mut cues[..]) {
+                    engine.process(Outputs { main: [main_l, main_r], bed: [bed_l, bed_r], cues: [cue_l, cue_r] });
+                }
+            }
+            _ => {
+                // A host without the stem ports: the engine still needs somewhere to put them.
+                for channel in main.iter_mut() {
+                    channel.fill(0.0);
+                }
+            }
+        }
+        self.engine = Some(engine);
+        // The show sounds without input, so the host must not put the plugin to sleep.
+        ProcessStatus::KeepAlive
+    }
+
+    fn deactivate(&mut self) {
+        self.desk = None;
+        self.engine = None;
+        self.transport = None;
+    }
+}
+
+impl ClapPlugin for Segue {
+    const CLAP_ID: &'static str = "org.segue.player";
+    const CLAP_DESCRIPTION: Option<&'static str> =
+        Some("Cue player for score beds and song cues: crossfades, ducking, MIDI-triggered cues, transport chase");
+    const CLAP_MANUAL_URL: Option<&'static str> = None;
+    const CLAP_SUPPORT_URL: Option<&'static str> = None;
+    const CLAP_FEATURES: &'static [ClapFeature] =
+        &[ClapFeature::Instrument, ClapFeature::Sampler, ClapFeature::Stereo, ClapFeature::Utility];
+}
+
+impl Vst3Plugin for Segue {
+    const VST3_CLASS_ID: [u8; 16] = *b"SegueCuePlayer01";
+    const VST3_SUBCATEGORIES: &'static [Vst3SubCategory] =
+        &[Vst3SubCategory::Instrument, Vst3SubCategory::Sampler, Vst3SubCategory::Stereo];
+}
+
+nice_export_clap!(Segue);
+nice_export_vst3!(Segue);
