@@ -1,6 +1,8 @@
 //! `cargo xtask <task>`: developer tasks for Segue that are not part of the shipped crate.
 //!
 //! Tasks:
+//! - `bundle segue [--release]`: build the plugin and bundle it as `target/bundled/Segue.clap`
+//!   and `target/bundled/Segue.vst3` (nice-plug-xtask; names from `bundler.toml`).
 //! - `demo-assets`: synthesise the original demo music into `presets/demo/audio/`.
 
 mod demo_assets;
@@ -11,11 +13,13 @@ use std::process::ExitCode;
 const USAGE: &str = "usage: cargo xtask <task>
 
 tasks:
-  demo-assets   synthesise the demo show's music into presets/demo/audio/";
+  bundle segue [--release]   build target/bundled/Segue.clap and Segue.vst3
+  demo-assets                synthesise the demo show's music into presets/demo/audio/";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
+        Some("bundle" | "bundle-universal" | "known-packages") => nice_plug_xtask::main_with_args("cargo xtask", args),
         Some("demo-assets") => demo_assets::run(&workspace_root().join("presets/demo/audio")),
         Some("-h" | "--help" | "help") => {
             println!("{USAGE}");
