@@ -111,6 +111,8 @@ pub struct DeskParts {
     pub notes: Arc<AtomicU32>,
     /// The show to start with, if the host restored one.
     pub initial: Option<SavedShow>,
+    /// The show actually playing, as saved state (the host's copy may be one that was refused).
+    pub loaded: Arc<Mutex<Option<SavedShow>>>,
 }
 
 impl Desk {
@@ -161,19 +163,35 @@ pub fn open_saved(saved: &SavedShow) -> Result<ShowFile, String> {
 }
 
 fn run(parts: DeskParts, stop: &std::sync::atomic::AtomicBool) {
-    let DeskParts { rate, ends, loader, requests, mut transport, status, params, notes, initial } = parts;
+    let DeskParts { rate, ends, loader, requests, mut transport, status, params, notes, initial, loaded } = parts;
+    let desk = Shared { status: &status, params: &params, loaded: &loaded };
     let mut controller = Controller::new(empty_show(), rate, ends, loader);
     let mut started: Vec<Option<u64>> = Vec::new();
     if let Some(saved) = initial {
-        load(&mut controller, &status, &params, Loaded::Saved(saved));
+        load(&mut controller, &desk, Loaded::Saved(saved));
     }
     publish(&controller, &status, &mut started);
     while !stop.load(Ordering::Relaxed) {
         match requests.recv_timeout(Duration::from_millis(2)) {
-            Ok(request) => handle(request, &mut controller, &status, &params, &notes),
+            Ok(request) => handle(request, &mut controller, &desk, &notes),
             Err(RecvTimeoutError::Timeout) => {}
             // The plugin is gone; nothing will ask again.
             Err(RecvTimeoutError::Disconnected) => {}
+        }
+        // A host loading a state only sets the persisted fields (nice-plug does not re-activate):
+        // pick up a show or MIDI settings that changed under us.
+        let changed = {
+            let saved = lock(&params.show);
+            saved.is_some() && *saved != *lock(&loaded)
+        };
+        if changed {
+            if let Some(saved) = lock(&params.show).clone() {
+                load(&mut controller, &desk, Loaded::Saved(saved));
+            }
+        }
+        let midi = pack_notes(*lock(&params.midi));
+        if notes.load(Ordering::Relaxed) != midi {
+            notes.store(midi, Ordering::Relaxed);
         }
         while let Ok(msg) = transport.pop() {
             let result = match msg {
@@ -235,20 +253,22 @@ enum Loaded {
     Saved(SavedShow),
 }
 
-fn handle(
-    request: DeskRequest,
-    controller: &mut Controller,
-    status: &Mutex<DeskStatus>,
-    params: &SegueParams,
-    notes: &AtomicU32,
-) {
+/// What the desk shares with the plugin and the editor.
+struct Shared<'a> {
+    status: &'a Mutex<DeskStatus>,
+    params: &'a SegueParams,
+    loaded: &'a Mutex<Option<SavedShow>>,
+}
+
+fn handle(request: DeskRequest, controller: &mut Controller, desk: &Shared, notes: &AtomicU32) {
+    let (status, params) = (desk.status, desk.params);
     let result = match request {
         DeskRequest::LoadPath(path) => {
-            load(controller, status, params, Loaded::Path(path));
+            load(controller, desk, Loaded::Path(path));
             Ok(())
         }
         DeskRequest::LoadSaved(saved) => {
-            load(controller, status, params, Loaded::Saved(saved));
+            load(controller, desk, Loaded::Saved(saved));
             Ok(())
         }
         DeskRequest::Go => controller.go(None),
@@ -265,9 +285,10 @@ fn handle(
     }
 }
 
-/// Loads a show from a file or from saved state; on failure the current show stays and the
-/// problems are shown.
-fn load(controller: &mut Controller, status: &Mutex<DeskStatus>, params: &SegueParams, what: Loaded) {
+/// Loads a show from a file or from saved state; on failure the current show stays (also in the
+/// state the host will save) and the problems are shown.
+fn load(controller: &mut Controller, desk: &Shared, what: Loaded) {
+    let (status, params) = (desk.status, desk.params);
     let (file, saved) = match what {
         Loaded::Path(path) => match show::load(&path) {
             Ok(file) => match std::fs::read_to_string(&path) {
@@ -286,10 +307,14 @@ fn load(controller: &mut Controller, status: &Mutex<DeskStatus>, params: &SegueP
         },
         Loaded::Saved(saved) => match open_saved(&saved) {
             Ok(file) => (file, saved),
-            Err(message) => return lock(status).report(message),
+            Err(message) => {
+                *lock(&params.show) = lock(desk.loaded).clone();
+                return lock(status).report(message);
+            }
         },
     };
-    *lock(&params.show) = Some(saved);
+    *lock(&params.show) = Some(saved.clone());
+    *lock(desk.loaded) = Some(saved);
     controller.load(file);
     let mut started = Vec::new();
     publish(controller, status, &mut started);

@@ -25,7 +25,7 @@ use crate::engine::command::{Action, Command, Level};
 use crate::engine::{Engine, EngineConfig, Outputs};
 use crate::stream::loader::{Loader, LoaderConfig};
 use desk::{Desk, DeskParts, DeskRequest, DeskStatus, TransportMsg};
-use params::{SegueParams, DUCK_ATTACK_DEFAULT, DUCK_DEPTH_DEFAULT, DUCK_RELEASE_DEFAULT};
+use params::{SavedShow, SegueParams, DUCK_ATTACK_DEFAULT, DUCK_DEPTH_DEFAULT, DUCK_RELEASE_DEFAULT};
 
 /// The fade when the host transport stops while chasing.
 const TRANSPORT_STOP_FADE_MS: f32 = 30.0;
@@ -39,6 +39,8 @@ pub struct Segue {
     requests_rx: crossbeam_channel::Receiver<DeskRequest>,
     transport: Option<rtrb::Producer<TransportMsg>>,
     status: Arc<Mutex<DeskStatus>>,
+    /// The show the desk has loaded, as saved state.
+    loaded: Arc<Mutex<Option<SavedShow>>>,
     /// GO and panic notes, packed (see `desk::pack_notes`).
     notes: Arc<AtomicU32>,
     sample_rate: u32,
@@ -69,6 +71,7 @@ impl Default for Segue {
             requests_rx,
             transport: None,
             status: Arc::new(Mutex::new(DeskStatus::default())),
+            loaded: Arc::new(Mutex::new(None)),
             notes,
             sample_rate: 0,
             sent: Sent { levels: [f32::NAN; 3], duck: (None, None, None), scene: 0 },
@@ -98,6 +101,7 @@ impl Segue {
             params: self.params.clone(),
             notes: self.notes.clone(),
             initial,
+            loaded: self.loaded.clone(),
         }));
         self.engine = Some(engine);
         self.transport = Some(transport);
@@ -237,18 +241,9 @@ impl Plugin for Segue {
         if rate == 0 {
             return false;
         }
+        // A state the host loads later is picked up by the desk (it watches the persisted show).
         if self.engine.is_none() || rate != self.sample_rate {
             self.start(rate);
-        } else {
-            // Activated again with the same rate, e.g. after the host restored a state: load
-            // the saved show if it is not the one playing.
-            let saved = self.params.show.lock().unwrap_or_else(|e| e.into_inner()).clone();
-            let playing_path = self.status.lock().map(|s| s.path.clone()).unwrap_or_default();
-            if let Some(saved) = saved {
-                if saved.path != playing_path || saved.format != params::STATE_FORMAT {
-                    let _ = self.requests.send(DeskRequest::LoadSaved(saved));
-                }
-            }
         }
         // Resampling happens on the loader thread with its delay trimmed: no latency to report.
         true
