@@ -273,14 +273,7 @@ impl Worker {
             }
             None => {
                 let mut samples = vec![0.0; head_frames * ch];
-                let mut done = 0;
-                while done < head_frames {
-                    let n = source.read(&mut samples[done * ch..])?;
-                    if n == 0 {
-                        break;
-                    }
-                    done += n;
-                }
+                source.read(&mut samples)?;
                 let head = Arc::new(Head { samples: samples.into_boxed_slice(), channels: spec.channels });
                 self.heads[clip] = Some(head.clone());
                 head

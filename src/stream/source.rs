@@ -186,8 +186,8 @@ impl Source {
         Ok(())
     }
 
-    /// Fills `out` (interleaved) with up to `out.len() / channels` frames; returns the frames
-    /// written (0 only at the end of a non-looping clip).
+    /// Fills `out` (interleaved) with `out.len() / channels` frames, fewer only where a
+    /// non-looping clip ends; returns the frames written.
     pub fn read(&mut self, out: &mut [f32]) -> Result<usize, SourceError> {
         let ch = self.spec.channels as usize;
         let mut want = out.len() / ch;
@@ -329,14 +329,7 @@ pub fn decode_all(spec: &ClipSpec, rate: u32) -> Result<Vec<f32>, SourceError> {
     let ch = spec.channels as usize;
     let len = source.remaining().unwrap_or(rate as u64 * 10) as usize;
     let mut out = vec![0.0; len * ch];
-    let mut done = 0;
-    while done < len {
-        let n = source.read(&mut out[done * ch..])?;
-        if n == 0 {
-            break;
-        }
-        done += n;
-    }
+    source.read(&mut out)?;
     Ok(out)
 }
 
