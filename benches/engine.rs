@@ -255,11 +255,8 @@ fn show100(dir: &Path) {
     println!("- peak RSS {:.1} MB (the process before loading: {:.1} MB)", peak_rss_mb(), rss_before);
 }
 
-/// 64 streaming voices from 44.1 kHz files, 64-frame blocks, paced in real time.
-fn stream(dir: &Path) {
-    println!(
-        "\n## 64 streaming voices from 44.1 kHz stereo files (resampled to 48 kHz), 64-frame blocks, real-time pacing"
-    );
+/// Streaming voices from 44.1 kHz files, paced in real time.
+fn stream(dir: &Path, voices: usize, block: usize) {
     let files: Vec<PathBuf> = (0..8).map(|i| dir.join(format!("stream{i}.wav"))).collect();
     for (i, f) in files.iter().enumerate() {
         write_music(f, 44_100, 30.0, i as f64 + 0.5);
