@@ -72,6 +72,16 @@ impl nice_plug_egui::NiceEguiApp for SegueEditor {
                 send(DeskRequest::Panic);
             }
             ui.label(format!("chase {}", if self.params.chase.value() { "on" } else { "off" }));
+            // GO and panic notes: saved with the project.
+            let mut midi = self.params.midi.lock().map(|m| *m).unwrap_or_default();
+            let before = midi;
+            ui.label("GO note");
+            ui.add(egui::DragValue::new(&mut midi.go_note).range(0..=127));
+            ui.label("Panic note");
+            ui.add(egui::DragValue::new(&mut midi.panic_note).range(0..=127));
+            if midi != before {
+                send(DeskRequest::SetMidi(midi));
+            }
         });
         meter(ui, "Main", status.meters.main);
         meter(ui, "Bed", status.meters.bed);
