@@ -607,10 +607,14 @@ impl Engine {
         }
     }
 
+    /// Drops prepared offset feeds with tokens below `below`, except those the kept locate needs.
     fn drop_offset_feeds(&mut self, below: u32) {
+        // A locate's tokens are consecutive from its first.
+        let kept = self.located.as_ref().map_or(0..0, |l| l.first_token..l.first_token + l.starts.len() as u32);
         let mut i = 0;
         while i < self.offset_feeds.len() {
-            if self.offset_feeds[i].0 < below {
+            let token = self.offset_feeds[i].0;
+            if token < below && !kept.contains(&token) {
                 let (_, feed) = self.offset_feeds.swap_remove(i);
                 self.retire(Retired::Feed(feed));
             } else {

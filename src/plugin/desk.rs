@@ -37,8 +37,9 @@ pub enum TransportMsg {
     /// Play started or jumped to timeline `position` at engine frame `at`, and no prepared
     /// seek matched: seek now (it lands a little late).
     Play { position: u64, at: u64 },
-    /// The transport is stopped at `position`: prepare a seek there.
-    Stopped { position: u64 },
+    /// Play will (re)start at `position` (the transport is stopped there, or a loop jumps back
+    /// there): prepare a seek so the engine can apply it on the exact frame.
+    Prepare { position: u64 },
 }
 
 /// A cue as the editor shows it.
@@ -196,7 +197,7 @@ fn run(parts: DeskParts, stop: &std::sync::atomic::AtomicBool) {
         while let Ok(msg) = transport.pop() {
             let result = match msg {
                 TransportMsg::Play { position, at } => controller.seek(position, at),
-                TransportMsg::Stopped { position } => controller.prepare_locate(position),
+                TransportMsg::Prepare { position } => controller.prepare_locate(position),
             };
             if let Err(e) = result {
                 lock(&status).report(e.to_string());

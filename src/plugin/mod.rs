@@ -48,7 +48,8 @@ pub struct Segue {
     sent: Sent,
     /// Chase: where the next block should start if the host keeps playing; where it stopped.
     expected: Option<u64>,
-    stopped_at: Option<u64>,
+    /// Where a prepared seek waits (the stopped playhead, or the loop start while looping).
+    prepared_at: Option<u64>,
 }
 
 #[derive(Default, Clone, Copy, PartialEq)]
@@ -76,7 +77,7 @@ impl Default for Segue {
             sample_rate: 0,
             sent: Sent { levels: [f32::NAN; 3], duck: (None, None, None), scene: 0 },
             expected: None,
-            stopped_at: None,
+            prepared_at: None,
         }
     }
 }
@@ -108,7 +109,7 @@ impl Segue {
         self.sample_rate = rate;
         self.sent = Sent { levels: [f32::NAN; 3], duck: (None, None, None), scene: 0 };
         self.expected = None;
-        self.stopped_at = None;
+        self.prepared_at = None;
     }
 
     /// Level and duck parameters into engine commands, when they change.
@@ -145,17 +146,25 @@ impl Segue {
     }
 
     /// The host transport into the show timeline (see the module doc).
-    fn chase(&mut self, engine: &mut Engine, playing: bool, position: Option<i64>, frames: u64) {
+    fn chase(&mut self, engine: &mut Engine, transport: (bool, Option<i64>, Option<(i64, i64)>), frames: u64) {
+        let (playing, position, loop_range) = transport;
         let clock = engine.clock();
         let position = position.map(|p| p.max(0) as u64);
         match (playing, position) {
             (true, Some(position)) => {
                 let jumped = self.expected != Some(position);
-                if jumped && !engine.locate(position) {
-                    if let Some(tx) = &mut self.transport {
-                        // A full queue only delays the seek to the next block's retry.
-                        if tx.push(TransportMsg::Play { position, at: clock }).is_err() {
-                            return;
+                if jumped {
+                    if engine.locate(position) {
+                        // Used up: the next loop pass needs a fresh one.
+                        self.prepared_at = None;
+                    } else {
+                        // What played before the jump stops now; the seek lands a little late.
+                        engine.schedule_command(Command::now(Action::StopAll { fade_ms: 0.0 }));
+                        if let Some(tx) = &mut self.transport {
+                            // A full queue only delays the seek to the next block's retry.
+                            if tx.push(TransportMsg::Play { position, at: clock }).is_err() {
+                                return;
+                            }
                         }
                     }
                 }
@@ -175,20 +184,28 @@ impl Segue {
                     engine.schedule_command(Command::at(clock + end - position, Action::Panic));
                 }
                 self.expected = Some(position + frames);
-                self.stopped_at = None;
+                // While looping, keep the loop start prepared so every pass re-chases on time.
+                if let Some((start, _)) = loop_range {
+                    self.prepare(start.max(0) as u64);
+                }
             }
             (false, _) | (true, None) => {
                 if self.expected.take().is_some() {
                     engine.schedule_command(Command::now(Action::StopAll { fade_ms: TRANSPORT_STOP_FADE_MS }));
                 }
-                let here = position.unwrap_or(0);
-                if self.stopped_at != Some(here) {
-                    if let Some(tx) = &mut self.transport {
-                        if tx.push(TransportMsg::Stopped { position: here }).is_ok() {
-                            self.stopped_at = Some(here);
-                        }
-                    }
-                }
+                self.prepare(position.unwrap_or(0));
+            }
+        }
+    }
+
+    /// Asks the desk to prepare a seek to `position`, once.
+    fn prepare(&mut self, position: u64) {
+        if self.prepared_at == Some(position) {
+            return;
+        }
+        if let Some(tx) = &mut self.transport {
+            if tx.push(TransportMsg::Prepare { position }).is_ok() {
+                self.prepared_at = Some(position);
             }
         }
     }
@@ -286,9 +303,9 @@ impl Plugin for Segue {
             }
         }
         if self.params.chase.value() {
-            let transport = context.transport();
-            let (playing, position) = (transport.playing, transport.pos_samples());
-            self.chase(&mut engine, playing, position, frames as u64);
+            let t = context.transport();
+            let transport = (t.playing, t.pos_samples(), t.loop_range_samples());
+            self.chase(&mut engine, transport, frames as u64);
         } else if self.expected.take().is_some() {
             engine.schedule_command(Command::now(Action::StopAll { fade_ms: TRANSPORT_STOP_FADE_MS }));
         }
