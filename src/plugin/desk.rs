@@ -169,7 +169,14 @@ fn run(parts: DeskParts, stop: &std::sync::atomic::AtomicBool) {
     let mut controller = Controller::new(empty_show(), rate, ends, loader);
     let mut started: Vec<Option<u64>> = Vec::new();
     if let Some(saved) = initial {
-        load(&mut controller, &desk, Loaded::Saved(saved));
+        if !load(&mut controller, &desk, Loaded::Saved(saved)) {
+            // Refused (a newer Segue's state, a missing file) on a restart (reactivation, new
+            // rate): the show that played before the restart stays.
+            let previous = lock(&loaded).clone();
+            if let Some(previous) = previous {
+                load(&mut controller, &desk, Loaded::Saved(previous));
+            }
+        }
     }
     publish(&controller, &status, &mut started);
     while !stop.load(Ordering::Relaxed) {
@@ -186,7 +193,10 @@ fn run(parts: DeskParts, stop: &std::sync::atomic::AtomicBool) {
             saved.is_some() && *saved != *lock(&loaded)
         };
         if changed {
-            if let Some(saved) = lock(&params.show).clone() {
+            // The clone first: a guard in the `if let` would live through `load`, which locks
+            // the show again (a deadlock that also hangs the host's next deactivate).
+            let saved = lock(&params.show).clone();
+            if let Some(saved) = saved {
                 load(&mut controller, &desk, Loaded::Saved(saved));
             }
         }
@@ -287,8 +297,8 @@ fn handle(request: DeskRequest, controller: &mut Controller, desk: &Shared, note
 }
 
 /// Loads a show from a file or from saved state; on failure the current show stays (also in the
-/// state the host will save) and the problems are shown.
-fn load(controller: &mut Controller, desk: &Shared, what: Loaded) {
+/// state the host will save) and the problems are shown. Returns whether the show was loaded.
+fn load(controller: &mut Controller, desk: &Shared, what: Loaded) -> bool {
     let (status, params) = (desk.status, desk.params);
     let (file, saved) = match what {
         Loaded::Path(path) => match show::load(&path) {
@@ -302,15 +312,22 @@ fn load(controller: &mut Controller, desk: &Shared, what: Loaded) {
                     };
                     (file, saved)
                 }
-                Err(e) => return lock(status).report(format!("cannot read {}: {e}", path.display())),
+                Err(e) => {
+                    lock(status).report(format!("cannot read {}: {e}", path.display()));
+                    return false;
+                }
             },
-            Err(errors) => return lock(status).report(errors.to_string()),
+            Err(errors) => {
+                lock(status).report(errors.to_string());
+                return false;
+            }
         },
         Loaded::Saved(saved) => match open_saved(&saved) {
             Ok(file) => (file, saved),
             Err(message) => {
                 *lock(&params.show) = lock(desk.loaded).clone();
-                return lock(status).report(message);
+                lock(status).report(message);
+                return false;
             }
         },
     };
@@ -319,6 +336,7 @@ fn load(controller: &mut Controller, desk: &Shared, what: Loaded) {
     controller.load(file);
     let mut started = Vec::new();
     publish(controller, status, &mut started);
+    true
 }
 
 /// Rebuilds the editor's view of the show.
