@@ -168,8 +168,12 @@ fn run(parts: DeskParts, stop: &std::sync::atomic::AtomicBool) {
     let desk = Shared { status: &status, params: &params, loaded: &loaded };
     let mut controller = Controller::new(empty_show(), rate, ends, loader);
     let mut started: Vec<Option<u64>> = Vec::new();
+    // A saved show that was refused while nothing else played: kept in the state (so a newer
+    // Segue's project is not erased by saving it here) and not tried again.
+    let mut refused: Option<SavedShow> = None;
     if let Some(saved) = initial {
-        if !load(&mut controller, &desk, Loaded::Saved(saved)) {
+        if !load(&mut controller, &desk, Loaded::Saved(saved.clone())) {
+            refused = Some(saved);
             // Refused (a newer Segue's state, a missing file) on a restart (reactivation, new
             // rate): the show that played before the restart stays.
             let previous = lock(&loaded).clone();
@@ -190,14 +194,16 @@ fn run(parts: DeskParts, stop: &std::sync::atomic::AtomicBool) {
         // pick up a show or MIDI settings that changed under us.
         let changed = {
             let saved = lock(&params.show);
-            saved.is_some() && *saved != *lock(&loaded)
+            saved.is_some() && *saved != *lock(&loaded) && *saved != refused
         };
         if changed {
             // The clone first: a guard in the `if let` would live through `load`, which locks
             // the show again (a deadlock that also hangs the host's next deactivate).
             let saved = lock(&params.show).clone();
             if let Some(saved) = saved {
-                load(&mut controller, &desk, Loaded::Saved(saved));
+                if !load(&mut controller, &desk, Loaded::Saved(saved.clone())) {
+                    refused = Some(saved);
+                }
             }
         }
         let midi = pack_notes(*lock(&params.midi));
@@ -325,7 +331,12 @@ fn load(controller: &mut Controller, desk: &Shared, what: Loaded) -> bool {
         Loaded::Saved(saved) => match open_saved(&saved) {
             Ok(file) => (file, saved),
             Err(message) => {
-                *lock(&params.show) = lock(desk.loaded).clone();
+                // The show playing stays, also in the state the host will save; with none
+                // playing, the refused one stays in the state untouched.
+                let current = lock(desk.loaded).clone();
+                if current.is_some() {
+                    *lock(&params.show) = current;
+                }
                 lock(status).report(message);
                 return false;
             }
