@@ -79,6 +79,8 @@ pub struct Engine {
     clock: u64,
     program: Box<Program>,
     voices: Vec<Voice>,
+    /// Voices at this index and above are all free: the per-block loops stop here.
+    high: usize,
     schedule: Schedule,
     commands: rtrb::Consumer<Command>,
     events: rtrb::Producer<Event>,
@@ -122,6 +124,7 @@ impl Engine {
             clock: 0,
             program: Box::new(Program::empty()),
             voices: (0..config.voices).map(|_| Voice::default()).collect(),
+            high: 0,
             schedule: Schedule::with_capacity(config.schedule),
             commands,
             events,
@@ -187,7 +190,7 @@ impl Engine {
                 LoaderMsg::Offset { generation, token, feed } => {
                     if generation != self.program.generation {
                         self.retire(Retired::Feed(feed));
-                    } else if let Some(v) = self.voices.iter_mut().find(|v| v.awaiting == Some(token)) {
+                    } else if let Some(v) = self.voices[..self.high].iter_mut().find(|v| v.awaiting == Some(token)) {
                         v.attach(feed);
                     } else if self.offset_feeds.len() < self.offset_feeds.capacity() {
                         self.offset_feeds.push((token, feed));
@@ -248,7 +251,7 @@ impl Engine {
     /// The first clip whose data is missing for the next `frames` frames, if any, leaving out
     /// the clips `lost` says will never come (their files failed: they play silence).
     pub fn waiting_for(&self, frames: usize, lost: impl Fn(u32) -> bool) -> Option<u32> {
-        for v in &self.voices {
+        for v in &self.voices[..self.high] {
             if v.awaiting.is_some() && !v.stopped && !lost(v.clip) {
                 return Some(v.clip);
             }
@@ -367,14 +370,14 @@ impl Engine {
             if let Some(t) = self.schedule.next_time() {
                 n = n.min((t - now) as usize);
             }
-            for v in &self.voices {
+            for v in &self.voices[..self.high] {
                 if !v.is_free() {
                     n = n.min(v.frames_until_done().min(usize::MAX as u64) as usize);
                 }
             }
             let n = n.max(1).min(frames - done);
             let range = done..done + n;
-            for v in self.voices.iter_mut().filter(|v| !v.is_free()) {
+            for v in self.voices[..self.high].iter_mut().filter(|v| !v.is_free()) {
                 match v.bus {
                     Bus::Bed => v.render(&mut bed_l[range.clone()], &mut bed_r[range.clone()]),
                     Bus::Cues => v.render(&mut cue_l[range.clone()], &mut cue_r[range.clone()]),
@@ -474,7 +477,7 @@ impl Engine {
                 }
                 .max(declick);
                 let generation = self.program.generation;
-                for v in self.voices.iter_mut() {
+                for v in self.voices[..self.high].iter_mut() {
                     if !v.is_free() && v.bus == Bus::Cues && v.owner == cue && v.generation == generation {
                         v.stop(frames, Curve::EqualPower);
                     }
@@ -509,7 +512,7 @@ impl Engine {
             }
             Action::StopAll { fade_ms } => {
                 let frames = ((fade_ms.max(0.0) * self.rate as f32 / 1000.0) as u32).max(self.declick);
-                for v in self.voices.iter_mut().filter(|v| !v.is_free()) {
+                for v in self.voices[..self.high].iter_mut().filter(|v| !v.is_free()) {
                     v.stop(frames, Curve::SCurve);
                 }
                 self.schedule
@@ -537,7 +540,7 @@ impl Engine {
         // A cue started again restarts: the running voice gets out of the way with a de-click.
         let generation = self.program.generation;
         let declick = self.declick;
-        for (i, v) in self.voices.iter_mut().enumerate() {
+        for (i, v) in self.voices[..self.high].iter_mut().enumerate() {
             if i != started
                 && !v.is_free()
                 && v.bus == Bus::Cues
@@ -568,6 +571,7 @@ impl Engine {
             return None;
         };
         self.voices[index].start(Ok(feed), 0, generation, clip, slot, now, fade_in, curve, self.declick);
+        self.high = self.high.max(index + 1);
         self.retire(Retired::Used { generation, clip });
         Some(index)
     }
@@ -594,6 +598,7 @@ impl Engine {
         let (bus, owner) = (slot.bus, slot.owner);
         let awaiting = feed.is_err();
         self.voices[index].start(feed, offset, generation, clip, slot, now, 0, Curve::Linear, self.declick);
+        self.high = self.high.max(index + 1);
         if awaiting {
             // The frames it came late by are due already when its feed arrives.
             self.voices[index].wait(skip);
@@ -625,7 +630,7 @@ impl Engine {
 
     fn seek(&mut self, scene: Option<u32>, elapsed: u64, bed_change_in: Option<u64>, first_token: u32, now: u64) {
         let declick = self.declick;
-        for v in self.voices.iter_mut().filter(|v| !v.is_free()) {
+        for v in self.voices[..self.high].iter_mut().filter(|v| !v.is_free()) {
             v.stop(declick, Curve::Linear);
         }
         self.schedule.retain(|e| !matches!(e.due, Due::Timed { .. } | Due::BedChange { .. } | Due::Follow { .. }));
@@ -728,7 +733,7 @@ impl Engine {
     fn panic(&mut self, now: u64) {
         let hard = self.panic_until.is_some_and(|until| now < until);
         let frames = if hard { self.declick } else { self.program.panic_frames.max(self.declick) };
-        for v in self.voices.iter_mut().filter(|v| !v.is_free()) {
+        for v in self.voices[..self.high].iter_mut().filter(|v| !v.is_free()) {
             v.stop(frames, Curve::SCurve);
         }
         self.schedule.retain(|e| !matches!(e.due, Due::Timed { .. } | Due::BedChange { .. } | Due::Follow { .. }));
@@ -739,7 +744,7 @@ impl Engine {
 
     fn load_program(&mut self, program: Box<Program>) {
         let declick = self.declick;
-        for v in self.voices.iter_mut().filter(|v| !v.is_free()) {
+        for v in self.voices[..self.high].iter_mut().filter(|v| !v.is_free()) {
             v.stop(declick, Curve::Linear);
         }
         self.schedule.retain(|_| false);
@@ -758,7 +763,7 @@ impl Engine {
         let now = self.clock;
         let generation = self.program.generation;
         let mut changed = false;
-        for i in 0..self.voices.len() {
+        for i in 0..self.high {
             let v = &mut self.voices[i];
             if v.is_free() || v.frames_until_done() > 0 {
                 continue;
@@ -793,6 +798,9 @@ impl Engine {
                 }
             }
         }
+        while self.high > 0 && self.voices[self.high - 1].is_free() {
+            self.high -= 1;
+        }
         if changed {
             self.update_duck();
         }
@@ -803,7 +811,7 @@ impl Engine {
         let (depth_override, attack_override, release_override) = self.duck_override;
         let mut target = 0.0f32;
         let mut attack = 1;
-        for v in self.voices.iter().filter(|v| !v.is_free() && v.bus == Bus::Cues) {
+        for v in self.voices[..self.high].iter().filter(|v| !v.is_free() && v.bus == Bus::Cues) {
             if let Some(duck) = v.duck {
                 let depth = match depth_override {
                     Some(d) if duck.depth_db < 0.0 => d,
@@ -826,7 +834,7 @@ impl Engine {
     }
 
     fn report_underruns(&mut self) {
-        for i in 0..self.voices.len() {
+        for i in 0..self.high {
             let v = &mut self.voices[i];
             if !v.is_free() && v.underrun > 0 {
                 let (clip, frames) = (v.clip, v.underrun);
