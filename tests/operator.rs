@@ -12,7 +12,6 @@ use common::*;
 use segue::control::Severity;
 use segue::engine::command::{Action, Command, Event, Level, Problem};
 use segue::engine::feed::{Feed, Head};
-use segue::engine::program::{Bus, Clip, CueInfo, Program};
 use segue::engine::{Engine, EngineConfig, Outputs};
 use serde_json::json;
 
@@ -326,21 +325,7 @@ fn a_stream_that_runs_dry_reports_an_underrun_plays_silence_and_resumes_in_time(
     let head_frames = 1_000;
     let head = Arc::new(Head { samples: signal[..head_frames].into(), channels: 1 });
     let (mut producer, tail) = rtrb::RingBuffer::new(len);
-    let mut program = Program::empty();
-    program.generation = 1;
-    program.clips.push(Clip {
-        bus: Bus::Cues,
-        owner: 0,
-        gain: 1.0,
-        pan: [1.0, 1.0],
-        fade_in_frames: 0,
-        fade_out_frames: 0,
-        length: Some(len as u64),
-        duck: None,
-        tempo: None,
-        armed: Some(Feed::new(head, tail, Some(len as u64))),
-    });
-    program.cues.push(CueInfo { clip: 0, scene: 0, followers: Vec::new() });
+    let program = one_cue_program(Feed::new(head, tail, Some(len as u64)));
     let (mut engine, mut control, _loader_ends) = Engine::new(EngineConfig::new(RATE));
     assert!(control.commands.push(Command::now(Action::LoadProgram(Box::new(program)))).is_ok());
     assert!(control.commands.push(Command::at(0, Action::StartCue { cue: 0 })).is_ok());
@@ -402,21 +387,7 @@ fn a_retrigger_that_cannot_start_leaves_the_playing_cue_sounding_and_says_why() 
     let signal = sine(RATE, 660.0, 0.5, len, 0.0);
     let head = Arc::new(Head { samples: signal.clone().into(), channels: 1 });
     let (_producer, tail) = rtrb::RingBuffer::new(16);
-    let mut program = Program::empty();
-    program.generation = 1;
-    program.clips.push(Clip {
-        bus: Bus::Cues,
-        owner: 0,
-        gain: 1.0,
-        pan: [1.0, 1.0],
-        fade_in_frames: 0,
-        fade_out_frames: 0,
-        length: Some(len as u64),
-        duck: None,
-        tempo: None,
-        armed: Some(Feed::new(head, tail, Some(len as u64))),
-    });
-    program.cues.push(CueInfo { clip: 0, scene: 0, followers: Vec::new() });
+    let program = one_cue_program(Feed::new(head, tail, Some(len as u64)));
     let (mut engine, mut control, _loader_ends) = Engine::new(EngineConfig::new(RATE));
     assert!(control.commands.push(Command::now(Action::LoadProgram(Box::new(program)))).is_ok());
     assert!(control.commands.push(Command::at(0, Action::StartCue { cue: 0 })).is_ok());

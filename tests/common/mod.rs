@@ -181,3 +181,25 @@ impl Live {
         self.notices.iter().filter_map(|n| n.event).collect()
     }
 }
+
+/// A program whose only cue (cue 0, clip 0) is armed with `feed`: unity gain, centre, no fades,
+/// no ducking; for tests that build an engine by hand.
+pub fn one_cue_program(feed: segue::engine::feed::Feed) -> segue::engine::program::Program {
+    use segue::engine::program::{Bus, Clip, CueInfo, Program};
+    let mut program = Program::empty();
+    program.generation = 1;
+    program.clips.push(Clip {
+        bus: Bus::Cues,
+        owner: 0,
+        gain: 1.0,
+        pan: [1.0, 1.0],
+        fade_in_frames: 0,
+        fade_out_frames: 0,
+        length: feed.length,
+        duck: None,
+        tempo: None,
+        armed: Some(feed),
+    });
+    program.cues.push(CueInfo { clip: 0, scene: 0, followers: Vec::new() });
+    program
+}
