@@ -111,7 +111,8 @@ pub struct Engine {
 }
 
 impl Engine {
-    /// Builds the engine and its queues (control side, before audio starts).
+    /// Builds the engine and its queues (control side, before audio starts: every allocation the
+    /// engine will ever make happens here).
     pub fn new(config: EngineConfig) -> (Engine, ControlEnds, LoaderEnds) {
         let (commands_tx, commands) = rtrb::RingBuffer::new(config.queue);
         let (events, events_rx) = rtrb::RingBuffer::new(config.queue);

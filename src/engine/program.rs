@@ -87,7 +87,8 @@ pub struct Program {
 }
 
 impl Program {
-    /// A program with nothing in it, the engine's state before a show is loaded.
+    /// A program with nothing in it, the engine's state before a show is loaded (built on the
+    /// control side; empty `Vec`s do not allocate).
     pub fn empty() -> Self {
         Program {
             generation: 0,
