@@ -408,3 +408,20 @@ fn a_retrigger_that_cannot_start_leaves_the_playing_cue_sounding_and_says_why() 
         assert_eq!(out[k], signal[k], "frame {k}");
     }
 }
+
+#[test]
+fn a_level_that_is_not_a_number_is_refused_and_the_show_keeps_its_level() {
+    let dir = scratch("nan-level");
+    let tone = sine_file(&dir, "tone.wav", RATE, 500.0, 0.5, 1.0, 0.0);
+    let file = show_file(
+        &dir,
+        json!({ "format": "segue-show/1", "scenes": [{ "id": "s", "cues": [{ "id": "t", "file": tone }] }] }),
+    );
+    let mut live = Live::new(file);
+    live.controller.start_cue("t", Some(0)).unwrap();
+    live.controller.set_level(Level::Master, f32::NAN, Some(4_800)).unwrap();
+    let [out, _] = live.run(28_800, 512);
+    assert!(live.events().iter().any(|e| matches!(e, Event::CommandDropped { at: 4_800, .. })), "refused, and said so");
+    // The tone plays on at its own level after the refused command (at 0.1 s).
+    assert!((level_db(&out, RATE, 500.0, 0.2, 0.5) - db(0.5)).abs() < 0.1, "the master level is unchanged");
+}

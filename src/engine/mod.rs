@@ -486,6 +486,10 @@ impl Engine {
             }
             Action::EnterScene { scene } => self.enter_scene(scene, now),
             Action::Panic => self.panic(now),
+            // A level that is not a number would silence the bus for good: refused.
+            Action::SetLevel { db, .. } if db.is_nan() => {
+                self.emit(Event::CommandDropped { at: now, why: Problem::Unknown })
+            }
             Action::SetLevel { level, db } => {
                 let frames = self.level_smoothing;
                 let ramp = match level {
