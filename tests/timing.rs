@@ -137,7 +137,7 @@ fn chase_show(name: &str) -> segue::show::ShowFile {
             "scenes": [
                 { "id": "one", "at": 0, "bed": { "file": bed1, "tempo_bpm": 120 }, "transition": { "fade_ms": 0 },
                   "cues": [
-                    { "id": "a", "file": a, "at": 0.5 },
+                    { "id": "a", "file": a, "at": 0.5, "fade_in_ms": 400 },
                     { "id": "b", "file": b, "follow": { "after": "a", "wait_ms": 200 } }
                   ] },
                 { "id": "two", "at": 2.9, "bed": { "file": bed2 },
@@ -151,9 +151,10 @@ fn chase_show(name: &str) -> segue::show::ShowFile {
 fn a_render_started_mid_show_sounds_like_the_whole_render_at_that_point() {
     let file = chase_show("chase");
     let whole = render(file.clone(), 512, 6.2);
-    // During a (ducked), in the gap before the follow b, during b, while scene two waits for
-    // its bar (4.0 s), and on the second bed.
-    for start in [0.85, 1.6, 1.95, 3.1, 4.6] {
+    // During a's fade in (the duck's 100 ms attack is over by then), during a (ducked), in the
+    // gap before the follow b, during b, while scene two waits for its bar (4.0 s), in the
+    // middle of the 300 ms crossfade to the second bed, and on the second bed.
+    for start in [0.75, 0.95, 1.6, 1.95, 3.1, 4.15, 4.6] {
         let options = segue::render::RenderOptions {
             start: Some(start),
             duration: Some(6.2 - start),

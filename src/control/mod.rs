@@ -62,7 +62,7 @@ pub struct PreparedSeek {
     generation: u32,
     first_token: u32,
     state: timeline::TimelineState,
-    starts: Vec<(u32, u32, u64)>,
+    starts: Vec<(u32, u32, u64, Option<crate::engine::fade::Resume>)>,
 }
 
 pub struct Controller {
@@ -308,11 +308,13 @@ impl Controller {
         let state = self.timeline.state_at(position);
         let first_token = self.next_token;
         let mut starts = Vec::new();
-        for &(clip, offset) in state.bed.iter().chain(&state.cues) {
+        // The outgoing bed first, so the incoming one becomes the playing bed.
+        for sound in state.outgoing_bed.iter().chain(&state.bed).chain(&state.cues) {
             let token = self.next_token;
             self.next_token += 1;
+            let (clip, offset) = (sound.clip, sound.offset);
             self.loader.send(Request::Prepare { generation: self.generation, clip, offset, token });
-            starts.push((clip, token, offset));
+            starts.push((clip, token, offset, sound.fade));
         }
         PreparedSeek { position, generation: self.generation, first_token, state, starts }
     }
@@ -332,8 +334,8 @@ impl Controller {
                 first_token,
             },
         )?;
-        for (clip, token, offset) in starts {
-            self.send(Some(at), Action::StartClip { clip, token, offset, skip: 0 })?;
+        for (clip, token, offset, fade) in starts {
+            self.send(Some(at), Action::StartClip { clip, token, offset, skip: 0, fade })?;
         }
         for &(cue, delay) in &state.follows {
             self.want_clip(cue);

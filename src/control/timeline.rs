@@ -6,13 +6,18 @@
 //! bed changes of the scene before, quantized bed changes wait for the outgoing bed's grid,
 //! follows start after their cue's last frame, and the show's end stops everything.
 
+use crate::engine::declick_frames;
+use crate::engine::fade::Resume;
 use crate::engine::program::Program;
-use crate::show::Quantize;
+use crate::show::{Curve, Quantize};
 
 #[derive(Debug, Clone)]
 struct SceneTimes {
     bed: Option<u32>,
     quantize: Quantize,
+    /// The transition: its length (with the de-click) and curve.
+    fade: u32,
+    curve: Curve,
     timed: Vec<(u32, u64)>,
 }
 
@@ -20,7 +25,17 @@ struct SceneTimes {
 struct CueTimes {
     clip: u32,
     length: Option<u64>,
+    /// The fade in as the engine plays it: length (with the de-click) and curve.
+    fade_in: (u32, Curve),
     followers: Vec<(u32, u64)>,
+}
+
+/// A clip sounding at a position: frames into it, and the fade it is in the middle of.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Sound {
+    pub clip: u32,
+    pub offset: u64,
+    pub fade: Option<Resume>,
 }
 
 /// What the timeline has at one position.
@@ -29,12 +44,13 @@ pub struct TimelineState {
     /// The current scene and how long ago it was entered.
     pub scene: Option<u32>,
     pub elapsed: u64,
-    /// The bed sounding, and frames into its clip.
-    pub bed: Option<(u32, u64)>,
+    /// The bed sounding, and the one fading out under a crossfade still going on.
+    pub bed: Option<Sound>,
+    pub outgoing_bed: Option<Sound>,
     /// The current scene's quantized bed change still to come, in frames from the position.
     pub bed_change_in: Option<u64>,
-    /// Cue clips sounding and frames into each.
-    pub cues: Vec<(u32, u64)>,
+    /// Cues sounding.
+    pub cues: Vec<Sound>,
     /// Follow cues that start later although their cue has already ended: (cue, frames from now).
     pub follows: Vec<(u32, u64)>,
 }
@@ -55,20 +71,33 @@ pub struct Timeline {
 
 impl Timeline {
     pub fn new(program: &Program, rate: u32) -> Timeline {
+        let declick = declick_frames(rate);
         Timeline {
             entries: program.timeline.clone(),
             scenes: program
                 .scenes
                 .iter()
-                .map(|s| SceneTimes { bed: s.bed, quantize: s.quantize, timed: s.timed.clone() })
+                .map(|s| SceneTimes {
+                    bed: s.bed,
+                    quantize: s.quantize,
+                    fade: s.fade_frames.max(declick),
+                    curve: s.curve,
+                    timed: s.timed.clone(),
+                })
                 .collect(),
             cues: program
                 .cues
                 .iter()
-                .map(|c| CueTimes {
-                    clip: c.clip,
-                    length: program.clips[c.clip as usize].length,
-                    followers: c.followers.clone(),
+                .map(|c| {
+                    let clip = &program.clips[c.clip as usize];
+                    // As `Voice::start` plays it: equal-power unless only the de-click.
+                    let curve = if clip.fade_in_frames >= declick { Curve::EqualPower } else { Curve::Linear };
+                    CueTimes {
+                        clip: c.clip,
+                        length: clip.length,
+                        fade_in: (clip.fade_in_frames.max(declick), curve),
+                        followers: c.followers.clone(),
+                    }
                 })
                 .collect(),
             tempos: program.clips.iter().map(|c| c.tempo).collect(),
@@ -139,8 +168,10 @@ impl Timeline {
     /// What sounds at frame `t` of the timeline.
     pub fn state_at(&self, t: u64) -> TimelineState {
         let mut state = TimelineState::default();
-        // The bed playing: (clip, frame it started).
-        let mut bed: Option<(u32, u64)> = None;
+        // The bed playing: (clip, frame it started, its fade in); the one it replaced: (clip,
+        // frame it started, frame the crossfade began, fade length, curve).
+        let mut bed: Option<(u32, u64, u32, Curve)> = None;
+        let mut outgoing: Option<(u32, u64, u64, u32, Curve)> = None;
         for (i, &(at, scene)) in self.entries.iter().enumerate() {
             if at > t {
                 break;
@@ -151,12 +182,13 @@ impl Timeline {
             state.elapsed = t - at;
             // The bed change, quantized on the outgoing bed; a scene entered before it happens
             // cancels it (its own change then quantizes on the same outgoing bed).
-            let grid = bed.and_then(|(clip, _)| self.tempos[clip as usize]);
+            let grid = bed.and_then(|(clip, ..)| self.tempos[clip as usize]);
             let change = self.quantized(at, bed.map_or(at, |b| b.1), grid, info.quantize);
             state.bed_change_in = None;
             if next.is_none_or(|n| n >= change) {
                 if change <= t {
-                    bed = info.bed.map(|clip| (clip, change));
+                    outgoing = bed.map(|(clip, start, ..)| (clip, start, change, info.fade, info.curve));
+                    bed = info.bed.map(|clip| (clip, change, info.fade, info.curve));
                 } else {
                     state.bed_change_in = Some(change - t);
                 }
@@ -172,20 +204,42 @@ impl Timeline {
             // Past the end everything has been faded out by the panic.
             return TimelineState { scene: state.scene, elapsed: state.elapsed, ..TimelineState::default() };
         }
-        state.bed = bed.map(|(clip, start)| (clip, t - start));
+        // Fades still going on at `t`, as the engine plays them (a frame `k` into a fade has
+        // the level of `k + 1` steps: see `Envelope::fade_to`).
+        let resume = |from: f32, to: f32, curve: Curve, done: u64, len: u32| {
+            (done < len as u64).then_some(Resume { from, to, curve, done: done as u32, len })
+        };
+        state.bed = bed.map(|(clip, start, len, curve)| Sound {
+            clip,
+            offset: t - start,
+            fade: resume(0.0, 1.0, curve, t - start, len),
+        });
+        state.outgoing_bed = outgoing.and_then(|(clip, start, change, len, curve)| {
+            resume(1.0, 0.0, curve, t - change, len).map(|fade| Sound { clip, offset: t - start, fade: Some(fade) })
+        });
         state
     }
 
     /// Adds cue `cue` started at `start` (≤ t) and its follows to what sounds at `t`.
     fn sounding(&self, cue: u32, start: u64, t: u64, state: &mut TimelineState) {
         let info = &self.cues[cue as usize];
+        let (fade_len, curve) = info.fade_in;
+        let offset = t - start;
+        let fade = (offset < fade_len as u64).then_some(Resume {
+            from: 0.0,
+            to: 1.0,
+            curve,
+            done: offset as u32,
+            len: fade_len,
+        });
+        let sound = Sound { clip: info.clip, offset, fade };
         let Some(len) = info.length else {
-            state.cues.push((info.clip, t - start));
+            state.cues.push(sound);
             return;
         };
         let end = start + len;
         if t < end {
-            state.cues.push((info.clip, t - start));
+            state.cues.push(sound);
             return;
         }
         for &(f, wait) in &info.followers {

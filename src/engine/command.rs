@@ -7,6 +7,7 @@
 //! - `Retired`: engine → loader thread: whatever the audio thread is done with, to be dropped
 //!   there, and notices that an armed feed was used.
 
+use crate::engine::fade::Resume;
 use crate::engine::feed::Feed;
 use crate::engine::program::Program;
 
@@ -68,6 +69,8 @@ pub enum Action {
         token: u32,
         offset: u64,
         skip: u64,
+        /// A fade in progress there (a fade-in, or a bed fading out under a crossfade).
+        fade: Option<Resume>,
     },
     /// Fade every voice out over `fade_ms` (a transport stop); timed, follow and bed changes
     /// waiting are dropped. Not a panic: no panic event, and a panic after it fades as usual.
@@ -93,8 +96,8 @@ pub struct Locate {
     pub elapsed: u64,
     pub bed_change_in: Option<u64>,
     pub first_token: u32,
-    /// (clip, token, offset) for every clip sounding at `position`.
-    pub starts: Vec<(u32, u32, u64)>,
+    /// (clip, token, offset, fade in progress) for every clip sounding at `position`.
+    pub starts: Vec<(u32, u32, u64, Option<Resume>)>,
     /// Follow cues still to start: (cue, frames after `position`).
     pub follows: Vec<(u32, u64)>,
 }

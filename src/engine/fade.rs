@@ -50,6 +50,16 @@ impl Ramp {
     }
 }
 
+/// A fade in progress at a seek position (see `Envelope::resume`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Resume {
+    pub from: f32,
+    pub to: f32,
+    pub curve: Curve,
+    pub done: u32,
+    pub len: u32,
+}
+
 /// Curved fades are evaluated exactly every `ANCHOR` frames and in straight lines between:
 /// a sine per frame and voice would cost more than the mixing itself, and the difference from
 /// the exact curve stays below -55 dB for any fade (it is largest, about 0.1 %, for short fades).
@@ -87,6 +97,16 @@ impl Envelope {
             return;
         }
         *self = Envelope { from, to, curve, done: 0, len: frames, anchor: (u32::MAX, from, from) };
+    }
+
+    /// A fade from `from` to `to` over `len` frames with `done` of them already played: where a
+    /// fade in progress is picked up after a seek. Its levels from here on are the same as those
+    /// of the fade started from its beginning.
+    pub fn resume(from: f32, to: f32, curve: Curve, done: u32, len: u32) -> Self {
+        if done >= len {
+            return Envelope::steady(to);
+        }
+        Envelope { from, to, curve, done, len, anchor: (u32::MAX, from, from) }
     }
 
     pub fn is_steady(&self) -> bool {

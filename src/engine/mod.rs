@@ -23,7 +23,7 @@ use std::sync::Arc;
 use crate::show::{Curve, Quantize};
 use command::{Action, Command, Event, Level, LoaderMsg, Locate, Problem, Retired};
 use duck::Duck;
-use fade::{db_to_gain, Ramp};
+use fade::{db_to_gain, Ramp, Resume};
 use feed::Feed;
 use meters::Meters;
 use program::{Bus, NoteTarget, Program};
@@ -329,8 +329,8 @@ impl Engine {
         let Some(locate) = self.located.take() else { return false };
         let now = self.clock;
         self.seek(locate.scene, locate.elapsed, locate.bed_change_in, locate.first_token, now);
-        for &(clip, token, offset) in &locate.starts {
-            self.start_clip_at(clip, token, offset, 0, now);
+        for &(clip, token, offset, fade) in &locate.starts {
+            self.start_clip_at(clip, token, offset, 0, fade, now);
         }
         for &(cue, delay) in &locate.follows {
             if self.schedule.insert(Entry { at: now + delay, due: Due::Follow { cue } }).is_err() {
@@ -512,8 +512,8 @@ impl Engine {
             Action::Seek { scene, elapsed, bed_change_in, first_token } => {
                 self.seek(scene, elapsed, bed_change_in, first_token, now)
             }
-            Action::StartClip { clip, token, offset, skip } => {
-                self.start_clip_at(clip, token, offset + skip, skip, now)
+            Action::StartClip { clip, token, offset, skip, fade } => {
+                self.start_clip_at(clip, token, offset + skip, skip, fade, now)
             }
             Action::StopAll { fade_ms } => {
                 let frames = ((fade_ms.max(0.0) * self.rate as f32 / 1000.0) as u32).max(self.declick);
@@ -582,8 +582,13 @@ impl Engine {
     }
 
     /// Starts a clip mid-way from its offset feed (after a seek), or waits for that feed.
-    fn start_clip_at(&mut self, clip: u32, token: u32, offset: u64, skip: u64, now: u64) {
+    fn start_clip_at(&mut self, clip: u32, token: u32, offset: u64, skip: u64, fade: Option<Resume>, now: u64) {
         let generation = self.program.generation;
+        // A late start is further into its fade too; a fade out already over sounds no more.
+        let fade = fade.map(|r| Resume { done: r.done.saturating_add(skip.min(u32::MAX as u64) as u32), ..r });
+        if fade.is_some_and(|r| r.to == 0.0 && r.done >= r.len) {
+            return;
+        }
         let Some(slot) = self.program.clips.get(clip as usize) else {
             self.emit(Event::CannotStart { clip, at: now, why: Problem::Unknown });
             return;
@@ -600,15 +605,19 @@ impl Engine {
             }
             None => Err(token),
         };
-        let (bus, owner) = (slot.bus, slot.owner);
+        let (bus, owner, gain) = (slot.bus, slot.owner, slot.gain);
         let awaiting = feed.is_err();
         self.voices[index].start(feed, offset, generation, clip, slot, now, 0, Curve::Linear, self.declick);
+        self.voices[index].pick_up(gain, fade, self.declick);
         self.high = self.high.max(index + 1);
         if awaiting {
             // The frames it came late by are due already when its feed arrives.
             self.voices[index].wait(skip);
         }
+        let fading_out = fade.is_some_and(|r| r.to == 0.0);
         match bus {
+            // A bed fading out under a crossfade is not the playing bed.
+            Bus::Bed if fading_out => {}
             Bus::Bed => self.bed_voice = Some(index),
             Bus::Cues => {
                 self.emit(Event::CueStarted { cue: owner, at: now });

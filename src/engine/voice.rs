@@ -1,6 +1,6 @@
 //! One sounding clip (audio thread): reads its feed, applies gain, pan and fades, mixes into a bus.
 
-use crate::engine::fade::{Envelope, Ramp};
+use crate::engine::fade::{Envelope, Ramp, Resume};
 use crate::engine::feed::Feed;
 use crate::engine::program::{Bus, Clip, DuckSpec};
 use crate::show::Curve;
@@ -100,6 +100,20 @@ impl Voice {
         self.fade_out = clip.fade_out_frames.max(declick);
         self.fade_out_curve = if clip.fade_out_frames >= declick { Curve::EqualPower } else { Curve::Linear };
         self.underrun = 0;
+    }
+
+    /// A start mid-clip after a seek: the level comes up over the de-click through the gain (so
+    /// any fade in progress, in the envelope, goes on as it was); a fade out ends the voice.
+    pub fn pick_up(&mut self, gain: f32, fade: Option<Resume>, declick: u32) {
+        self.gain = Ramp::new(0.0);
+        self.gain.set(gain, declick);
+        match fade {
+            Some(r) => {
+                self.env = Envelope::resume(r.from, r.to, r.curve, r.done, r.len);
+                self.stopped = r.to == 0.0;
+            }
+            None => self.env = Envelope::steady(1.0),
+        }
     }
 
     /// Counts `frames` as already waited for (a start that came late).
