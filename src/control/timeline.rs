@@ -8,7 +8,7 @@
 
 use crate::engine::declick_frames;
 use crate::engine::fade::Resume;
-use crate::engine::program::Program;
+use crate::engine::program::{to_next_line, Program};
 use crate::show::{Curve, Quantize};
 
 #[derive(Debug, Clone)]
@@ -147,24 +147,6 @@ impl Timeline {
         info.followers.iter().fold(end, |last, &(f, wait)| last.max(self.chain_end(f, end + wait)))
     }
 
-    /// The first line of `grid` (beat length, beats per bar) of a bed started at `bed_start`, at
-    /// or after `at`.
-    fn quantized(&self, at: u64, bed_start: u64, grid: Option<(f64, u32)>, quantize: Quantize) -> u64 {
-        let Some((beat, beats_per_bar)) = grid else { return at };
-        let unit = match quantize {
-            Quantize::None => return at,
-            Quantize::Beat => beat,
-            Quantize::Bar => beat * beats_per_bar as f64,
-        };
-        let line = |k: u64| (k as f64 * unit).round() as u64;
-        let elapsed = at - bed_start;
-        let mut k = (elapsed as f64 / unit).floor() as u64;
-        while line(k) < elapsed {
-            k += 1;
-        }
-        at + (line(k) - elapsed)
-    }
-
     /// What sounds at frame `t` of the timeline.
     pub fn state_at(&self, t: u64) -> TimelineState {
         let mut state = TimelineState::default();
@@ -183,7 +165,7 @@ impl Timeline {
             // The bed change, quantized on the outgoing bed; a scene entered before it happens
             // cancels it (its own change then quantizes on the same outgoing bed).
             let grid = bed.and_then(|(clip, ..)| self.tempos[clip as usize]);
-            let change = self.quantized(at, bed.map_or(at, |b| b.1), grid, info.quantize);
+            let change = at + to_next_line(at - bed.map_or(at, |b| b.1), grid, info.quantize);
             state.bed_change_in = None;
             if next.is_none_or(|n| n >= change) {
                 if change <= t {

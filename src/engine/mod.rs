@@ -517,12 +517,7 @@ impl Engine {
             }
             Action::StopAll { fade_ms } => {
                 let frames = ((fade_ms.max(0.0) * self.rate as f32 / 1000.0) as u32).max(self.declick);
-                for v in self.voices[..self.high].iter_mut().filter(|v| !v.is_free()) {
-                    v.stop(frames, Curve::SCurve);
-                }
-                self.schedule
-                    .retain(|e| !matches!(e.due, Due::Timed { .. } | Due::BedChange { .. } | Due::Follow { .. }));
-                self.bed_voice = None;
+                self.stop_everything(frames, Curve::SCurve);
             }
             Action::DropOffsetFeeds { below } => self.drop_offset_feeds(below),
             // Applied when they arrive (see `schedule_command`); never scheduled.
@@ -643,13 +638,8 @@ impl Engine {
     }
 
     fn seek(&mut self, scene: Option<u32>, elapsed: u64, bed_change_in: Option<u64>, first_token: u32, now: u64) {
-        let declick = self.declick;
-        for v in self.voices[..self.high].iter_mut().filter(|v| !v.is_free()) {
-            v.stop(declick, Curve::Linear);
-        }
-        self.schedule.retain(|e| !matches!(e.due, Due::Timed { .. } | Due::BedChange { .. } | Due::Follow { .. }));
+        self.stop_everything(self.declick, Curve::Linear);
         self.drop_offset_feeds(first_token);
-        self.bed_voice = None;
         self.panic_until = None;
         self.seek_at = Some(now);
         self.scene = scene;
@@ -714,22 +704,7 @@ impl Engine {
         let Some(bed) = self.bed_voice.map(|i| &self.voices[i]) else {
             return now;
         };
-        let Some((beat, beats_per_bar)) = bed.tempo else {
-            return now;
-        };
-        let unit = match quantize {
-            Quantize::None => return now,
-            Quantize::Beat => beat,
-            Quantize::Bar => beat * beats_per_bar as f64,
-        };
-        // Each line is rounded from its index, so long beds stay on the grid without drift.
-        let line = |k: u64| (k as f64 * unit).round() as u64;
-        let elapsed = now - bed.started_at + bed.offset;
-        let mut k = (elapsed as f64 / unit).floor() as u64;
-        while line(k) < elapsed {
-            k += 1;
-        }
-        now + (line(k) - elapsed)
+        now + program::to_next_line(now - bed.started_at + bed.offset, bed.tempo, quantize)
     }
 
     fn change_bed(&mut self, scene: u32, now: u64) {
@@ -744,14 +719,20 @@ impl Engine {
         self.emit(Event::BedStarted { scene, at: now });
     }
 
-    fn panic(&mut self, now: u64) {
-        let hard = self.panic_until.is_some_and(|until| now < until);
-        let frames = if hard { self.declick } else { self.program.panic_frames.max(self.declick) };
+    /// Fades every voice out over `frames` and drops the timed cues, follows and bed change
+    /// still waiting (a panic, a seek, a transport stop).
+    fn stop_everything(&mut self, frames: u32, curve: Curve) {
         for v in self.voices[..self.high].iter_mut().filter(|v| !v.is_free()) {
-            v.stop(frames, Curve::SCurve);
+            v.stop(frames, curve);
         }
         self.schedule.retain(|e| !matches!(e.due, Due::Timed { .. } | Due::BedChange { .. } | Due::Follow { .. }));
         self.bed_voice = None;
+    }
+
+    fn panic(&mut self, now: u64) {
+        let hard = self.panic_until.is_some_and(|until| now < until);
+        let frames = if hard { self.declick } else { self.program.panic_frames.max(self.declick) };
+        self.stop_everything(frames, Curve::SCurve);
         self.panic_until = Some(now + frames as u64);
         self.emit(Event::Panic { at: now, hard });
     }

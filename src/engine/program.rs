@@ -61,6 +61,25 @@ pub struct SceneInfo {
     pub first_manual: Option<u32>,
 }
 
+/// Frames from `elapsed` frames into a bed to its next beat or bar line at or after that point
+/// (0 without a tempo or without quantizing). `grid`: frames per beat and beats per bar. Each line
+/// is rounded from its index, so long beds stay on the grid without drift. The engine and the
+/// control side's timeline both use this, so a seek finds the transition the engine plays.
+pub fn to_next_line(elapsed: u64, grid: Option<(f64, u32)>, quantize: Quantize) -> u64 {
+    let Some((beat, beats_per_bar)) = grid else { return 0 };
+    let unit = match quantize {
+        Quantize::None => return 0,
+        Quantize::Beat => beat,
+        Quantize::Bar => beat * beats_per_bar as f64,
+    };
+    let line = |k: u64| (k as f64 * unit).round() as u64;
+    let mut k = (elapsed as f64 / unit).floor() as u64;
+    while line(k) < elapsed {
+        k += 1;
+    }
+    line(k) - elapsed
+}
+
 /// What a MIDI note does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum NoteTarget {
