@@ -102,6 +102,7 @@ fn mix() {
                         duck: None,
                         tempo: None,
                         armed: Some(Feed::new(head.clone(), tail, Some(head.frames()))),
+                        lost: false,
                     });
                     program.cues.push(CueInfo { clip: v as u32, scene: 0, followers: Vec::new() });
                 }

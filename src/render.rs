@@ -8,13 +8,11 @@ use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use crate::control::{Controller, Notice};
+use crate::control::{Controller, Notice, OFFLINE_STALL as STALL};
 use crate::engine::{Engine, EngineConfig, Outputs};
 use crate::show::{self, ShowFile};
 use crate::stream::loader::{Loader, LoaderConfig};
 
-/// How long the renderer waits for the loader before it gives up.
-const STALL: Duration = Duration::from_secs(20);
 
 /// What to render.
 #[derive(Debug, Clone)]

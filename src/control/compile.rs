@@ -74,6 +74,7 @@ pub fn compile(file: &ShowFile, rate: u32, generation: u32) -> Compiled {
             }),
             tempo: None,
             armed: None,
+            lost: false,
         });
         specs.push(spec);
         infos.push(CueInfo { clip: i as u32, scene: *scene, followers: Vec::new() });
@@ -109,6 +110,7 @@ pub fn compile(file: &ShowFile, rate: u32, generation: u32) -> Compiled {
                 duck: None,
                 tempo: bed.tempo_bpm.map(|bpm| (60.0 * rate as f64 / bpm, bed.beats_per_bar.max(1))),
                 armed: None,
+                lost: false,
             });
             specs.push(spec);
             clips.len() as u32 - 1

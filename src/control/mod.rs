@@ -20,6 +20,11 @@ use crate::stream::loader::{Loader, Report, Request};
 use compile::compile;
 use timeline::Timeline;
 
+/// How long an offline render or a DAW's bounce waits for the loader before it gives up on a
+/// clip: the loader keeps up at hundreds of times real time, so this long means the file or the
+/// disk is gone.
+pub const OFFLINE_STALL: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// How much a notice matters to the operator.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Severity {
@@ -86,6 +91,9 @@ pub struct Controller {
     timeline: Timeline,
     /// Tokens for offset feeds (seeks); each seek takes new ones.
     next_token: u32,
+    /// The scene where a prepared locate would start play: kept armed too, so play started
+    /// there (from the top of the show, say) finds its clips in memory.
+    locate_scene: Option<u32>,
 }
 
 impl Controller {
@@ -110,6 +118,7 @@ impl Controller {
             clip_names: Vec::new(),
             failed: BTreeSet::new(),
             next_token: 0,
+            locate_scene: None,
         };
         c.install();
         c
@@ -156,6 +165,7 @@ impl Controller {
         self.extra.clear();
         self.wanted.clear();
         self.failed.clear();
+        self.locate_scene = None;
         self.loader.send(Request::Program { generation: self.generation, clips: compiled.clips });
         // The program goes after the loader knows it, so feeds and program meet on the same
         // generation; if the queue were full the show would not load, which is worth a panic
@@ -365,6 +375,9 @@ impl Controller {
         for &(cue, _) in &locate.follows {
             self.want_clip(cue);
         }
+        // Before the first scene, the show's start is what play would reach first.
+        self.locate_scene = Some(locate.scene.unwrap_or(0));
+        self.update_wanted();
         self.send(None, Action::PrepareLocate(Box::new(locate)))
     }
 
@@ -373,10 +386,18 @@ impl Controller {
     pub fn poll(&mut self) -> Vec<Notice> {
         let mut out = Vec::new();
         while let Ok(event) = self.ends.events.pop() {
-            if let Event::SceneEntered { scene, .. } | Event::Seeked { scene: Some(scene), .. } = event {
-                self.scene = Some(scene);
-                self.extra.clear();
-                self.update_wanted();
+            match event {
+                Event::SceneEntered { scene, .. } | Event::Seeked { scene: Some(scene), .. } => {
+                    self.scene = Some(scene);
+                    self.extra.clear();
+                    self.update_wanted();
+                }
+                // Before the first scene: the show's start is what comes next.
+                Event::Seeked { scene: None, .. } => {
+                    self.scene = None;
+                    self.update_wanted();
+                }
+                _ => {}
             }
             if let Some(notice) = self.describe(event) {
                 out.push(notice);
@@ -462,6 +483,16 @@ impl Controller {
                     None => format!("{} located before the first scene", time(at)),
                 },
             ),
+            Event::Stalled { clip, at } => (
+                Severity::Error,
+                at,
+                format!(
+                    "{} {} got no audio from the disk for {} s during an offline bounce; it is silent in the bounce",
+                    time(at),
+                    clip_name(clip),
+                    OFFLINE_STALL.as_secs()
+                ),
+            ),
             Event::ProgramLoaded { generation, at } => {
                 if generation != self.generation {
                     return None;
@@ -485,7 +516,7 @@ impl Controller {
         let n_clips = self.cue_ids.len() + self.scene_beds.iter().flatten().count();
         let mut want = vec![false; n_clips];
         let current = self.scene.unwrap_or(0);
-        for s in [current, current + 1] {
+        for s in [current, current + 1].into_iter().chain(self.locate_scene) {
             if let Some(Some(bed)) = self.scene_beds.get(s as usize) {
                 want[*bed as usize] = true;
             }

@@ -83,6 +83,10 @@ pub enum Action {
     },
     /// Keep a seek ready for when play starts at `position` (see `Engine::locate`).
     PrepareLocate(Box<Locate>),
+    /// Back to the top of the show, as a fresh engine is: everything stops with the de-click,
+    /// no scene, GO at the first manual cue. A transport starting at timeline 0 plays the show
+    /// from here exactly as `segue render` does.
+    Rewind,
     /// Replace the show (all voices of the old one fade out with the de-click).
     LoadProgram(Box<Program>),
 }
@@ -188,6 +192,11 @@ pub enum Event {
         scene: Option<u32>,
         at: u64,
     },
+    /// Offline (a DAW's bounce), the clip's data did not come in time; it plays silence.
+    Stalled {
+        clip: u32,
+        at: u64,
+    },
 }
 
 /// Loader thread → engine.
@@ -206,6 +215,12 @@ pub enum LoaderMsg {
         generation: u32,
         token: u32,
         feed: Feed,
+    },
+    /// The clip's file failed (missing, broken, stream cut): it plays silence, and whoever waits
+    /// for data (an offline render or bounce) must not wait for it.
+    Lost {
+        generation: u32,
+        clip: u32,
     },
 }
 

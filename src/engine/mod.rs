@@ -199,6 +199,13 @@ impl Engine {
                         self.retire(Retired::Feed(feed));
                     }
                 }
+                LoaderMsg::Lost { generation, clip } => {
+                    if generation == self.program.generation {
+                        if let Some(slot) = self.program.clips.get_mut(clip as usize) {
+                            slot.lost = true;
+                        }
+                    }
+                }
                 LoaderMsg::Disarm { generation, clip } => {
                     if generation == self.program.generation {
                         if let Some(old) = self.program.clips.get_mut(clip as usize).and_then(|c| c.armed.take()) {
@@ -250,10 +257,13 @@ impl Engine {
     }
 
     /// The first clip whose data is missing for the next `frames` frames, if any, leaving out
-    /// the clips `lost` says will never come (their files failed: they play silence).
+    /// the clips that will never come (their files failed: they play silence), as the loader
+    /// reported them or as `lost` says.
     pub fn waiting_for(&self, frames: usize, lost: impl Fn(u32) -> bool) -> Option<u32> {
+        let lost = |clip: u32| lost(clip) || self.program.clips.get(clip as usize).is_some_and(|c| c.lost);
         for v in &self.voices[..self.high] {
-            if v.awaiting.is_some() && !v.stopped && !lost(v.clip) {
+            // A voice fading out (a crossfade picked up by a seek) still sounds until its fade ends.
+            if v.awaiting.is_some() && v.frames_until_done() > 0 && !lost(v.clip) {
                 return Some(v.clip);
             }
             if let Some(feed) = &v.feed.as_ref().filter(|_| !lost(v.clip)) {
@@ -317,6 +327,30 @@ impl Engine {
             }
         }
         None
+    }
+
+    /// Gives up waiting for a clip's data (offline, it never came): it plays silence from here
+    /// and is reported; nothing waits for it again in this show.
+    pub fn give_up(&mut self, clip: u32) {
+        if let Some(slot) = self.program.clips.get_mut(clip as usize) {
+            slot.lost = true;
+        }
+        self.emit(Event::Stalled { clip, at: self.clock });
+    }
+
+    /// Whether a seek prepared for timeline `position` is here, ready for `locate`.
+    pub fn has_locate(&self, position: u64) -> bool {
+        self.located.as_ref().is_some_and(|l| l.position == position)
+    }
+
+    /// Whether entering `scene` now would start its bed and timed cues from armed feeds (or
+    /// from nothing, where a file failed), rather than refuse them as not ready.
+    pub fn can_enter(&self, scene: u32) -> bool {
+        let ready = |clip: u32| self.program.clips.get(clip as usize).is_none_or(|c| c.lost || c.armed.is_some());
+        self.program.scenes.get(scene as usize).is_some_and(|s| {
+            s.bed.is_none_or(ready)
+                && s.timed.iter().all(|&(cue, _)| self.program.cues.get(cue as usize).is_none_or(|c| ready(c.clip)))
+        })
     }
 
     /// Play starts (or jumps) to timeline `position` now: if a seek was prepared for exactly
@@ -520,6 +554,7 @@ impl Engine {
                 self.stop_everything(frames, Curve::SCurve);
             }
             Action::DropOffsetFeeds { below } => self.drop_offset_feeds(below),
+            Action::Rewind => self.rewind(now),
             // Applied when they arrive (see `schedule_command`); never scheduled.
             Action::LoadProgram(program) => self.load_program(program),
             Action::PrepareLocate(locate) => self.retire(Retired::Locate(locate)),
@@ -667,6 +702,17 @@ impl Engine {
         }
         self.update_duck();
         self.emit(Event::Seeked { scene, at: now });
+    }
+
+    /// Back to the top of the show (see `Action::Rewind`).
+    fn rewind(&mut self, now: u64) {
+        self.stop_everything(self.declick, Curve::Linear);
+        self.panic_until = None;
+        self.scene = None;
+        self.scene_entry = now;
+        self.go_next = 0;
+        self.update_duck();
+        self.emit(Event::Seeked { scene: None, at: now });
     }
 
     fn enter_scene(&mut self, scene: u32, now: u64) {

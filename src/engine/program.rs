@@ -37,6 +37,8 @@ pub struct Clip {
     pub tempo: Option<(f64, u32)>,
     /// A ready feed, delivered by the loader: a start never waits for the disk.
     pub armed: Option<Feed>,
+    /// The loader gave up on its file: it plays silence, and nothing waits for it.
+    pub lost: bool,
 }
 
 /// A cue's place in the show.

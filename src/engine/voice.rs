@@ -9,7 +9,8 @@ use crate::show::Curve;
 pub struct Voice {
     pub feed: Option<Feed>,
     /// A voice started mid-clip (after a seek) waits for its feed from the loader; the frames it
-    /// waited are skipped when the feed comes, so it stays in time.
+    /// waited are skipped when the feed comes and its envelope moves on meanwhile, so audio and
+    /// fades land together where the timeline is.
     pub awaiting: Option<u32>,
     waited: u64,
     pub generation: u32,
@@ -103,7 +104,9 @@ impl Voice {
     }
 
     /// A start mid-clip after a seek: the level comes up over the de-click through the gain (so
-    /// any fade in progress, in the envelope, goes on as it was); a fade out ends the voice.
+    /// any fade in progress, in the envelope, goes on as it was); a fade out ends the voice when
+    /// it is over. While the voice waits for its feed the gain stays at 0 and the envelope moves
+    /// on, so the de-click starts where the sound does.
     pub fn pick_up(&mut self, gain: f32, fade: Option<Resume>, declick: u32) {
         self.gain = Ramp::new(0.0);
         self.gain.set(gain, declick);
@@ -145,7 +148,7 @@ impl Voice {
     pub fn frames_until_done(&self) -> u64 {
         let natural = match (&self.feed, self.awaiting) {
             (Some(feed), _) => feed.remaining(),
-            (None, Some(_)) if self.stopped => return 0,
+            // Its length is not known before the feed comes; a fade out still ends it in time.
             (None, Some(_)) => u64::MAX,
             (None, None) => return 0,
         };
@@ -167,9 +170,11 @@ impl Voice {
     pub fn render(&mut self, out_l: &mut [f32], out_r: &mut [f32]) {
         let frames = out_l.len();
         if self.feed.is_none() {
-            // Still waiting for its feed: silence, and the envelope holds so the sound fades in
-            // when it comes.
+            // Still waiting for its feed: silence. The envelope moves on with the timeline (a
+            // fade in progress is where the render has it when the sound comes); the gain holds
+            // at 0, so the sound comes in over the de-click from where the data starts.
             self.waited += frames as u64;
+            self.env.advance(frames as u64);
             return;
         }
         let mut done = 0;

@@ -5,7 +5,7 @@
 
 use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
@@ -97,7 +97,7 @@ pub fn unpack_notes(packed: u32) -> (u8, u8) {
 /// The running desk thread.
 pub struct Desk {
     thread: Option<JoinHandle<()>>,
-    stop: Arc<std::sync::atomic::AtomicBool>,
+    stop: Arc<AtomicBool>,
 }
 
 /// Everything the desk thread needs.
@@ -114,11 +114,14 @@ pub struct DeskParts {
     pub initial: Option<SavedShow>,
     /// The show actually playing, as saved state (the host's copy may be one that was refused).
     pub loaded: Arc<Mutex<Option<SavedShow>>>,
+    /// True while a show is being loaded (set by the plugin before the desk starts; an offline
+    /// bounce waits for it).
+    pub loading: Arc<AtomicBool>,
 }
 
 impl Desk {
     pub fn spawn(parts: DeskParts) -> Desk {
-        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let stop = Arc::new(AtomicBool::new(false));
         let flag = stop.clone();
         let thread = std::thread::Builder::new()
             .name("segue-desk".into())
@@ -163,9 +166,10 @@ pub fn open_saved(saved: &SavedShow) -> Result<ShowFile, String> {
     show::from_json(&saved.json, origin, Path::new(&saved.dir)).map_err(|e| e.to_string())
 }
 
-fn run(parts: DeskParts, stop: &std::sync::atomic::AtomicBool) {
-    let DeskParts { rate, ends, loader, requests, mut transport, status, params, notes, initial, loaded } = parts;
-    let desk = Shared { status: &status, params: &params, loaded: &loaded };
+fn run(parts: DeskParts, stop: &AtomicBool) {
+    let DeskParts { rate, ends, loader, requests, mut transport, status, params, notes, initial, loaded, loading } =
+        parts;
+    let desk = Shared { status: &status, params: &params, loaded: &loaded, loading: &loading };
     let mut controller = Controller::new(empty_show(), rate, ends, loader);
     let mut started: Vec<Option<u64>> = Vec::new();
     // A saved show that was refused while nothing else played: kept in the state (so a newer
@@ -183,6 +187,8 @@ fn run(parts: DeskParts, stop: &std::sync::atomic::AtomicBool) {
         }
     }
     publish(&controller, &status, &mut started);
+    // The show it starts with is in the engine's queue.
+    loading.store(false, Ordering::SeqCst);
     while !stop.load(Ordering::Relaxed) {
         match requests.recv_timeout(Duration::from_millis(2)) {
             Ok(request) => handle(request, &mut controller, &desk, &notes),
@@ -275,6 +281,7 @@ struct Shared<'a> {
     status: &'a Mutex<DeskStatus>,
     params: &'a SegueParams,
     loaded: &'a Mutex<Option<SavedShow>>,
+    loading: &'a AtomicBool,
 }
 
 fn handle(request: DeskRequest, controller: &mut Controller, desk: &Shared, notes: &AtomicU32) {
@@ -344,7 +351,9 @@ fn load(controller: &mut Controller, desk: &Shared, what: Loaded) -> bool {
     };
     *lock(&params.show) = Some(saved.clone());
     *lock(desk.loaded) = Some(saved);
+    let was_loading = desk.loading.swap(true, Ordering::SeqCst);
     controller.load(file);
+    desk.loading.store(was_loading, Ordering::SeqCst);
     let mut started = Vec::new();
     publish(controller, status, &mut started);
     true

@@ -1,26 +1,38 @@
 //! Segue as a DAW plugin (CLAP and VST3, through nice-plug).
 //!
 //! `process` runs on the host's audio thread: it turns MIDI notes (at their exact frame),
-//! parameter changes and the host transport into engine commands, then runs the `Engine`. It
-//! never allocates, locks or waits: everything it needs is built in `activate` (host main
-//! thread). Shows load on the plugin's own desk thread (`desk`), which owns the `Controller`.
+//! parameter changes and the host transport into engine commands, then runs the `Engine` into
+//! the plugin's own buffers and copies each output to the host once. Host output buffers are
+//! never read back: a host may hand several outputs the same buffer (Ardour's strict I/O gives
+//! every unconnected output one scratch buffer) or process in place. Everything `process` needs
+//! is built in `activate` (host main thread). Shows load on the plugin's own desk thread
+//! (`desk`), which owns the `Controller`.
+//!
+//! Real time, `process` never allocates, locks or waits. Offline (a DAW's export or bounce,
+//! faster than real time) it waits for the desk and the loader before each piece it renders,
+//! exactly as `segue render` does, so a bounce equals the render; a clip whose data does not
+//! come within `OFFLINE_STALL` is given up (reported) and plays silence.
 //!
 //! Chase: with chase on and the host playing, the show timeline follows the host position.
-//! Scene entries and the show's end are scheduled on their exact frames by `process`; where
-//! play starts or jumps, the engine applies the seek the desk prepared while the transport was
-//! stopped at that position (exact), or asks the desk to seek (a few milliseconds late, then in
-//! time). While stopped, everything fades out and the desk prefetches at the playhead.
+//! Scene entries and the show's end are scheduled on their exact frames by `process`. Play from
+//! timeline 0 starts the show from the top, as the render does. Elsewhere, where play starts or
+//! jumps, the engine applies the seek the desk prepared while the transport was stopped at that
+//! position (exact), or asks the desk to seek: it lands as soon as the loader has the data, with
+//! its envelopes already where the timeline is, and is exact from there on. While stopped,
+//! everything fades out and the desk prefetches at the playhead.
 
 pub mod desk;
 pub mod editor;
 pub mod params;
 
 use std::num::NonZeroU32;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use nice_plug::prelude::*;
 
+use crate::control::OFFLINE_STALL;
 use crate::engine::command::{Action, Command, Level};
 use crate::engine::{Engine, EngineConfig, Outputs};
 use crate::stream::loader::{Loader, LoaderConfig};
@@ -29,6 +41,35 @@ use params::{SavedShow, SegueParams, DUCK_ATTACK_DEFAULT, DUCK_DEPTH_DEFAULT, DU
 
 /// The fade when the host transport stops while chasing.
 const TRANSPORT_STOP_FADE_MS: f32 = 30.0;
+
+/// The most frames the engine renders at once into the plugin's own buffers; a longer host block
+/// is rendered in pieces (the output does not depend on how a block is cut).
+const PIECE: usize = 2048;
+
+
+/// Offline, how often to look again while waiting (as `segue render` does).
+const OFFLINE_POLL: Duration = Duration::from_micros(50);
+
+/// The engine's own output buffers: main, bed and cue stems, stereo each.
+struct Mix {
+    channels: [Box<[f32]>; 6],
+}
+
+impl Mix {
+    fn new() -> Mix {
+        Mix { channels: std::array::from_fn(|_| vec![0.0; PIECE].into_boxed_slice()) }
+    }
+
+    /// The first `frames` frames of each, as engine outputs.
+    fn outputs(&mut self, frames: usize) -> Outputs<'_> {
+        let [ml, mr, bl, br, cl, cr] = &mut self.channels;
+        Outputs {
+            main: [&mut ml[..frames], &mut mr[..frames]],
+            bed: [&mut bl[..frames], &mut br[..frames]],
+            cues: [&mut cl[..frames], &mut cr[..frames]],
+        }
+    }
+}
 
 pub struct Segue {
     params: Arc<SegueParams>,
@@ -50,6 +91,13 @@ pub struct Segue {
     expected: Option<u64>,
     /// Where a prepared seek waits (the stopped playhead, or the loop start while looping).
     prepared_at: Option<u64>,
+    /// The show generation the chase last followed: a new show re-chases where the host is.
+    chased: u32,
+    /// Set by the desk while it is loading a show (offline, the bounce waits for it).
+    loading: Arc<AtomicBool>,
+    mix: Option<Mix>,
+    /// The host renders offline (export, bounce): wait for data instead of playing silence.
+    offline: bool,
 }
 
 #[derive(Default, Clone, Copy, PartialEq)]
@@ -78,6 +126,10 @@ impl Default for Segue {
             sent: Sent { levels: [f32::NAN; 3], duck: (None, None, None), scene: 0 },
             expected: None,
             prepared_at: None,
+            chased: 0,
+            loading: Arc::new(AtomicBool::new(false)),
+            mix: None,
+            offline: false,
         }
     }
 }
@@ -92,6 +144,8 @@ impl Segue {
         let initial = self.params.show.lock().unwrap_or_else(|e| e.into_inner()).clone();
         let midi = *self.params.midi.lock().unwrap_or_else(|e| e.into_inner());
         self.notes.store(desk::pack_notes(midi), Ordering::Relaxed);
+        // Busy from the start: the desk clears it once the show it starts with is in the engine.
+        self.loading.store(true, Ordering::SeqCst);
         self.desk = Some(Desk::spawn(DeskParts {
             rate,
             ends,
@@ -103,6 +157,7 @@ impl Segue {
             notes: self.notes.clone(),
             initial,
             loaded: self.loaded.clone(),
+            loading: self.loading.clone(),
         }));
         self.engine = Some(engine);
         self.transport = Some(transport);
@@ -110,6 +165,8 @@ impl Segue {
         self.sent = Sent { levels: [f32::NAN; 3], duck: (None, None, None), scene: 0 };
         self.expected = None;
         self.prepared_at = None;
+        self.chased = 0;
+        self.mix = Some(Mix::new());
     }
 
     /// Level and duck parameters into engine commands, when they change.
@@ -148,14 +205,33 @@ impl Segue {
     /// The host transport into the show timeline (see the module doc).
     fn chase(&mut self, engine: &mut Engine, transport: (bool, Option<i64>, Option<(i64, i64)>), frames: u64) {
         let (playing, position, loop_range) = transport;
-        let clock = engine.clock();
         let position = position.map(|p| p.max(0) as u64);
+        // A new show (loaded, or restored by the host) follows the transport from where it is.
+        let generation = engine.program().generation;
+        if generation != self.chased {
+            self.chased = generation;
+            self.expected = None;
+            self.prepared_at = None;
+        }
         match (playing, position) {
             (true, Some(position)) => {
+                let clock = engine.clock();
                 let jumped = self.expected != Some(position);
+                // Whether a seek covers what is at `position` itself (then its scene entry there
+                // must not be played again).
+                let mut sought = jumped;
                 if jumped {
-                    if engine.locate(position) {
+                    if position == 0 && self.from_the_top(engine) {
+                        sought = false;
+                    } else if engine.locate(position) {
                         // Used up: the next loop pass needs a fresh one.
+                        self.prepared_at = None;
+                    } else if self.offline {
+                        self.prepared_at = None;
+                        self.prepare(position);
+                        if wait_offline(engine, |e| e.has_locate(position)) {
+                            engine.locate(position);
+                        }
                         self.prepared_at = None;
                     } else {
                         // What played before the jump stops now; the seek lands a little late.
@@ -168,9 +244,7 @@ impl Segue {
                         }
                     }
                 }
-                // Scene entries and the end inside this block, on their frames. At a jump the
-                // seek already covers what is at `position` itself.
-                let first = if jumped { position + 1 } else { position };
+                let first = if sought { position + 1 } else { position };
                 let program = engine.program();
                 let entries = program.timeline.len();
                 let end = program.end;
@@ -196,6 +270,23 @@ impl Segue {
                 self.prepare(position.unwrap_or(0));
             }
         }
+    }
+
+    /// Play starts at timeline 0: the show from the top, as `segue render` plays it (frame for
+    /// frame the same), when what starts at 0 is armed. Offline it waits for that (the desk arms
+    /// the show's start when asked to prepare 0). Returns false where a prepared or late seek
+    /// must do instead (real time, and the start's clips are not in memory).
+    fn from_the_top(&mut self, engine: &mut Engine) -> bool {
+        let ready = |e: &Engine| e.program().timeline.iter().take_while(|(at, _)| *at == 0).all(|&(_, s)| e.can_enter(s));
+        if !ready(engine) {
+            if !self.offline {
+                return false;
+            }
+            self.prepare(0);
+            wait_offline(engine, ready);
+        }
+        engine.schedule_command(Command::now(Action::Rewind));
+        true
     }
 
     /// Asks the desk to prepare a seek to `position`, once.
@@ -230,6 +321,19 @@ impl Plugin for Segue {
             aux_inputs: &[],
             aux_outputs: &["Bed", "Cues"],
         },
+    }, AudioIOLayout {
+        // For hosts (or tracks) that take one stereo output: the whole mix.
+        main_input_channels: None,
+        main_output_channels: NonZeroU32::new(2),
+        aux_input_ports: &[],
+        aux_output_ports: &[],
+        names: PortNames {
+            layout: Some("Stereo"),
+            main_input: None,
+            main_output: Some("Main"),
+            aux_inputs: &[],
+            aux_outputs: &[],
+        },
     }];
 
     const MIDI_INPUT: MidiConfig = MidiConfig::MidiCCs;
@@ -258,6 +362,8 @@ impl Plugin for Segue {
         if rate == 0 {
             return false;
         }
+        // VST3 `kOffline`, the CLAP render extension: the host re-activates when this changes.
+        self.offline = config.process_mode == ProcessMode::Offline;
         // A state the host loads later is picked up by the desk (it watches the persisted show).
         if self.engine.is_none() || rate != self.sample_rate {
             self.start(rate);
@@ -276,9 +382,19 @@ impl Plugin for Segue {
             for channel in buffer.as_slice() {
                 channel.fill(0.0);
             }
+            for port in aux.outputs.iter_mut() {
+                for channel in port.as_slice() {
+                    channel.fill(0.0);
+                }
+            }
             return ProcessStatus::Normal;
         };
         let frames = buffer.samples();
+        if self.offline {
+            // A show the desk is still loading (a project opened straight into an export) comes
+            // first, so the bounce starts with it.
+            wait_offline(&mut engine, |_| !self.loading.load(Ordering::SeqCst));
+        }
         let clock = engine.clock();
         engine.poll();
         self.apply_params(&mut engine);
@@ -309,22 +425,18 @@ impl Plugin for Segue {
         } else if self.expected.take().is_some() {
             engine.schedule_command(Command::now(Action::StopAll { fade_ms: TRANSPORT_STOP_FADE_MS }));
         }
-        let main = buffer.as_slice();
-        let (bed, cues) = aux.outputs.split_at_mut(1.min(aux.outputs.len()));
-        match (&mut main[..], bed.first_mut(), cues.first_mut()) {
-            ([main_l, main_r], Some(bed), Some(cues)) => {
-                let (bed, cues) = (bed.as_slice(), cues.as_slice());
-                if let ([bed_l, bed_r], [cue_l, cue_r]) = (&mut bed[..], &mut cues[..]) {
-                    engine.process(Outputs { main: [main_l, main_r], bed: [bed_l, bed_r], cues: [cue_l, cue_r] });
-                }
+        let mut mix = self.mix.take().unwrap_or_else(Mix::new);
+        let mut done = 0;
+        while done < frames {
+            let n = PIECE.min(frames - done);
+            if self.offline {
+                wait_for_data(&mut engine, n);
             }
-            _ => {
-                // A host without the stem ports: the engine still needs somewhere to put them.
-                for channel in main.iter_mut() {
-                    channel.fill(0.0);
-                }
-            }
+            engine.process(mix.outputs(n));
+            write_outputs(&mix, n, done, buffer, aux);
+            done += n;
         }
+        self.mix = Some(mix);
         self.engine = Some(engine);
         // The show sounds without input, so the host must not put the plugin to sleep.
         ProcessStatus::KeepAlive
@@ -334,6 +446,63 @@ impl Plugin for Segue {
         self.desk = None;
         self.engine = None;
         self.transport = None;
+    }
+}
+
+/// Copies frames `..n` of the engine's mix to the host's outputs at `at`: the stems first, main
+/// last, each once, never read back. Where a host gives outputs the same buffer (or main and a
+/// stem alias), main is what stays in it; without stem ports, main is still the whole mix.
+fn write_outputs(mix: &Mix, n: usize, at: usize, main: &mut Buffer, aux: &mut AuxiliaryBuffers) {
+    let [ml, mr, bl, br, cl, cr] = &mix.channels;
+    for (port, stem) in aux.outputs.iter_mut().zip([[bl, br], [cl, cr]]) {
+        for (i, channel) in port.as_slice().iter_mut().enumerate() {
+            // A port with more channels than two gets the pair, then silence.
+            match stem.get(i) {
+                Some(src) => channel[at..at + n].copy_from_slice(&src[..n]),
+                None => channel[at..at + n].fill(0.0),
+            }
+        }
+    }
+    // Keeps the compiler from moving the stems' stores after main's: with aliasing host buffers
+    // (which it cannot know of) main must be written last.
+    std::sync::atomic::compiler_fence(Ordering::SeqCst);
+    for (i, channel) in main.as_slice().iter_mut().enumerate() {
+        match [ml, mr].get(i) {
+            Some(src) => channel[at..at + n].copy_from_slice(&src[..n]),
+            None => channel[at..at + n].fill(0.0),
+        }
+    }
+}
+
+/// Offline only: polls the engine until `done` says so, for at most `OFFLINE_STALL`; returns
+/// whether it did. Sleeping here is what an offline host expects (it waits for `process`).
+fn wait_offline(engine: &mut Engine, mut done: impl FnMut(&Engine) -> bool) -> bool {
+    let start = Instant::now();
+    loop {
+        engine.poll();
+        if done(engine) {
+            return true;
+        }
+        if start.elapsed() > OFFLINE_STALL {
+            return false;
+        }
+        std::thread::sleep(OFFLINE_POLL);
+    }
+}
+
+/// Offline only: waits until everything due in the next `frames` frames has its data, as
+/// `segue render` does; a clip that never gets it is given up (reported, it plays silence).
+fn wait_for_data(engine: &mut Engine, frames: usize) {
+    let mut start = Instant::now();
+    loop {
+        engine.poll();
+        let Some(clip) = engine.waiting_for(frames, |_| false) else { return };
+        if start.elapsed() > OFFLINE_STALL {
+            engine.give_up(clip);
+            start = Instant::now();
+            continue;
+        }
+        std::thread::sleep(OFFLINE_POLL);
     }
 }
 

@@ -241,14 +241,7 @@ impl Worker {
                     self.pending.push_back(LoaderMsg::Arm { generation: self.generation, clip: clip as u32, feed });
                     self.flush_pending();
                 }
-                Err(e) => {
-                    self.failed[clip] = true;
-                    let _ = self.reports.send(Report::Failed {
-                        generation: self.generation,
-                        clip: clip as u32,
-                        message: e.to_string(),
-                    });
-                }
+                Err(e) => self.fail(self.generation, clip as u32, e.to_string()),
             }
         }
         any
@@ -298,26 +291,31 @@ impl Worker {
             let ring_frames = ((self.config.ring_secs * self.config.rate as f64) as usize).max(8192);
             let (producer, consumer) = rtrb::RingBuffer::new(ring_frames * ch);
             let mut tail = Tail { producer, source, clip, generation: self.generation };
-            fill(&mut tail, &mut self.scratch)?;
+            // A first stretch only, so a late seek lands as early as it can; `refill` tops the
+            // ring up right after, well before the voice has played this much.
+            fill_up_to(&mut tail, &mut self.scratch, FIRST_OFFSET_FRAMES)?;
             self.tails.push(tail);
             let head = Arc::new(Head { samples: Box::new([]), channels: spec.channels });
             Ok(Feed::new(head, consumer, length))
         });
         match built {
             Some(Ok(feed)) => self.pending.push_back(LoaderMsg::Offset { generation: self.generation, token, feed }),
-            Some(Err(e)) => {
-                self.failed[clip as usize] = true;
-                let _ = self.reports.send(Report::Failed { generation: self.generation, clip, message: e.to_string() });
-            }
-            None => {
-                let _ = self.reports.send(Report::Failed {
-                    generation: self.generation,
-                    clip,
-                    message: "the clip has no playable file".into(),
-                });
-            }
+            Some(Err(e)) => self.fail(self.generation, clip, e.to_string()),
+            None => self.fail(self.generation, clip, "the clip has no playable file".into()),
         }
         self.flush_pending();
+    }
+
+    /// A clip's file failed: it plays silence from here. The control side gets the words; the
+    /// engine gets the fact, so an offline render or bounce does not wait for it.
+    fn fail(&mut self, generation: u32, clip: u32, message: String) {
+        if generation == self.generation {
+            if let Some(failed) = self.failed.get_mut(clip as usize) {
+                *failed = true;
+            }
+        }
+        self.pending.push_back(LoaderMsg::Lost { generation, clip });
+        let _ = self.reports.send(Report::Failed { generation, clip, message });
     }
 
     /// Tops up every playing feed's ring; drops the ones the engine let go of.
@@ -335,7 +333,7 @@ impl Worker {
                 Err(e) => {
                     let (generation, clip) = (tail.generation, tail.clip);
                     self.tails.swap_remove(i);
-                    let _ = self.reports.send(Report::Failed { generation, clip, message: e.to_string() });
+                    self.fail(generation, clip, e.to_string());
                     continue;
                 }
             }
@@ -356,11 +354,24 @@ impl Worker {
     }
 }
 
+/// Frames an offset feed (a seek) carries when it is first sent: 4096 frames are 85 ms at
+/// 48 kHz, decoded in well under a millisecond, while the loader fills the rest of the ring.
+const FIRST_OFFSET_FRAMES: usize = 4096;
+
 /// Writes as many frames as the ring has room for; returns the frames written.
 fn fill(tail: &mut Tail, scratch: &mut [f32]) -> Result<usize, SourceError> {
+    fill_up_to(tail, scratch, usize::MAX)
+}
+
+/// Writes as many frames as the ring has room for, up to about `limit`; returns the frames
+/// written.
+fn fill_up_to(tail: &mut Tail, scratch: &mut [f32], limit: usize) -> Result<usize, SourceError> {
     let ch = tail.source.channels() as usize;
     let mut total = 0;
     loop {
+        if total >= limit {
+            return Ok(total);
+        }
         let room = tail.producer.slots() / ch;
         // Small top-ups are not worth a resampler call; wait until a block's worth is free.
         if room < 1024 && !(room > 0 && tail.source.remaining().is_some_and(|r| r <= room as u64)) {

@@ -199,6 +199,7 @@ pub fn one_cue_program(feed: segue::engine::feed::Feed) -> segue::engine::progra
         duck: None,
         tempo: None,
         armed: Some(feed),
+        lost: false,
     });
     program.cues.push(CueInfo { clip: 0, scene: 0, followers: Vec::new() });
     program
