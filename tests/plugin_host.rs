@@ -22,14 +22,20 @@ use clack_host::events::{EventFlags, EventHeader, Match, Pckn};
 use clack_host::extensions::prelude::*;
 use clack_host::prelude::*;
 use clack_host::stream::{InputStream, OutputStream};
+use clap_sys::audio_buffer::clap_audio_buffer;
 use clack_host::utils::FixedPoint;
 use clap_sys::ext::audio_ports::{
     clap_audio_port_info, clap_plugin_audio_ports, CLAP_AUDIO_PORT_IS_MAIN, CLAP_EXT_AUDIO_PORTS,
 };
+use clap_sys::ext::audio_ports_config::{
+    clap_audio_ports_config, clap_plugin_audio_ports_config, CLAP_EXT_AUDIO_PORTS_CONFIG,
+};
+use clap_sys::ext::render::{clap_plugin_render, CLAP_EXT_RENDER, CLAP_RENDER_OFFLINE};
 use clap_sys::ext::params::{clap_param_info, clap_plugin_params, CLAP_EXT_PARAMS, CLAP_PARAM_IS_STEPPED};
 use clap_sys::ext::state::{clap_plugin_state, CLAP_EXT_STATE};
 use common::*;
 use segue::plugin::params::SavedShow;
+use segue::render::{render_show, RenderOptions};
 use serde_json::json;
 
 // ---------------------------------------------------------------------------------------------
@@ -99,6 +105,8 @@ macro_rules! plugin_extension {
 plugin_extension!(ParamsExt, clap_plugin_params, CLAP_EXT_PARAMS);
 plugin_extension!(StateExt, clap_plugin_state, CLAP_EXT_STATE);
 plugin_extension!(AudioPortsExt, clap_plugin_audio_ports, CLAP_EXT_AUDIO_PORTS);
+plugin_extension!(PortsConfigExt, clap_plugin_audio_ports_config, CLAP_EXT_AUDIO_PORTS_CONFIG);
+plugin_extension!(RenderExt, clap_plugin_render, CLAP_EXT_RENDER);
 
 /// A parameter as the CLAP params extension describes it.
 #[derive(Debug, Clone)]
@@ -141,6 +149,19 @@ impl Recording {
     }
 }
 
+/// How the host hands the plugin its output buffers.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Ports {
+    /// Main, "Bed" and "Cues", each its own buffers.
+    Separate,
+    /// The two stems share one scratch pair, as Ardour's strict I/O does with unconnected outputs.
+    StemsShared,
+    /// All three ports on one pair: the stems alias main (processing in place).
+    AllShared,
+    /// Main only (the plugin's "Stereo" port configuration): no stem ports at all.
+    MainOnly,
+}
+
 /// The audio-thread side of an active plugin: its processor and the buffers of its three
 /// stereo output ports (main, "Bed", "Cues").
 struct Audio {
@@ -151,11 +172,13 @@ struct Audio {
     frame: u64,
     /// `process` calls since activation.
     calls: u64,
+    ports: Ports,
 }
 
 impl Audio {
     /// One `process` call of `frames` frames with `events` (times relative to the block) and the
-    /// host transport; appends the outputs to `out`.
+    /// host transport; appends the outputs to `out` (with shared ports, what each port's buffer
+    /// holds after the call; nothing for ports that are not there).
     fn block(&mut self, frames: usize, events: &EventBuffer, transport: Option<&TransportEvent>, out: &mut Recording) {
         assert!(frames <= self.buffers[0].len(), "a block of {frames} frames is above the activated maximum");
         let processor = self.processor.ensure_processing_started().expect("the plugin starts processing");
@@ -163,22 +186,28 @@ impl Audio {
             // Garbage in the output buffers: the plugin must write every frame.
             b[..frames].fill(f32::NAN);
         }
-        let mut ports = AudioPorts::with_capacity(6, 3);
-        let [l, r, bl, br, cl, cr] = &mut self.buffers[..] else { unreachable!() };
-        let mut outputs = ports.with_output_buffers([
-            AudioPortBuffer {
+        // Which of the six buffers each port's two channels are.
+        let (port_buffers, ports): (&[[usize; 2]], usize) = match self.ports {
+            Ports::Separate => (&[[0, 1], [2, 3], [4, 5]], 3),
+            Ports::StemsShared => (&[[0, 1], [2, 3], [2, 3]], 3),
+            Ports::AllShared => (&[[0, 1], [0, 1], [0, 1]], 3),
+            Ports::MainOnly => (&[[0, 1]], 1),
+        };
+        let base: Vec<*mut f32> = self.buffers.iter_mut().map(|b| b.as_mut_ptr()).collect();
+        let mut channels: Vec<[*mut f32; 2]> = port_buffers.iter().map(|&[l, r]| [base[l], base[r]]).collect();
+        let mut raw: Vec<clap_audio_buffer> = channels
+            .iter_mut()
+            .map(|pair| clap_audio_buffer {
+                data32: pair.as_mut_ptr(),
+                data64: std::ptr::null_mut(),
+                channel_count: 2,
                 latency: 0,
-                channels: AudioPortBufferType::f32_output_only([&mut l[..frames], &mut r[..frames]]),
-            },
-            AudioPortBuffer {
-                latency: 0,
-                channels: AudioPortBufferType::f32_output_only([&mut bl[..frames], &mut br[..frames]]),
-            },
-            AudioPortBuffer {
-                latency: 0,
-                channels: AudioPortBufferType::f32_output_only([&mut cl[..frames], &mut cr[..frames]]),
-            },
-        ]);
+                constant_mask: 0,
+            })
+            .collect();
+        // SAFETY: every pointer is into `self.buffers`, which outlive the call and hold at least
+        // `frames` frames; aliasing ports are the point of the exercise (the plugin only writes).
+        let mut outputs = unsafe { OutputAudioBuffers::from_raw_buffers(&mut raw[..ports], frames as u32) };
         let mut out_events = EventBuffer::with_capacity(16);
         let status = processor
             .process(
@@ -197,9 +226,13 @@ impl Audio {
         let [ml, mr] = &mut out.main;
         let [bl, br] = &mut out.bed;
         let [cl, cr] = &mut out.cues;
-        for (dst, src) in [ml, mr, bl, br, cl, cr].into_iter().zip(&self.buffers) {
-            assert!(src[..frames].iter().all(|s| s.is_finite()), "the plugin left frames unwritten");
-            dst.extend_from_slice(&src[..frames]);
+        let dsts = [ml, mr, bl, br, cl, cr];
+        for (port, pair) in port_buffers.iter().enumerate() {
+            for (ch, &b) in pair.iter().enumerate() {
+                let src = &self.buffers[b][..frames];
+                assert!(src.iter().all(|s| s.is_finite()), "the plugin left frames unwritten");
+                dsts[port * 2 + ch].extend_from_slice(src);
+            }
         }
     }
 
@@ -362,6 +395,40 @@ impl Plugin {
         ok
     }
 
+    /// The port configurations the plugin offers: (id, name, output ports).
+    fn port_configs(&mut self) -> Vec<(u32, String, u32)> {
+        let ext = self.instance.plugin_shared_handle().get_extension::<PortsConfigExt>().expect("ports config");
+        let handle = self.instance.plugin_handle();
+        let raw = handle.use_extension(&ext.0);
+        // SAFETY: main thread; zeroed out-structs to fill.
+        let count = unsafe { raw.count.unwrap()(handle.as_raw()) };
+        (0..count)
+            .map(|i| {
+                let mut info: clap_audio_ports_config = unsafe { std::mem::zeroed() };
+                assert!(unsafe { raw.get.unwrap()(handle.as_raw(), i, &mut info) });
+                (info.id, c_text(&info.name), info.output_port_count)
+            })
+            .collect()
+    }
+
+    /// Selects a port configuration (before activation, as a host does).
+    fn select_ports(&mut self, id: u32) {
+        let ext = self.instance.plugin_shared_handle().get_extension::<PortsConfigExt>().expect("ports config");
+        let handle = self.instance.plugin_handle();
+        let raw = handle.use_extension(&ext.0);
+        // SAFETY: main thread, the plugin is not active.
+        assert!(unsafe { raw.select.unwrap()(handle.as_raw(), id) }, "the plugin takes port config {id}");
+    }
+
+    /// Tells the plugin it renders offline (CLAP render extension), as a DAW's export does.
+    fn set_offline(&mut self) {
+        let ext = self.instance.plugin_shared_handle().get_extension::<RenderExt>().expect("render extension");
+        let handle = self.instance.plugin_handle();
+        let raw = handle.use_extension(&ext.0);
+        // SAFETY: main thread.
+        assert!(unsafe { raw.set.unwrap()(handle.as_raw(), CLAP_RENDER_OFFLINE) }, "the plugin takes offline mode");
+    }
+
     fn activate(&mut self, rate: u32, max_block: u32) {
         assert!(self.audio.is_none(), "already active");
         let config =
@@ -373,6 +440,7 @@ impl Plugin {
             rate,
             frame: 0,
             calls: 0,
+            ports: Ports::Separate,
         });
     }
 
@@ -1120,4 +1188,237 @@ fn process_never_allocates() {
     assert!(calls > 300, "only {calls} process calls:\n{report}");
     let warnings = stderr.matches(ALLOCATION_WARNING).count();
     assert_eq!(warnings, 0, "{warnings} process calls allocated:\n{report}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Real hosts: offline bounces, shared buffers, jumps and cold starts
+// ---------------------------------------------------------------------------------------------
+
+/// A show that streams (its files are longer than the 1 s head and 1 s ring the loader keeps in
+/// memory), every file at 48 kHz: scene "one" at 0 with a 200 Hz bed and cue "a" (700 Hz,
+/// fading in over 0.5 s, ducking the bed 6 dB) at 0.5 s; scene "two" at 3 s crossfades to a
+/// 300 Hz bed over 2 s, with cue "b" (1100 Hz) 1.5 s in; the end at 6.5 s.
+fn streaming_show(name: &str) -> (PathBuf, segue::show::ShowFile) {
+    let dir = scratch(name);
+    let bed1 = sine_file(&dir, "bed1.wav", RATE, 200.0, 0.4, 7.0, 0.0);
+    let bed2 = sine_file(&dir, "bed2.wav", RATE, 300.0, 0.4, 7.0, 0.0);
+    let a = sine_file(&dir, "a.wav", RATE, 700.0, 0.3, 3.0, 0.0);
+    let b = sine_file(&dir, "b.wav", RATE, 1100.0, 0.25, 1.5, 0.0);
+    let file = show_file(
+        &dir,
+        json!({
+            "format": "segue-show/1",
+            "end": 6.5,
+            "panic_ms": 200,
+            "scenes": [
+                { "id": "one", "at": 0, "bed": { "file": bed1, "loop": false }, "transition": { "fade_ms": 0 },
+                  "cues": [{ "id": "a", "file": a, "at": 0.5, "fade_in_ms": 500, "duck_db": -6 }] },
+                { "id": "two", "at": 3.0, "bed": { "file": bed2, "loop": false }, "transition": { "fade_ms": 2000 },
+                  "cues": [{ "id": "b", "file": b, "at": 1.5, "duck_db": 0 }] }
+            ]
+        }),
+    );
+    (dir, file)
+}
+
+/// Plays `frames` frames with the transport playing from timeline `from`, in blocks from
+/// `blocks`; `jump` moves the transport at a block boundary at or after timeline frame `.0` to
+/// `.1`. `paced`: at about real time (the way a live host calls), else as fast as it goes (an
+/// offline export).
+fn play(audio: &mut Audio, from: u64, frames: usize, blocks: Blocks, jump: Option<(u64, u64)>, paced: bool) -> Recording {
+    let mut rng = Rng(0x5EED_0F_5E6E);
+    let mut out = Recording::default();
+    let none = EventBuffer::new();
+    let start = Instant::now();
+    let (mut done, mut position, mut jump) = (0, from, jump);
+    while done < frames {
+        if let Some((at, to)) = jump {
+            if position >= at {
+                position = to;
+                jump = None;
+            }
+        }
+        let n = blocks.next(&mut rng).min(audio.max_block()).min(frames - done);
+        audio.block(n, &none, Some(&transport(true, position, RATE)), &mut out);
+        done += n;
+        position += n as u64;
+        if paced {
+            let due = Duration::from_secs_f64(done as f64 / RATE as f64);
+            std::thread::sleep(due.saturating_sub(start.elapsed()));
+        }
+    }
+    out
+}
+
+/// The first frame from which `a` equals `b` (within `tolerance`) on every channel to the end.
+fn equal_from(a: &[Vec<f32>; 2], b: &[Vec<f32>; 2], tolerance: f32) -> usize {
+    let frames = a[0].len().min(b[0].len());
+    (0..frames).rev().find(|&k| (0..2).any(|ch| (a[ch][k] - b[ch][k]).abs() > tolerance)).map_or(0, |k| k + 1)
+}
+
+/// Asserts two recordings are the same, sample for sample.
+fn assert_identical(what: &str, a: &[Vec<f32>; 2], b: &[Vec<f32>; 2]) {
+    for ch in 0..2 {
+        assert_eq!(a[ch].len(), b[ch].len(), "{what}: lengths");
+        if let Some(k) = (0..a[ch].len()).find(|&k| a[ch][k].to_bits() != b[ch][k].to_bits()) {
+            panic!("{what}: channel {ch} differs first at frame {k}: {} vs {}", a[ch][k], b[ch][k]);
+        }
+    }
+}
+
+#[test]
+fn an_offline_export_equals_the_render_bit_for_bit_with_any_blocks() {
+    let (dir, file) = streaming_show("host-offline");
+    let reference = render(file, 512, 6.7);
+    let total = reference.frames();
+    for blocks in [Blocks::Fixed(1024), Blocks::Random(1024)] {
+        // A project opened straight into an export: no stopped pre-roll, the show still loading
+        // when the first block comes, every block asked for as fast as it goes.
+        let mut plugin = Plugin::new();
+        let base = plugin.save();
+        assert!(plugin.load(&with_show(&base, &saved_show(&dir))));
+        plugin.set_offline();
+        plugin.activate(RATE, 1024);
+        let out = plugin.on_audio_thread(|audio| play(audio, 0, total, blocks, None, false));
+        assert_identical(&format!("main, {blocks:?}"), &out.main, &reference.main);
+        assert_identical(&format!("bed stem, {blocks:?}"), &out.bed, &reference.bed);
+        assert_identical(&format!("cue stem, {blocks:?}"), &out.cues, &reference.cues);
+    }
+}
+
+#[test]
+fn an_offline_export_started_mid_show_equals_a_render_started_there() {
+    let (dir, file) = streaming_show("host-offline-mid");
+    // 4 s: in the middle of the crossfade, with cue "b" still to come.
+    let options = RenderOptions { sample_rate: RATE, block: 512, start: Some(4.0), duration: Some(2.0), ..Default::default() };
+    let reference = render_show(file, &options).unwrap();
+    let mut plugin = Plugin::new();
+    let base = plugin.save();
+    assert!(plugin.load(&with_show(&base, &saved_show(&dir))));
+    plugin.set_offline();
+    plugin.activate(RATE, 512);
+    let out = plugin.on_audio_thread(|audio| play(audio, 4 * RATE as u64, reference.frames(), Blocks::Fixed(512), None, false));
+    assert_identical("main", &out.main, &reference.main);
+}
+
+#[test]
+fn shared_or_missing_stem_buffers_leave_main_equal_to_the_render() {
+    let (dir, file) = streaming_show("host-ports");
+    let reference = render(file, 512, 4.0);
+    let total = reference.frames();
+    for ports in [Ports::StemsShared, Ports::AllShared, Ports::MainOnly] {
+        let mut plugin = Plugin::new();
+        let base = plugin.save();
+        assert!(plugin.load(&with_show(&base, &saved_show(&dir))));
+        if ports == Ports::MainOnly {
+            let configs = plugin.port_configs();
+            let stereo = configs.iter().find(|c| c.2 == 1).unwrap_or_else(|| panic!("no main-only config: {configs:?}"));
+            plugin.select_ports(stereo.0);
+        }
+        // Offline, so the only thing that can differ from the render is how the outputs are written.
+        plugin.set_offline();
+        plugin.activate(RATE, 512);
+        plugin.audio.as_mut().unwrap().ports = ports;
+        let out = plugin.on_audio_thread(|audio| play(audio, 0, total, Blocks::Fixed(512), None, false));
+        assert_identical(&format!("main with {ports:?}"), &out.main, &reference.main);
+        if ports == Ports::StemsShared {
+            // Both stems wrote the one scratch pair; the last one written is what is left in it.
+            assert_identical("the shared stem buffer", &out.bed, &reference.cues);
+        }
+    }
+}
+
+/// Live (real time): the output settles on the render at the new position after a jump, a
+/// jump into a crossfade, or a cold start, within `settle` of where the audio should be.
+struct Landing {
+    /// Frames after the jump until the output equals the render to the end.
+    exact_after: usize,
+}
+
+/// Equal up to float rounding: after a seek, voices may sit in other arena slots than in the
+/// render and be summed in another order.
+const SUM_ORDER: f32 = 1e-5;
+
+/// Where a jump lands, live: plays the streaming show from `from` (stopped there first when
+/// `prepared`, else straight after activation, a project opened while the transport plays),
+/// jumps at `jump.0` to `jump.1` if given, and compares with the whole render from the jump's
+/// target on.
+fn land(name: &str, block: usize, from: u64, prepared: bool, jump: Option<(u64, u64)>) -> Landing {
+    let (dir, file) = streaming_show(name);
+    let reference = render(file, 512, 6.7);
+    let mut plugin = plugin_with_show(&dir, RATE, block as u32);
+    let (target, lead) = match jump {
+        Some((at, to)) => (to, (at - from) as usize),
+        None => (from, 0),
+    };
+    // The jump happens on the first block boundary at or after `at`.
+    let lead = lead.div_ceil(block) * block;
+    let after = 2 * RATE as usize;
+    let out = plugin.on_audio_thread(|audio| {
+        if prepared {
+            let stopped = transport(false, from, RATE);
+            audio.idle(Duration::from_millis(300), block, Some(&stopped));
+        }
+        play(audio, from, lead + after, Blocks::Fixed(block), jump.map(|(at, to)| (at, to)), true)
+    });
+    let played = [out.main[0][lead..].to_vec(), out.main[1][lead..].to_vec()];
+    let t = target as usize;
+    let expected = [reference.main[0][t..t + after].to_vec(), reference.main[1][t..t + after].to_vec()];
+    if std::env::var("SEGUE_DEBUG_LANDING").is_ok() {
+        for (stem, a, b) in [("main", &out.main, &reference.main), ("bed", &out.bed, &reference.bed), ("cues", &out.cues, &reference.cues)] {
+            let w = 480;
+            let line: Vec<String> = (0..after / w).take(60).map(|i| {
+                let m = (i * w..(i + 1) * w).map(|k| (a[0][lead + k] - b[0][t + k]).abs()).fold(0.0f32, f32::max);
+                format!("{m:.0e}")
+            }).collect();
+            eprintln!("{stem}: {}", line.join(" "));
+        }
+        for f in [200.0, 300.0, 700.0] {
+            let a = level_db(&out.main[0][lead..], RATE, f, 0.2, 0.4);
+            let b = level_db(&reference.main[0][t..], RATE, f, 0.2, 0.4);
+            eprintln!("{f} Hz: plugin {a:.2} dB, render {b:.2} dB");
+        }
+    }
+    Landing { exact_after: equal_from(&played, &expected, SUM_ORDER) }
+}
+
+/// How long a live jump that was not prepared may take to be exact: the desk sees it within
+/// its 2 ms poll, the loader reads the first 4096 frames at the new place in well under 1 ms,
+/// the next block takes it in, and the de-click (5 ms) runs; allowed: one block, 10 ms for the
+/// rest, plus 20 ms because CI machines are shared (measured figures are in the README).
+fn settle_bound(block: usize) -> usize {
+    block + (RATE as usize * 30) / 1000
+}
+
+#[test]
+fn a_jump_while_playing_into_a_crossfade_lands_on_the_render() {
+    for block in [64, 512, 1024] {
+        // From 1 s (cue "a" playing) to 4 s: half way through the 2 s crossfade, both beds sounding.
+        let landing = land(&format!("host-jump-xfade-{block}"), block, RATE as u64, true, Some((2 * RATE as u64, 4 * RATE as u64)));
+        eprintln!("jump into a crossfade, {block}-frame blocks: exact after {} frames", landing.exact_after);
+        assert!(landing.exact_after <= settle_bound(block), "{block}-frame blocks: exact only after {} frames", landing.exact_after);
+    }
+}
+
+#[test]
+fn a_jump_while_playing_lands_on_the_render() {
+    for block in [64, 512, 1024] {
+        // From 0.25 s to 1.7 s: cue "a" 1.2 s in, its fade-in over, the bed ducked.
+        let landing = land(&format!("host-jump-{block}"), block, RATE as u64 / 4, true, Some((RATE as u64 / 2, 17 * RATE as u64 / 10)));
+        eprintln!("jump while playing, {block}-frame blocks: exact after {} frames", landing.exact_after);
+        assert!(landing.exact_after <= settle_bound(block), "{block}-frame blocks: exact only after {} frames", landing.exact_after);
+    }
+}
+
+#[test]
+fn a_project_opened_while_the_transport_plays_lands_on_the_render() {
+    for block in [64, 512, 1024] {
+        // Straight after activation, the transport already at 0.6 s: cue "a" 0.1 s into its
+        // 0.5 s fade-in, which must go on from where the render has it.
+        let landing = land(&format!("host-cold-{block}"), block, 6 * RATE as u64 / 10, false, None);
+        eprintln!("cold start, {block}-frame blocks: exact after {} frames", landing.exact_after);
+        // The show loads first (the desk reads and checks it), then the seek: 100 ms more.
+        let bound = settle_bound(block) + RATE as usize / 10;
+        assert!(landing.exact_after <= bound, "{block}-frame blocks: exact only after {} frames", landing.exact_after);
+    }
 }

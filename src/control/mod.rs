@@ -334,7 +334,7 @@ impl Controller {
         if prepared.generation != self.generation {
             return self.seek(prepared.position, at);
         }
-        let PreparedSeek { state, starts, first_token, .. } = prepared;
+        let PreparedSeek { state, starts, first_token, position, .. } = prepared;
         self.send(
             Some(at),
             Action::Seek {
@@ -342,6 +342,7 @@ impl Controller {
                 elapsed: state.elapsed,
                 bed_change_in: state.bed_change_in,
                 first_token,
+                duck: self.timeline.duck_at(position),
             },
         )?;
         for (clip, token, offset, fade) in starts {
@@ -369,6 +370,7 @@ impl Controller {
             elapsed: prepared.state.elapsed,
             bed_change_in: prepared.state.bed_change_in,
             first_token: prepared.first_token,
+            duck: self.timeline.duck_at(position),
             starts: prepared.starts,
             follows: prepared.state.follows.clone(),
         };

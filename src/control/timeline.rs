@@ -6,9 +6,11 @@
 //! bed changes of the scene before, quantized bed changes wait for the outgoing bed's grid,
 //! follows start after their cue's last frame, and the show's end stops everything.
 
+use crate::engine::command::DuckAt;
 use crate::engine::declick_frames;
+use crate::engine::duck::Duck;
 use crate::engine::fade::Resume;
-use crate::engine::program::{to_next_line, Program};
+use crate::engine::program::{to_next_line, DuckSpec, Program};
 use crate::show::{Curve, Quantize};
 
 #[derive(Debug, Clone)]
@@ -28,6 +30,7 @@ struct CueTimes {
     /// The fade in as the engine plays it: length (with the de-click) and curve.
     fade_in: (u32, Curve),
     followers: Vec<(u32, u64)>,
+    duck: Option<DuckSpec>,
 }
 
 /// A clip sounding at a position: frames into it, and the fade it is in the middle of.
@@ -97,6 +100,7 @@ impl Timeline {
                         length: clip.length,
                         fade_in: (clip.fade_in_frames.max(declick), curve),
                         followers: c.followers.clone(),
+                        duck: clip.duck,
                     }
                 })
                 .collect(),
@@ -200,6 +204,77 @@ impl Timeline {
             resume(1.0, 0.0, curve, t - change, len).map(|fade| Sound { clip, offset: t - start, fade: Some(fade) })
         });
         state
+    }
+
+    /// The bed's duck at frame `t`, as the engine has it after playing the timeline from its
+    /// start: every ducking cue's start and end before `t` replayed in order through the same
+    /// `Duck`, so a seek into an attack or a release lands on the render's level to the bit.
+    pub fn duck_at(&self, t: u64) -> DuckAt {
+        // (frame, ends before starts at the same frame, cue); the engine frees a voice that
+        // ended before it starts what is due on that frame.
+        let mut changes: Vec<(u64, bool, u32)> = Vec::new();
+        for (i, &(at, scene)) in self.entries.iter().enumerate() {
+            if at > t {
+                break;
+            }
+            let next = self.entries.get(i + 1).map(|e| e.0);
+            for &(cue, offset) in &self.scenes[scene as usize].timed {
+                let start = at + offset;
+                if start <= t && next.is_none_or(|n| start <= n) {
+                    self.duck_changes(cue, start, t, &mut changes);
+                }
+            }
+        }
+        if let Some(end) = self.end {
+            // Past the end the panic has stopped everything; the bed is silent there anyway.
+            changes.retain(|&(at, ..)| at < end);
+        }
+        changes.sort_by_key(|&(at, starts, _)| (at, starts));
+        let mut duck = Duck::default();
+        let mut release = 1;
+        let mut sounding: Vec<u32> = Vec::new();
+        let mut now = 0;
+        for (at, starts, cue) in changes {
+            duck.advance(at - now);
+            now = at;
+            let Some(spec) = self.cues[cue as usize].duck else { continue };
+            if starts {
+                sounding.push(cue);
+            } else {
+                sounding.retain(|&c| c != cue);
+                release = spec.release_frames;
+            }
+            // As `Engine::update_duck`: the deepest sounding cue, with its attack.
+            let mut target = 0.0f32;
+            let mut attack = 1;
+            for spec in sounding.iter().filter_map(|&c| self.cues[c as usize].duck) {
+                if spec.depth_db < target {
+                    target = spec.depth_db;
+                    attack = spec.attack_frames;
+                }
+            }
+            duck.set_target(target, attack, release);
+        }
+        duck.advance(t - now);
+        DuckAt { duck, release }
+    }
+
+    /// The starts and ends up to `t` (included: the engine applies them before frame `t` plays)
+    /// of cue `cue` started at `start` and of its follows.
+    fn duck_changes(&self, cue: u32, start: u64, t: u64, out: &mut Vec<(u64, bool, u32)>) {
+        let info = &self.cues[cue as usize];
+        out.push((start, true, cue));
+        let Some(len) = info.length else { return };
+        let end = start + len;
+        if end > t {
+            return;
+        }
+        out.push((end, false, cue));
+        for &(f, wait) in &info.followers {
+            if end + wait <= t && self.end.is_none_or(|e| end + wait < e) {
+                self.duck_changes(f, end + wait, t, out);
+            }
+        }
     }
 
     /// Adds cue `cue` started at `start` (≤ t) and its follows to what sounds at `t`.

@@ -8,6 +8,7 @@
 //!   there, and notices that an armed feed was used.
 
 use crate::engine::fade::Resume;
+use crate::engine::duck::Duck;
 use crate::engine::feed::Feed;
 use crate::engine::program::Program;
 
@@ -60,6 +61,9 @@ pub enum Action {
         elapsed: u64,
         bed_change_in: Option<u64>,
         first_token: u32,
+        /// The bed's duck where the timeline is (mid-attack or mid-release, as a render from
+        /// the start has it), and the release of the last ducking cue that ended.
+        duck: DuckAt,
     },
     /// Start a clip `offset` frames in, from the offset feed the loader prepares under `token`
     /// (a bed clip becomes the playing bed). `skip`: frames the command came late by (set by
@@ -91,6 +95,15 @@ pub enum Action {
     LoadProgram(Box<Program>),
 }
 
+/// The duck envelope at a timeline position, as the timeline computes it (see
+/// `control::timeline::Timeline::duck_at`).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct DuckAt {
+    pub duck: Duck,
+    /// The release (frames) the duck returns with when the target next rises.
+    pub release: u32,
+}
+
 /// A seek prepared ahead, for a transport that will start at `position` (a DAW stopped at its
 /// playhead): the engine applies it on the very frame play starts.
 #[derive(Debug, Clone, Default)]
@@ -100,6 +113,7 @@ pub struct Locate {
     pub elapsed: u64,
     pub bed_change_in: Option<u64>,
     pub first_token: u32,
+    pub duck: DuckAt,
     /// (clip, token, offset, fade in progress) for every clip sounding at `position`.
     pub starts: Vec<(u32, u32, u64, Option<Resume>)>,
     /// Follow cues still to start: (cue, frames after `position`).

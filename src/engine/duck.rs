@@ -6,7 +6,7 @@
 
 use crate::engine::fade::db_to_gain;
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Duck {
     db: f32,
     target: f32,
@@ -31,6 +31,14 @@ impl Duck {
         let frames = if target_db < self.db { attack } else { release }.max(1);
         self.remaining = frames;
         self.step = (target_db - self.db) / frames as f32;
+    }
+
+    /// Moves `frames` frames on, frame by frame as `tick` does (so the levels after are the
+    /// same to the bit); a steady duck stays put at once.
+    pub fn advance(&mut self, frames: u64) {
+        for _ in 0..frames.min(self.remaining as u64) {
+            self.tick();
+        }
     }
 
     pub fn is_steady(&self) -> bool {

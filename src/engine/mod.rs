@@ -21,7 +21,7 @@ pub mod voice;
 use std::sync::Arc;
 
 use crate::show::{Curve, Quantize};
-use command::{Action, Command, Event, Level, LoaderMsg, Locate, Problem, Retired};
+use command::{Action, Command, DuckAt, Event, Level, LoaderMsg, Locate, Problem, Retired};
 use duck::Duck;
 use fade::{db_to_gain, Ramp, Resume};
 use feed::Feed;
@@ -106,6 +106,8 @@ pub struct Engine {
     offset_feeds: Vec<(u32, Feed)>,
     /// Frame of the last seek: the duck follows at once there instead of over the attack.
     seek_at: Option<u64>,
+    /// Frame of the last seek that set the duck to the timeline's.
+    duck_set_at: Option<u64>,
     /// A seek kept ready for a transport start (see `locate`).
     located: Option<Box<Locate>>,
 }
@@ -148,6 +150,7 @@ impl Engine {
             level_smoothing: (rate / 50).max(1),
             offset_feeds: Vec::with_capacity(config.voices),
             seek_at: None,
+            duck_set_at: None,
             located: None,
         };
         (
@@ -236,9 +239,10 @@ impl Engine {
         if late > 0 {
             // A seek that arrives late lands where the timeline is by now, not where it was.
             match &mut action {
-                Action::Seek { elapsed, bed_change_in, .. } => {
+                Action::Seek { elapsed, bed_change_in, duck, .. } => {
                     *elapsed += late;
                     *bed_change_in = bed_change_in.map(|d| d.saturating_sub(late));
+                    duck.duck.advance(late);
                 }
                 Action::StartClip { skip, .. } => *skip += late,
                 _ => {}
@@ -362,7 +366,7 @@ impl Engine {
         }
         let Some(locate) = self.located.take() else { return false };
         let now = self.clock;
-        self.seek(locate.scene, locate.elapsed, locate.bed_change_in, locate.first_token, now);
+        self.seek(locate.scene, locate.elapsed, locate.bed_change_in, locate.first_token, locate.duck, now);
         for &(clip, token, offset, fade) in &locate.starts {
             self.start_clip_at(clip, token, offset, 0, fade, now);
         }
@@ -543,8 +547,8 @@ impl Engine {
                 NoteTarget::Scene(scene) => self.enter_scene(scene, now),
                 NoteTarget::Nothing => {}
             },
-            Action::Seek { scene, elapsed, bed_change_in, first_token } => {
-                self.seek(scene, elapsed, bed_change_in, first_token, now)
+            Action::Seek { scene, elapsed, bed_change_in, first_token, duck } => {
+                self.seek(scene, elapsed, bed_change_in, first_token, duck, now)
             }
             Action::StartClip { clip, token, offset, skip, fade } => {
                 self.start_clip_at(clip, token, offset + skip, skip, fade, now)
@@ -672,11 +676,26 @@ impl Engine {
         }
     }
 
-    fn seek(&mut self, scene: Option<u32>, elapsed: u64, bed_change_in: Option<u64>, first_token: u32, now: u64) {
+    fn seek(
+        &mut self,
+        scene: Option<u32>,
+        elapsed: u64,
+        bed_change_in: Option<u64>,
+        first_token: u32,
+        duck: DuckAt,
+        now: u64,
+    ) {
         self.stop_everything(self.declick, Curve::Linear);
         self.drop_offset_feeds(first_token);
         self.panic_until = None;
         self.seek_at = Some(now);
+        // The duck goes on from where the timeline has it, exactly; with the plugin's duck
+        // overrides on (which the timeline does not know) it reaches its target over the de-click.
+        if self.duck_override == (None, None, None) {
+            self.duck = duck.duck;
+            self.duck_release = duck.release;
+            self.duck_set_at = Some(now);
+        }
         self.scene = scene;
         // An identity for this entry of the scene: it need not be a real past frame.
         self.scene_entry = now.wrapping_sub(elapsed);
@@ -711,7 +730,9 @@ impl Engine {
         self.scene = None;
         self.scene_entry = now;
         self.go_next = 0;
-        self.update_duck();
+        // The duck of a fresh engine: the show's start sounds as in a render.
+        self.duck = Duck::default();
+        self.duck_release = 1;
         self.emit(Event::Seeked { scene: None, at: now });
     }
 
@@ -849,6 +870,10 @@ impl Engine {
 
     /// Points the duck envelope at the deepest depth among sounding cues.
     fn update_duck(&mut self) {
+        // A seek on this frame set the duck as the timeline has it, with the cues it starts.
+        if self.duck_set_at == Some(self.clock) {
+            return;
+        }
         let (depth_override, attack_override, release_override) = self.duck_override;
         let mut target = 0.0f32;
         let mut attack = 1;
