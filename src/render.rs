@@ -13,7 +13,6 @@ use crate::engine::{Engine, EngineConfig, Outputs};
 use crate::show::{self, ShowFile};
 use crate::stream::loader::{Loader, LoaderConfig};
 
-
 /// What to render.
 #[derive(Debug, Clone)]
 pub struct RenderOptions {

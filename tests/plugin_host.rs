@@ -22,16 +22,16 @@ use clack_host::events::{EventFlags, EventHeader, Match, Pckn};
 use clack_host::extensions::prelude::*;
 use clack_host::prelude::*;
 use clack_host::stream::{InputStream, OutputStream};
-use clap_sys::audio_buffer::clap_audio_buffer;
 use clack_host::utils::FixedPoint;
+use clap_sys::audio_buffer::clap_audio_buffer;
 use clap_sys::ext::audio_ports::{
     clap_audio_port_info, clap_plugin_audio_ports, CLAP_AUDIO_PORT_IS_MAIN, CLAP_EXT_AUDIO_PORTS,
 };
 use clap_sys::ext::audio_ports_config::{
     clap_audio_ports_config, clap_plugin_audio_ports_config, CLAP_EXT_AUDIO_PORTS_CONFIG,
 };
-use clap_sys::ext::render::{clap_plugin_render, CLAP_EXT_RENDER, CLAP_RENDER_OFFLINE};
 use clap_sys::ext::params::{clap_param_info, clap_plugin_params, CLAP_EXT_PARAMS, CLAP_PARAM_IS_STEPPED};
+use clap_sys::ext::render::{clap_plugin_render, CLAP_EXT_RENDER, CLAP_RENDER_OFFLINE};
 use clap_sys::ext::state::{clap_plugin_state, CLAP_EXT_STATE};
 use common::*;
 use segue::plugin::params::SavedShow;
@@ -1157,6 +1157,22 @@ fn process_workload_for_the_allocation_check() {
     plugin.activate(22_050, 333);
     assert_plays_the_note_show(&mut plugin, 22_050, "restarted at 22.05 kHz");
     calls += plugin.audio.as_ref().unwrap().calls;
+    // Offline, as an export runs it: waiting for the desk and the loader, a jump (the desk
+    // prepares it while `process` waits), then back to the top of the show.
+    plugin.deactivate();
+    let state = with_show(&plugin.save(), &saved_show(&dir));
+    assert!(plugin.load(&state));
+    plugin.set_offline();
+    plugin.activate(RATE, 512);
+    let offline = plugin.on_audio_thread(|audio| {
+        let quarter = RATE as u64 / 4;
+        let mut out = play(audio, 0, RATE as usize / 2, Blocks::Random(512), Some((quarter, 4 * quarter)), false);
+        out.append(play(audio, 0, RATE as usize / 4, Blocks::Fixed(512), None, false));
+        out
+    });
+    let peak = offline.main[0].iter().fold(0.0f32, |m, s| m.max(s.abs()));
+    assert!(peak > 0.2, "the show played offline (peak {peak})");
+    calls += plugin.audio.as_ref().unwrap().calls;
     println!("workload: {calls} process calls");
 }
 
@@ -1225,8 +1241,15 @@ fn streaming_show(name: &str) -> (PathBuf, segue::show::ShowFile) {
 /// `blocks`; `jump` moves the transport at a block boundary at or after timeline frame `.0` to
 /// `.1`. `paced`: at about real time (the way a live host calls), else as fast as it goes (an
 /// offline export).
-fn play(audio: &mut Audio, from: u64, frames: usize, blocks: Blocks, jump: Option<(u64, u64)>, paced: bool) -> Recording {
-    let mut rng = Rng(0x5EED_0F_5E6E);
+fn play(
+    audio: &mut Audio,
+    from: u64,
+    frames: usize,
+    blocks: Blocks,
+    jump: Option<(u64, u64)>,
+    paced: bool,
+) -> Recording {
+    let mut rng = Rng(0x5EED_5E6E);
     let mut out = Recording::default();
     let none = EventBuffer::new();
     let start = Instant::now();
@@ -1290,14 +1313,16 @@ fn an_offline_export_equals_the_render_bit_for_bit_with_any_blocks() {
 fn an_offline_export_started_mid_show_equals_a_render_started_there() {
     let (dir, file) = streaming_show("host-offline-mid");
     // 4 s: in the middle of the crossfade, with cue "b" still to come.
-    let options = RenderOptions { sample_rate: RATE, block: 512, start: Some(4.0), duration: Some(2.0), ..Default::default() };
+    let options =
+        RenderOptions { sample_rate: RATE, block: 512, start: Some(4.0), duration: Some(2.0), ..Default::default() };
     let reference = render_show(file, &options).unwrap();
     let mut plugin = Plugin::new();
     let base = plugin.save();
     assert!(plugin.load(&with_show(&base, &saved_show(&dir))));
     plugin.set_offline();
     plugin.activate(RATE, 512);
-    let out = plugin.on_audio_thread(|audio| play(audio, 4 * RATE as u64, reference.frames(), Blocks::Fixed(512), None, false));
+    let out = plugin
+        .on_audio_thread(|audio| play(audio, 4 * RATE as u64, reference.frames(), Blocks::Fixed(512), None, false));
     assert_identical("main", &out.main, &reference.main);
 }
 
@@ -1312,7 +1337,8 @@ fn shared_or_missing_stem_buffers_leave_main_equal_to_the_render() {
         assert!(plugin.load(&with_show(&base, &saved_show(&dir))));
         if ports == Ports::MainOnly {
             let configs = plugin.port_configs();
-            let stereo = configs.iter().find(|c| c.2 == 1).unwrap_or_else(|| panic!("no main-only config: {configs:?}"));
+            let stereo =
+                configs.iter().find(|c| c.2 == 1).unwrap_or_else(|| panic!("no main-only config: {configs:?}"));
             plugin.select_ports(stereo.0);
         }
         // Offline, so the only thing that can differ from the render is how the outputs are written.
@@ -1359,18 +1385,25 @@ fn land(name: &str, block: usize, from: u64, prepared: bool, jump: Option<(u64, 
             let stopped = transport(false, from, RATE);
             audio.idle(Duration::from_millis(300), block, Some(&stopped));
         }
-        play(audio, from, lead + after, Blocks::Fixed(block), jump.map(|(at, to)| (at, to)), true)
+        play(audio, from, lead + after, Blocks::Fixed(block), jump, true)
     });
     let played = [out.main[0][lead..].to_vec(), out.main[1][lead..].to_vec()];
     let t = target as usize;
     let expected = [reference.main[0][t..t + after].to_vec(), reference.main[1][t..t + after].to_vec()];
     if std::env::var("SEGUE_DEBUG_LANDING").is_ok() {
-        for (stem, a, b) in [("main", &out.main, &reference.main), ("bed", &out.bed, &reference.bed), ("cues", &out.cues, &reference.cues)] {
+        for (stem, a, b) in [
+            ("main", &out.main, &reference.main),
+            ("bed", &out.bed, &reference.bed),
+            ("cues", &out.cues, &reference.cues),
+        ] {
             let w = 480;
-            let line: Vec<String> = (0..after / w).take(60).map(|i| {
-                let m = (i * w..(i + 1) * w).map(|k| (a[0][lead + k] - b[0][t + k]).abs()).fold(0.0f32, f32::max);
-                format!("{m:.0e}")
-            }).collect();
+            let line: Vec<String> = (0..after / w)
+                .take(60)
+                .map(|i| {
+                    let m = (i * w..(i + 1) * w).map(|k| (a[0][lead + k] - b[0][t + k]).abs()).fold(0.0f32, f32::max);
+                    format!("{m:.0e}")
+                })
+                .collect();
             eprintln!("{stem}: {}", line.join(" "));
         }
         for f in [200.0, 300.0, 700.0] {
@@ -1394,9 +1427,19 @@ fn settle_bound(block: usize) -> usize {
 fn a_jump_while_playing_into_a_crossfade_lands_on_the_render() {
     for block in [64, 512, 1024] {
         // From 1 s (cue "a" playing) to 4 s: half way through the 2 s crossfade, both beds sounding.
-        let landing = land(&format!("host-jump-xfade-{block}"), block, RATE as u64, true, Some((2 * RATE as u64, 4 * RATE as u64)));
+        let landing = land(
+            &format!("host-jump-xfade-{block}"),
+            block,
+            RATE as u64,
+            true,
+            Some((2 * RATE as u64, 4 * RATE as u64)),
+        );
         eprintln!("jump into a crossfade, {block}-frame blocks: exact after {} frames", landing.exact_after);
-        assert!(landing.exact_after <= settle_bound(block), "{block}-frame blocks: exact only after {} frames", landing.exact_after);
+        assert!(
+            landing.exact_after <= settle_bound(block),
+            "{block}-frame blocks: exact only after {} frames",
+            landing.exact_after
+        );
     }
 }
 
@@ -1404,9 +1447,19 @@ fn a_jump_while_playing_into_a_crossfade_lands_on_the_render() {
 fn a_jump_while_playing_lands_on_the_render() {
     for block in [64, 512, 1024] {
         // From 0.25 s to 1.7 s: cue "a" 1.2 s in, its fade-in over, the bed ducked.
-        let landing = land(&format!("host-jump-{block}"), block, RATE as u64 / 4, true, Some((RATE as u64 / 2, 17 * RATE as u64 / 10)));
+        let landing = land(
+            &format!("host-jump-{block}"),
+            block,
+            RATE as u64 / 4,
+            true,
+            Some((RATE as u64 / 2, 17 * RATE as u64 / 10)),
+        );
         eprintln!("jump while playing, {block}-frame blocks: exact after {} frames", landing.exact_after);
-        assert!(landing.exact_after <= settle_bound(block), "{block}-frame blocks: exact only after {} frames", landing.exact_after);
+        assert!(
+            landing.exact_after <= settle_bound(block),
+            "{block}-frame blocks: exact only after {} frames",
+            landing.exact_after
+        );
     }
 }
 

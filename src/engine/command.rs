@@ -7,8 +7,8 @@
 //! - `Retired`: engine → loader thread: whatever the audio thread is done with, to be dropped
 //!   there, and notices that an armed feed was used.
 
-use crate::engine::fade::Resume;
 use crate::engine::duck::Duck;
+use crate::engine::fade::Resume;
 use crate::engine::feed::Feed;
 use crate::engine::program::Program;
 

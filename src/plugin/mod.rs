@@ -46,7 +46,6 @@ const TRANSPORT_STOP_FADE_MS: f32 = 30.0;
 /// is rendered in pieces (the output does not depend on how a block is cut).
 const PIECE: usize = 2048;
 
-
 /// Offline, how often to look again while waiting (as `segue render` does).
 const OFFLINE_POLL: Duration = Duration::from_micros(50);
 
@@ -221,7 +220,7 @@ impl Segue {
                 // must not be played again).
                 let mut sought = jumped;
                 if jumped {
-                    if position == 0 && self.from_the_top(engine) {
+                    if position == 0 && self.play_from_the_top(engine) {
                         sought = false;
                     } else if engine.locate(position) {
                         // Used up: the next loop pass needs a fresh one.
@@ -276,8 +275,9 @@ impl Segue {
     /// frame the same), when what starts at 0 is armed. Offline it waits for that (the desk arms
     /// the show's start when asked to prepare 0). Returns false where a prepared or late seek
     /// must do instead (real time, and the start's clips are not in memory).
-    fn from_the_top(&mut self, engine: &mut Engine) -> bool {
-        let ready = |e: &Engine| e.program().timeline.iter().take_while(|(at, _)| *at == 0).all(|&(_, s)| e.can_enter(s));
+    fn play_from_the_top(&mut self, engine: &mut Engine) -> bool {
+        let ready =
+            |e: &Engine| e.program().timeline.iter().take_while(|(at, _)| *at == 0).all(|&(_, s)| e.can_enter(s));
         if !ready(engine) {
             if !self.offline {
                 return false;
@@ -309,32 +309,35 @@ impl Plugin for Segue {
     const EMAIL: &'static str = "segue@example.invalid";
     const VERSION: &'static str = env!("CARGO_PKG_VERSION");
 
-    const AUDIO_IO_LAYOUTS: &'static [AudioIOLayout] = &[AudioIOLayout {
-        main_input_channels: None,
-        main_output_channels: NonZeroU32::new(2),
-        aux_input_ports: &[],
-        aux_output_ports: &[new_nonzero_u32(2), new_nonzero_u32(2)],
-        names: PortNames {
-            layout: Some("Stereo with stems"),
-            main_input: None,
-            main_output: Some("Main"),
-            aux_inputs: &[],
-            aux_outputs: &["Bed", "Cues"],
+    const AUDIO_IO_LAYOUTS: &'static [AudioIOLayout] = &[
+        AudioIOLayout {
+            main_input_channels: None,
+            main_output_channels: NonZeroU32::new(2),
+            aux_input_ports: &[],
+            aux_output_ports: &[new_nonzero_u32(2), new_nonzero_u32(2)],
+            names: PortNames {
+                layout: Some("Stereo with stems"),
+                main_input: None,
+                main_output: Some("Main"),
+                aux_inputs: &[],
+                aux_outputs: &["Bed", "Cues"],
+            },
         },
-    }, AudioIOLayout {
-        // For hosts (or tracks) that take one stereo output: the whole mix.
-        main_input_channels: None,
-        main_output_channels: NonZeroU32::new(2),
-        aux_input_ports: &[],
-        aux_output_ports: &[],
-        names: PortNames {
-            layout: Some("Stereo"),
-            main_input: None,
-            main_output: Some("Main"),
-            aux_inputs: &[],
-            aux_outputs: &[],
+        AudioIOLayout {
+            // For hosts (or tracks) that take one stereo output: the whole mix.
+            main_input_channels: None,
+            main_output_channels: NonZeroU32::new(2),
+            aux_input_ports: &[],
+            aux_output_ports: &[],
+            names: PortNames {
+                layout: Some("Stereo"),
+                main_input: None,
+                main_output: Some("Main"),
+                aux_inputs: &[],
+                aux_outputs: &[],
+            },
         },
-    }];
+    ];
 
     const MIDI_INPUT: MidiConfig = MidiConfig::MidiCCs;
     const SAMPLE_ACCURATE_AUTOMATION: bool = false;
