@@ -240,6 +240,8 @@ fn mix_into(
         return;
     }
     // Gains first, in short runs on the stack, then a plain multiply-add the compiler vectorises.
+    // `x * (g * pan)` as in the steady path: a gain that stops moving mid-block gives the same
+    // bits either way, so where the host cuts its blocks never shows in the output.
     let mut gains = [0.0f32; 64];
     let mut at = 0;
     while at < out_l.len() {
@@ -252,14 +254,14 @@ fn mix_into(
             Some(src) if ch == 2 => {
                 let frames = src[2 * at..2 * (at + n)].chunks_exact(2);
                 for (((frame, g), l), r) in frames.zip(&gains[..n]).zip(l.iter_mut()).zip(r.iter_mut()) {
-                    *l += frame[0] * g * pan[0];
-                    *r += frame[1] * g * pan[1];
+                    *l += frame[0] * (g * pan[0]);
+                    *r += frame[1] * (g * pan[1]);
                 }
             }
             Some(src) => {
                 for (((x, g), l), r) in src[at..at + n].iter().zip(&gains[..n]).zip(l.iter_mut()).zip(r.iter_mut()) {
-                    *l += x * g * pan[0];
-                    *r += x * g * pan[1];
+                    *l += x * (g * pan[0]);
+                    *r += x * (g * pan[1]);
                 }
             }
             None => {}

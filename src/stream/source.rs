@@ -159,13 +159,37 @@ impl Source {
             produced: 0,
             length,
         };
-        // Start at the in point plus the offset, following loops.
-        let mut file_pos = spec.start + convert_frames(offset, rate, spec.file_rate);
-        if spec.looping && file_pos >= spec.loop_end && spec.loop_end > spec.loop_start {
-            file_pos = spec.loop_start + (file_pos - spec.loop_start) % (spec.loop_end - spec.loop_start);
+        match &source.converter {
+            // The FFT resampler works in fixed chunks, each output chunk made from its input
+            // chunk and the overlap of the one before. Starting one chunk early and dropping
+            // output up to `offset` rebuilds that overlap, so the stream from `offset` on is the
+            // very one a start from the in point plays, to the bit (a seek lands where a render
+            // from the start is).
+            Converter::Fft(r) => {
+                let (chunk_in, chunk_out) = (r.input_frames_max() as u64, r.output_frames_max() as u64);
+                let raw = offset + skip as u64;
+                let warm = (raw / chunk_out).saturating_sub(1);
+                source.skip = (raw - warm * chunk_out) as usize;
+                source.seek(source.unrolled(warm * chunk_in))?;
+            }
+            // Same rate: frame for frame. The sinc resampler's chunks vary in length, so it
+            // starts at the nearest file frame instead.
+            Converter::None | Converter::Sinc(_) => {
+                source.seek(source.unrolled(convert_frames(offset, rate, spec.file_rate)))?;
+            }
         }
-        source.seek(file_pos)?;
         Ok(source)
+    }
+
+    /// The file frame at `frames` file frames into the clip's stream, following loops.
+    fn unrolled(&self, frames: u64) -> u64 {
+        let spec = &self.spec;
+        let pos = spec.start + frames;
+        if spec.looping && pos >= spec.loop_end && spec.loop_end > spec.loop_start {
+            spec.loop_start + (pos - spec.loop_start) % (spec.loop_end - spec.loop_start)
+        } else {
+            pos
+        }
     }
 
     pub fn channels(&self) -> u16 {
@@ -404,6 +428,45 @@ mod tests {
             assert_eq!(got.len(), expected.len(), "{bits}-bit {format:?}");
             for (k, (g, e)) in got.iter().zip(&expected).enumerate() {
                 assert!((g - e).abs() < 1e-6, "{bits}-bit {format:?} sample {k}: {g} vs {e}");
+            }
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// A stream opened mid-clip is the stream from the in point from there on, bit for bit, also
+    /// through the resampler and across loop seams.
+    #[test]
+    fn a_stream_opened_at_an_offset_is_the_whole_stream_from_there() {
+        let dir = std::env::temp_dir().join(format!("segue-offset-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("tone.wav");
+        let spec = hound::WavSpec {
+            channels: 2,
+            sample_rate: 44_100,
+            bits_per_sample: 32,
+            sample_format: hound::SampleFormat::Float,
+        };
+        let mut w = hound::WavWriter::create(&path, spec).unwrap();
+        for i in 0..30_000 {
+            let t = i as f64 / 44_100.0;
+            w.write_sample((0.5 * (2.0 * std::f64::consts::PI * 440.0 * t).sin()) as f32).unwrap();
+            w.write_sample((0.3 * (2.0 * std::f64::consts::PI * 1234.5 * t).sin()) as f32).unwrap();
+        }
+        w.finalize().unwrap();
+        let once = ClipSpec { start: 1000, end: 29_000, ..whole_file(&path).unwrap() };
+        let looped = ClipSpec { looping: true, loop_start: 5_000, loop_end: 21_000, ..once.clone() };
+        for (name, clip) in [("once", once), ("looped", looped)] {
+            for rate in [44_100, 48_000] {
+                let mut whole = Source::open(&clip, rate, 0).unwrap();
+                let mut all = vec![0.0; 2 * 80_000];
+                let n = whole.read(&mut all).unwrap();
+                for offset in [1, 4_095, 4_096, 10_000, 23_456, 31_999].into_iter().filter(|&o| o < n) {
+                    let mut from = Source::open(&clip, rate, offset as u64).unwrap();
+                    let mut got = vec![0.0; 2 * 6_000];
+                    let m = from.read(&mut got).unwrap();
+                    let expected = &all[2 * offset..(2 * (offset + m)).min(2 * n)];
+                    assert_eq!(&got[..expected.len()], expected, "{name} at {rate} Hz from frame {offset}");
+                }
             }
         }
         let _ = std::fs::remove_dir_all(&dir);
