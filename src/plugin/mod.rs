@@ -46,6 +46,9 @@ const TRANSPORT_STOP_FADE_MS: f32 = 30.0;
 /// is rendered in pieces (the output does not depend on how a block is cut).
 const PIECE: usize = 2048;
 
+/// How long `activate` waits for a restored show to be ready to play from its start.
+const ACTIVATE_WAIT: Duration = Duration::from_secs(3);
+
 /// Offline, how often to look again while waiting (as `segue render` does).
 const OFFLINE_POLL: Duration = Duration::from_micros(50);
 
@@ -95,8 +98,50 @@ pub struct Segue {
     /// Set by the desk while it is loading a show (offline, the bounce waits for it).
     loading: Arc<AtomicBool>,
     mix: Option<Mix>,
-    /// The host renders offline (export, bounce): wait for data instead of playing silence.
+    /// The host said it renders offline (export, bounce).
+    offline_mode: bool,
+    /// Offline, said or seen (`Pace`): wait for data instead of playing silence.
     offline: bool,
+    pace: Pace,
+}
+
+/// Tells a host that runs the plugin much faster than real time without saying so (Ardour 7's
+/// export runs VST3 plugins in freewheel with the real-time process mode): audio time against
+/// wall time over windows of `PACE_WINDOW_SECS` of audio.
+#[derive(Default)]
+struct Pace {
+    since: Option<Instant>,
+    frames: u64,
+    fast: bool,
+}
+
+/// Half a second of audio per look: long enough that a host's bursts (a prefetching host runs up
+/// to a few hundred milliseconds ahead, then waits) average out.
+const PACE_WINDOW_SECS: f64 = 0.5;
+
+/// Faster than this many times real time over a window is a freewheeling host: real-time hosts
+/// average 1x, prefetching ones stay well under 3x over half a second.
+const FREEWHEEL_RATIO: f64 = 4.0;
+
+/// Seen to freewheel (not said), a wait for missing data is kept short: if the guess were wrong
+/// the block would have underrun anyway, and this bounds the stall.
+const FREEWHEEL_STALL: Duration = Duration::from_millis(100);
+
+impl Pace {
+    /// Counts a block of `frames`; whether the host is freewheeling, as of the last window.
+    fn freewheeling(&mut self, frames: usize, rate: u32) -> bool {
+        let now = Instant::now();
+        let since = *self.since.get_or_insert(now);
+        self.frames += frames as u64;
+        let audio = self.frames as f64 / rate.max(1) as f64;
+        if audio >= PACE_WINDOW_SECS {
+            let wall = now.duration_since(since).as_secs_f64();
+            self.fast = audio > FREEWHEEL_RATIO * wall;
+            self.since = Some(now);
+            self.frames = 0;
+        }
+        self.fast
+    }
 }
 
 #[derive(Default, Clone, Copy, PartialEq)]
@@ -128,7 +173,9 @@ impl Default for Segue {
             chased: 0,
             loading: Arc::new(AtomicBool::new(false)),
             mix: None,
+            offline_mode: false,
             offline: false,
+            pace: Pace::default(),
         }
     }
 }
@@ -166,6 +213,25 @@ impl Segue {
         self.prepared_at = None;
         self.chased = 0;
         self.mix = Some(Mix::new());
+    }
+
+    /// After a (re)start, on the host's main thread: waits until the show the project restored
+    /// is in the engine and its start is armed, so the first block can already play it (a
+    /// project opened straight into an export, or with the transport playing, starts on frame 0
+    /// exactly as `segue render` does). Bounded: a show's start arms in about 0.1 s; a slow disk
+    /// makes the first play land late instead of hanging the host.
+    fn wait_for_the_show(&mut self) {
+        let Some(engine) = self.engine.as_mut() else { return };
+        let start = Instant::now();
+        while start.elapsed() < ACTIVATE_WAIT {
+            engine.poll();
+            let program = engine.program();
+            let at_top = program.timeline.iter().take_while(|(at, _)| *at == 0).map(|&(_, s)| s).collect::<Vec<_>>();
+            if !self.loading.load(Ordering::SeqCst) && at_top.iter().all(|&s| engine.can_enter(s)) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        }
     }
 
     /// Level and duck parameters into engine commands, when they change.
@@ -228,7 +294,7 @@ impl Segue {
                     } else if self.offline {
                         self.prepared_at = None;
                         self.prepare(position);
-                        if wait_offline(engine, |e| e.has_locate(position)) {
+                        if wait_offline(engine, self.stall(), |e| e.has_locate(position)) {
                             engine.locate(position);
                         }
                         self.prepared_at = None;
@@ -283,10 +349,20 @@ impl Segue {
                 return false;
             }
             self.prepare(0);
-            wait_offline(engine, ready);
+            wait_offline(engine, self.stall(), ready);
         }
         engine.schedule_command(Command::now(Action::Rewind));
         true
+    }
+
+    /// How long an offline wait may take: the full stall when the host said it renders offline,
+    /// a short one when it was only seen to run fast.
+    fn stall(&self) -> Duration {
+        if self.offline_mode {
+            OFFLINE_STALL
+        } else {
+            FREEWHEEL_STALL
+        }
     }
 
     /// Asks the desk to prepare a seek to `position`, once.
@@ -366,10 +442,13 @@ impl Plugin for Segue {
             return false;
         }
         // VST3 `kOffline`, the CLAP render extension: the host re-activates when this changes.
-        self.offline = config.process_mode == ProcessMode::Offline;
+        self.offline_mode = config.process_mode == ProcessMode::Offline;
+        self.offline = self.offline_mode;
+        self.pace = Pace::default();
         // A state the host loads later is picked up by the desk (it watches the persisted show).
         if self.engine.is_none() || rate != self.sample_rate {
             self.start(rate);
+            self.wait_for_the_show();
         }
         // Resampling happens on the loader thread with its delay trimmed: no latency to report.
         true
@@ -393,10 +472,12 @@ impl Plugin for Segue {
             return ProcessStatus::Normal;
         };
         let frames = buffer.samples();
+        self.offline = self.offline_mode || self.pace.freewheeling(frames, self.sample_rate);
         if self.offline {
             // A show the desk is still loading (a project opened straight into an export) comes
             // first, so the bounce starts with it.
-            wait_offline(&mut engine, |_| !self.loading.load(Ordering::SeqCst));
+            let loading = self.loading.clone();
+            wait_offline(&mut engine, self.stall(), |_| !loading.load(Ordering::SeqCst));
         }
         let clock = engine.clock();
         engine.poll();
@@ -433,7 +514,7 @@ impl Plugin for Segue {
         while done < frames {
             let n = PIECE.min(frames - done);
             if self.offline {
-                wait_for_data(&mut engine, n);
+                wait_for_data(&mut engine, n, self.stall());
             }
             engine.process(mix.outputs(n));
             write_outputs(&mix, n, done, buffer, aux);
@@ -479,14 +560,14 @@ fn write_outputs(mix: &Mix, n: usize, at: usize, main: &mut Buffer, aux: &mut Au
 
 /// Offline only: polls the engine until `done` says so, for at most `OFFLINE_STALL`; returns
 /// whether it did. Sleeping here is what an offline host expects (it waits for `process`).
-fn wait_offline(engine: &mut Engine, mut done: impl FnMut(&Engine) -> bool) -> bool {
+fn wait_offline(engine: &mut Engine, stall: Duration, mut done: impl FnMut(&Engine) -> bool) -> bool {
     let start = Instant::now();
     loop {
         engine.poll();
         if done(engine) {
             return true;
         }
-        if start.elapsed() > OFFLINE_STALL {
+        if start.elapsed() > stall {
             return false;
         }
         std::thread::sleep(OFFLINE_POLL);
@@ -495,12 +576,12 @@ fn wait_offline(engine: &mut Engine, mut done: impl FnMut(&Engine) -> bool) -> b
 
 /// Offline only: waits until everything due in the next `frames` frames has its data, as
 /// `segue render` does; a clip that never gets it is given up (reported, it plays silence).
-fn wait_for_data(engine: &mut Engine, frames: usize) {
+fn wait_for_data(engine: &mut Engine, frames: usize, stall: Duration) {
     let mut start = Instant::now();
     loop {
         engine.poll();
         let Some(clip) = engine.waiting_for(frames, |_| false) else { return };
-        if start.elapsed() > OFFLINE_STALL {
+        if start.elapsed() > stall {
             engine.give_up(clip);
             start = Instant::now();
             continue;
