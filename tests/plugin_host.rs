@@ -1475,3 +1475,39 @@ fn a_project_opened_while_the_transport_plays_lands_on_the_render() {
         assert!(landing.exact_after <= bound, "{block}-frame blocks: exact only after {} frames", landing.exact_after);
     }
 }
+
+#[test]
+fn an_offline_export_goes_on_past_a_file_that_breaks_and_nothing_else_changes() {
+    let dir = scratch("host-offline-broken");
+    let bed = sine_file(&dir, "bed.wav", RATE, 200.0, 0.4, 5.0, 0.0);
+    let long = sine_file(&dir, "long.wav", RATE, 700.0, 0.3, 5.0, 0.0);
+    let file = show_file(
+        &dir,
+        json!({
+            "format": "segue-show/1",
+            "end": 4.5,
+            "scenes": [{ "id": "one", "at": 0, "bed": { "file": bed, "loop": false }, "transition": { "fade_ms": 0 },
+                         "cues": [{ "id": "long", "file": long, "at": 0.5, "duck_db": 0 }] }]
+        }),
+    );
+    let reference = render(file, 512, 5.0);
+    let mut plugin = Plugin::new();
+    let base = plugin.save();
+    assert!(plugin.load(&with_show(&base, &saved_show(&dir))));
+    plugin.set_offline();
+    plugin.activate(RATE, 512);
+    // The cue's file loses everything after its first 1.5 s once the show is armed: the loader
+    // hits its end while refilling (a drive pulled, a file overwritten).
+    let path = dir.join("long.wav");
+    // Mono 32-bit float: about its first 1.5 s stay (hound's header is 44 bytes or a little more).
+    let keep = 44 + (1.5 * RATE as f64) as u64 * 4;
+    std::fs::OpenOptions::new().write(true).open(&path).unwrap().set_len(keep).unwrap();
+    let start = Instant::now();
+    let out = plugin.on_audio_thread(|audio| play(audio, 0, reference.frames(), Blocks::Fixed(512), None, false));
+    // A broken file is given up at once (the loader says so), not waited for until the stall.
+    assert!(start.elapsed() < Duration::from_secs(5), "the export took {:?}", start.elapsed());
+    assert_identical("the bed stem", &out.bed, &reference.bed);
+    // The cue plays while its data lasts, then is silent (its frames are not held back).
+    assert!((level_db(&out.cues[0], RATE, 700.0, 0.7, 1.2) - db(0.3)).abs() < 0.1, "the cue before the break");
+    assert!(level_db(&out.cues[0], RATE, 700.0, 3.0, 4.0) < -100.0, "the cue after the break is silent");
+}

@@ -291,12 +291,9 @@ impl Segue {
                     } else if engine.locate(position) {
                         // Used up: the next loop pass needs a fresh one.
                         self.prepared_at = None;
-                    } else if self.offline {
-                        self.prepared_at = None;
-                        self.prepare(position);
-                        if wait_offline(engine, self.stall(), |e| e.has_locate(position)) {
-                            engine.locate(position);
-                        }
+                    } else if self.offline && self.prepare_and_wait(engine, position) {
+                        // Offline: the desk prepared the seek while `process` waited; exact.
+                        engine.locate(position);
                         self.prepared_at = None;
                     } else {
                         // What played before the jump stops now; the seek lands a little late.
@@ -335,6 +332,16 @@ impl Segue {
                 self.prepare(position.unwrap_or(0));
             }
         }
+    }
+
+    /// Offline: asks the desk to prepare a seek to `position` and waits (bounded) until the
+    /// engine has it.
+    fn prepare_and_wait(&mut self, engine: &mut Engine, position: u64) -> bool {
+        self.prepared_at = None;
+        self.prepare(position);
+        let ready = wait_offline(engine, self.stall(), |e| e.has_locate(position));
+        self.prepared_at = None;
+        ready
     }
 
     /// Play starts at timeline 0: the show from the top, as `segue render` plays it (frame for
@@ -514,7 +521,7 @@ impl Plugin for Segue {
         while done < frames {
             let n = PIECE.min(frames - done);
             if self.offline {
-                wait_for_data(&mut engine, n, self.stall());
+                wait_for_data(&mut engine, n, self.stall(), self.offline_mode);
             }
             engine.process(mix.outputs(n));
             write_outputs(&mix, n, done, buffer, aux);
@@ -576,12 +583,17 @@ fn wait_offline(engine: &mut Engine, stall: Duration, mut done: impl FnMut(&Engi
 
 /// Offline only: waits until everything due in the next `frames` frames has its data, as
 /// `segue render` does; a clip that never gets it is given up (reported, it plays silence).
-fn wait_for_data(engine: &mut Engine, frames: usize, stall: Duration) {
+/// A host that only looked offline is not trusted that far: a clip is never given up for good on
+/// a guess, the block just plays with what is there.
+fn wait_for_data(engine: &mut Engine, frames: usize, stall: Duration, give_up: bool) {
     let mut start = Instant::now();
     loop {
         engine.poll();
         let Some(clip) = engine.waiting_for(frames, |_| false) else { return };
         if start.elapsed() > stall {
+            if !give_up {
+                return;
+            }
             engine.give_up(clip);
             start = Instant::now();
             continue;
