@@ -85,6 +85,9 @@ impl DeskStatus {
     }
 }
 
+/// How often the desk reads the meters for the editor: about one screen frame.
+const METER_PERIOD: Duration = Duration::from_millis(30);
+
 /// Packs the GO and panic notes into one atomic the audio thread reads.
 pub fn pack_notes(midi: MidiSettings) -> u32 {
     (midi.go_note as u32) << 8 | midi.panic_note as u32
@@ -187,6 +190,7 @@ fn run(parts: DeskParts, stop: &AtomicBool) {
         }
     }
     publish(&controller, &status, &mut started);
+    let mut last_meters = std::time::Instant::now();
     // The show it starts with is in the engine's queue.
     loading.store(false, Ordering::SeqCst);
     while !stop.load(Ordering::Relaxed) {
@@ -243,7 +247,12 @@ fn run(parts: DeskParts, stop: &AtomicBool) {
                 s.report(notice.text);
             }
         }
-        s.meters = controller.meters();
+        // Peaks accumulate in the engine's meters until read: read them once per screen frame,
+        // so every peak reaches the editor (read every pass, most would be overwritten unseen).
+        if last_meters.elapsed() >= METER_PERIOD {
+            s.meters = controller.meters();
+            last_meters = std::time::Instant::now();
+        }
         s.current_scene = controller.current_scene();
         for (cue, at) in started.iter().enumerate() {
             if let Some(row) = cue_row(&mut s, cue as u32) {
