@@ -12,34 +12,30 @@
 //! GLX), and the X libraries baseview loads at run time (libx11-xcb1, libxkbcommon-x11-0). The
 //! pictures go to `target/editor-window/`.
 
+mod test_host;
+
 use std::collections::HashSet;
 use std::ffi::CStr;
 use std::io::Cursor;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use clack_host::events::event_types::TransportEvent;
-use clack_host::events::event_types::TransportFlags;
-use clack_host::events::{EventFlags, EventHeader};
 use clack_host::extensions::prelude::*;
 use clack_host::prelude::*;
 use clack_host::stream::{InputStream, OutputStream};
-use clack_host::utils::FixedPoint;
 use clap_sys::audio_buffer::clap_audio_buffer;
 use clap_sys::ext::gui::{
     clap_host_gui, clap_plugin_gui, clap_window, clap_window_handle, CLAP_EXT_GUI, CLAP_WINDOW_API_X11,
 };
 use clap_sys::ext::state::{clap_plugin_state, CLAP_EXT_STATE};
 use segue::plugin::editor::{METER_HOT, METER_OK, METER_WARN, PROBLEM_FILL};
-use segue::plugin::params::SavedShow;
+use test_host::*;
 use x11rb::connection::Connection;
 use x11rb::protocol::xproto::{ConfigureWindowAux, ConnectionExt as _, CreateWindowAux, WindowClass};
 use x11rb::rust_connection::RustConnection;
 
-const PLUGIN_ID: &CStr = c"org.segue.player";
 const RATE: u32 = 48_000;
 const BLOCK: usize = 512;
 /// The editor's default size (`SegueParams::editor_state`) and the larger size it is resized to.
@@ -252,31 +248,7 @@ fn assert_drawn(p: &Picture, what: &str) {
 // The host
 // ---------------------------------------------------------------------------------------------
 
-/// The plugin library `cargo test` built beside this test binary (see tests/plugin_host.rs).
-fn entry() -> &'static PluginEntry {
-    static ENTRY: OnceLock<PluginEntry> = OnceLock::new();
-    ENTRY.get_or_init(|| {
-        let exe = std::env::current_exe().unwrap();
-        let dir = exe.parent().expect("the test binary is in target/<profile>/deps");
-        let path = dir.join(format!("{}segue{}", std::env::consts::DLL_PREFIX, std::env::consts::DLL_SUFFIX));
-        assert!(path.exists(), "{} is missing: `cargo test` builds it with the library", path.display());
-        // SAFETY: the plugin library of this very crate, built by this `cargo test`.
-        unsafe { PluginEntry::load(&path) }.unwrap_or_else(|e| panic!("cannot load {}: {e}", path.display()))
-    })
-}
-
-struct Shared {
-    callback: AtomicBool,
-}
-
-impl SharedHandler<'_> for Shared {
-    fn request_restart(&self) {}
-    fn request_process(&self) {}
-    fn request_callback(&self) {
-        self.callback.store(true, Ordering::SeqCst);
-    }
-}
-
+/// A host with the gui extension's host side.
 struct EditorHost;
 
 impl HostHandlers for EditorHost {
@@ -329,25 +301,6 @@ unsafe impl ExtensionImplementation<EditorHost> for HostGui {
     });
 }
 
-/// The plugin side of a CLAP extension, by its raw struct.
-macro_rules! plugin_extension {
-    ($name:ident, $raw:ty, $id:expr) => {
-        #[derive(Copy, Clone)]
-        struct $name(RawExtension<PluginExtensionSide, $raw>);
-
-        // SAFETY: the identifier is the one the CLAP headers give this struct.
-        unsafe impl Extension for $name {
-            const IDENTIFIERS: &'static [&'static CStr] = &[$id];
-            type ExtensionSide = PluginExtensionSide;
-
-            unsafe fn from_raw(raw: RawExtension<Self::ExtensionSide>) -> Self {
-                // SAFETY: the caller gives the pointer of this extension's identifier.
-                Self(unsafe { raw.cast() })
-            }
-        }
-    };
-}
-
 plugin_extension!(StateExt, clap_plugin_state, CLAP_EXT_STATE);
 plugin_extension!(GuiExt, clap_plugin_gui, CLAP_EXT_GUI);
 
@@ -379,7 +332,7 @@ impl Audio {
         // SAFETY: every pointer is into `self.buffers`, which outlive the call and hold `frames`.
         let mut outputs = unsafe { OutputAudioBuffers::from_raw_buffers(&mut raw, frames as u32) };
         let mut out_events = EventBuffer::with_capacity(16);
-        let transport = transport(self.frame);
+        let transport = transport(true, self.frame, RATE);
         processor
             .process(
                 &InputAudioBuffers::empty(),
@@ -406,28 +359,6 @@ impl Audio {
     }
 }
 
-/// The host transport playing at timeline frame `position`, on a seconds timeline.
-fn transport(position: u64) -> TransportEvent {
-    let flags = TransportFlags::HAS_SECONDS_TIMELINE | TransportFlags::IS_PLAYING;
-    let seconds = FixedPoint::from_bits(((position as i128 * FixedPoint::FACTOR as i128) / RATE as i128) as i64);
-    TransportEvent {
-        header: EventHeader::new_core(0, EventFlags::empty()),
-        flags,
-        song_pos_beats: FixedPoint::from_int(0),
-        song_pos_seconds: seconds,
-        tempo: 120.0,
-        tempo_inc: 0.0,
-        loop_start_beats: FixedPoint::from_int(0),
-        loop_end_beats: FixedPoint::from_int(0),
-        loop_start_seconds: FixedPoint::from_int(0),
-        loop_end_seconds: FixedPoint::from_int(0),
-        bar_start: FixedPoint::from_int(0),
-        bar_number: 0,
-        time_signature_numerator: 4,
-        time_signature_denominator: 4,
-    }
-}
-
 /// A plugin instance on the host's main thread.
 struct Plugin {
     instance: PluginInstance<EditorHost>,
@@ -436,14 +367,8 @@ struct Plugin {
 impl Plugin {
     fn new() -> Plugin {
         let info = HostInfo::new("segue editor_window test", "Segue", "https://example.invalid", "1.0").unwrap();
-        let instance = PluginInstance::<EditorHost>::new(
-            |_| Shared { callback: AtomicBool::new(false) },
-            |_| (),
-            entry(),
-            PLUGIN_ID,
-            &info,
-        )
-        .expect("the factory creates org.segue.player");
+        let instance = PluginInstance::<EditorHost>::new(|_| Shared::new(), |_| (), entry(), PLUGIN_ID, &info)
+            .expect("the factory creates org.segue.player");
         Plugin { instance }
     }
 
@@ -475,7 +400,7 @@ impl Plugin {
     }
 
     fn main_thread_callbacks(&mut self) {
-        if self.instance.access_shared_handler(|h| h.callback.swap(false, Ordering::SeqCst)) {
+        if self.instance.access_shared_handler(|h| h.take_callback()) {
             self.instance.call_on_main_thread_callback();
         }
     }
@@ -497,27 +422,6 @@ impl Plugin {
         let result = call(raw, handle.as_raw());
         self.main_thread_callbacks();
         result
-    }
-}
-
-/// nice-plug's CLAP state: an 8-byte little-endian length, then JSON; `base` with its persisted
-/// "show" field replaced.
-fn with_show(base: &[u8], show: &SavedShow) -> Vec<u8> {
-    let mut state: serde_json::Value = serde_json::from_slice(&base[8..]).expect("the state is JSON");
-    state["fields"]["show"] = serde_json::Value::String(serde_json::to_string(&Some(show)).unwrap());
-    let json = serde_json::to_vec(&state).unwrap();
-    let mut bytes = (json.len() as u64).to_le_bytes().to_vec();
-    bytes.extend(json);
-    bytes
-}
-
-fn saved_show(dir: &Path) -> SavedShow {
-    let path = dir.join("show.json");
-    SavedShow {
-        format: "segue-plugin-state/1".into(),
-        path: path.display().to_string(),
-        dir: dir.display().to_string(),
-        json: std::fs::read_to_string(&path).unwrap(),
     }
 }
 

@@ -9,16 +9,15 @@
 //! sounded, try again a little later: the first note that sounds must sound on its exact frame.
 
 mod common;
+mod test_host;
 
 use std::ffi::{c_char, CStr, CString};
 use std::io::Cursor;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use clack_host::events::event_types::{MidiEvent, NoteOnEvent, ParamValueEvent, TransportEvent, TransportFlags};
-use clack_host::events::{EventFlags, EventHeader, Match, Pckn};
+use clack_host::events::{Match, Pckn};
 use clack_host::extensions::prelude::*;
 use clack_host::prelude::*;
 use clack_host::stream::{InputStream, OutputStream};
@@ -37,43 +36,15 @@ use common::*;
 use segue::plugin::params::SavedShow;
 use segue::render::{render_show, RenderOptions};
 use serde_json::json;
+use test_host::*;
 
 // ---------------------------------------------------------------------------------------------
 // The host
 // ---------------------------------------------------------------------------------------------
 
-const PLUGIN_ID: &CStr = c"org.segue.player";
 /// The GO and panic notes the plugin uses by default (`MidiSettings::default`).
 const GO_NOTE: u8 = 12;
 const PANIC_NOTE: u8 = 13;
-
-/// The plugin library `cargo test` built for this test binary, loaded once for the whole
-/// process. It is `target/debug/deps/libsegue.so`, beside the test binary: `cargo test` builds
-/// the cdylib there but, the library not being one of its root targets, does not copy it up to
-/// `target/debug/libsegue.so`, which is whatever the last `cargo build` left.
-fn entry() -> &'static PluginEntry {
-    static ENTRY: OnceLock<PluginEntry> = OnceLock::new();
-    ENTRY.get_or_init(|| {
-        let exe = std::env::current_exe().unwrap();
-        let dir = exe.parent().expect("the test binary is in target/<profile>/deps");
-        let path = dir.join(format!("{}segue{}", std::env::consts::DLL_PREFIX, std::env::consts::DLL_SUFFIX));
-        assert!(path.exists(), "{} is missing: `cargo test` builds it with the library", path.display());
-        // SAFETY: the plugin library of this very crate, built by this `cargo test`.
-        unsafe { PluginEntry::load(&path) }.unwrap_or_else(|e| panic!("cannot load {}: {e}", path.display()))
-    })
-}
-
-struct Shared {
-    callback: AtomicBool,
-}
-
-impl SharedHandler<'_> for Shared {
-    fn request_restart(&self) {}
-    fn request_process(&self) {}
-    fn request_callback(&self) {
-        self.callback.store(true, Ordering::SeqCst);
-    }
-}
 
 struct TestHost;
 
@@ -81,25 +52,6 @@ impl HostHandlers for TestHost {
     type Shared<'a> = Shared;
     type MainThread<'a> = ();
     type AudioProcessor<'a> = ();
-}
-
-/// The plugin side of a CLAP extension, by its raw struct.
-macro_rules! plugin_extension {
-    ($name:ident, $raw:ty, $id:expr) => {
-        #[derive(Copy, Clone)]
-        struct $name(RawExtension<PluginExtensionSide, $raw>);
-
-        // SAFETY: the identifier is the one the CLAP headers give this struct.
-        unsafe impl Extension for $name {
-            const IDENTIFIERS: &'static [&'static CStr] = &[$id];
-            type ExtensionSide = PluginExtensionSide;
-
-            unsafe fn from_raw(raw: RawExtension<Self::ExtensionSide>) -> Self {
-                // SAFETY: the caller gives the pointer of this extension's identifier.
-                Self(unsafe { raw.cast() })
-            }
-        }
-    };
 }
 
 plugin_extension!(ParamsExt, clap_plugin_params, CLAP_EXT_PARAMS);
@@ -278,14 +230,8 @@ struct Plugin {
 impl Plugin {
     fn new() -> Plugin {
         let info = HostInfo::new("segue plugin_host test", "Segue", "https://example.invalid", "1.0").unwrap();
-        let instance = PluginInstance::<TestHost>::new(
-            |_| Shared { callback: AtomicBool::new(false) },
-            |_| (),
-            entry(),
-            PLUGIN_ID,
-            &info,
-        )
-        .expect("the factory creates org.segue.player");
+        let instance = PluginInstance::<TestHost>::new(|_| Shared::new(), |_| (), entry(), PLUGIN_ID, &info)
+            .expect("the factory creates org.segue.player");
         let mut plugin = Plugin { instance, audio: None, params: Vec::new() };
         plugin.params = plugin.read_params();
         plugin
@@ -469,7 +415,7 @@ impl Plugin {
     }
 
     fn main_thread_callbacks(&mut self) {
-        if self.instance.access_shared_handler(|h| h.callback.swap(false, Ordering::SeqCst)) {
+        if self.instance.access_shared_handler(|h| h.take_callback()) {
             self.instance.call_on_main_thread_callback();
         }
     }
@@ -499,73 +445,12 @@ fn param_event(time: u32, id: u32, value: f64) -> ParamValueEvent {
     ParamValueEvent::new(time, ClapId::new(id), Pckn::match_all(), value)
 }
 
-/// The host transport at timeline frame `position`, on a seconds timeline.
-fn transport(playing: bool, position: u64, rate: u32) -> TransportEvent {
-    let mut flags = TransportFlags::HAS_SECONDS_TIMELINE;
-    if playing {
-        flags |= TransportFlags::IS_PLAYING;
-    }
-    // Seconds in CLAP's 31-bit fixed point: 2^-31 s is far below a frame, so nice-plug's
-    // `pos_samples` (seconds × rate, rounded) gives `position` back exactly.
-    let seconds = FixedPoint::from_bits(((position as i128 * FixedPoint::FACTOR as i128) / rate as i128) as i64);
-    TransportEvent {
-        header: EventHeader::new_core(0, EventFlags::empty()),
-        flags,
-        song_pos_beats: FixedPoint::from_int(0),
-        song_pos_seconds: seconds,
-        tempo: 120.0,
-        tempo_inc: 0.0,
-        loop_start_beats: FixedPoint::from_int(0),
-        loop_end_beats: FixedPoint::from_int(0),
-        loop_start_seconds: FixedPoint::from_int(0),
-        loop_end_seconds: FixedPoint::from_int(0),
-        bar_start: FixedPoint::from_int(0),
-        bar_number: 0,
-        time_signature_numerator: 4,
-        time_signature_denominator: 4,
-    }
-}
-
 fn events<const N: usize>(list: [&dyn AsRef<UnknownEvent>; N]) -> EventBuffer {
     let mut buffer = EventBuffer::with_capacity(N);
     for e in list {
         buffer.push(e.as_ref());
     }
     buffer
-}
-
-/// nice-plug's CLAP state: an 8-byte little-endian length, then the JSON of its `PluginState`.
-fn state_json(bytes: &[u8]) -> serde_json::Value {
-    assert!(bytes.len() > 8, "a state of {} bytes", bytes.len());
-    let (len, json) = bytes.split_at(8);
-    assert_eq!(u64::from_le_bytes(len.try_into().unwrap()) as usize, json.len(), "the length prefix");
-    serde_json::from_slice(json).expect("the state is JSON")
-}
-
-fn state_bytes(value: &serde_json::Value) -> Vec<u8> {
-    let json = serde_json::to_vec(value).unwrap();
-    let mut bytes = (json.len() as u64).to_le_bytes().to_vec();
-    bytes.extend(json);
-    bytes
-}
-
-/// `base` (a state the plugin saved) with its persisted "show" field replaced.
-fn with_show(base: &[u8], show: &SavedShow) -> Vec<u8> {
-    let mut state = state_json(base);
-    let field = serde_json::to_string(&Some(show)).unwrap();
-    state["fields"]["show"] = serde_json::Value::String(field);
-    state_bytes(&state)
-}
-
-/// A show as the plugin saves it: its JSON, and the folder its relative paths resolve against.
-fn saved_show(dir: &Path) -> SavedShow {
-    let path = dir.join("show.json");
-    SavedShow {
-        format: "segue-plugin-state/1".into(),
-        path: path.display().to_string(),
-        dir: dir.display().to_string(),
-        json: std::fs::read_to_string(&path).unwrap(),
-    }
 }
 
 /// A plugin with `dir/show.json` handed over through its state, as a host restores a project:
