@@ -6,6 +6,7 @@
 //! decides which clips the loader keeps armed: the current and next scene, follow targets,
 //! note-triggered cues, and anything asked for explicitly.
 
+pub mod chase;
 pub mod compile;
 pub mod timeline;
 

@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use crossbeam_channel::{Receiver, RecvTimeoutError};
 
+use crate::control::chase::TransportMsg;
 use crate::control::{Controller, Severity};
 use crate::engine::command::Event;
 use crate::engine::meters::MeterReading;
@@ -29,17 +30,6 @@ pub enum DeskRequest {
     StopCue(String),
     Panic,
     SetMidi(MidiSettings),
-}
-
-/// What the audio thread tells the desk about the host transport (through a wait-free queue).
-#[derive(Debug, Clone, Copy)]
-pub enum TransportMsg {
-    /// Play started or jumped to timeline `position` at engine frame `at`, and no prepared
-    /// seek matched: seek now (it lands a little late).
-    Play { position: u64, at: u64 },
-    /// Play will (re)start at `position` (the transport is stopped there, or a loop jumps back
-    /// there): prepare a seek so the engine can apply it on the exact frame.
-    Prepare { position: u64 },
 }
 
 /// A cue as the editor shows it.

@@ -13,13 +13,7 @@
 //! exactly as `segue render` does, so a bounce equals the render; a clip whose data does not
 //! come within `OFFLINE_STALL` is given up (reported) and plays silence.
 //!
-//! Chase: with chase on and the host playing, the show timeline follows the host position.
-//! Scene entries and the show's end are scheduled on their exact frames by `process`. Play from
-//! timeline 0 starts the show from the top, as the render does. Elsewhere, where play starts or
-//! jumps, the engine applies the seek the desk prepared while the transport was stopped at that
-//! position (exact), or asks the desk to seek: it lands as soon as the loader has the data, with
-//! its envelopes already where the timeline is, and is exact from there on. While stopped,
-//! everything fades out and the desk prefetches at the playhead.
+//! Chase: with chase on, the show timeline follows the host's transport (`control::chase`).
 
 pub mod desk;
 pub mod editor;
@@ -32,15 +26,13 @@ use std::time::{Duration, Instant};
 
 use nice_plug::prelude::*;
 
+use crate::control::chase::{self, Chase, Pacing, Transport};
 use crate::control::OFFLINE_STALL;
 use crate::engine::command::{Action, Command, Level};
 use crate::engine::{Engine, EngineConfig, Outputs};
 use crate::stream::loader::{Loader, LoaderConfig};
-use desk::{Desk, DeskParts, DeskRequest, DeskStatus, TransportMsg};
+use desk::{Desk, DeskParts, DeskRequest, DeskStatus};
 use params::{SavedShow, SegueParams, DUCK_ATTACK_DEFAULT, DUCK_DEPTH_DEFAULT, DUCK_RELEASE_DEFAULT};
-
-/// The fade when the host transport stops while chasing.
-const TRANSPORT_STOP_FADE_MS: f32 = 30.0;
 
 /// The most frames the engine renders at once into the plugin's own buffers; a longer host block
 /// is rendered in pieces (the output does not depend on how a block is cut).
@@ -48,9 +40,6 @@ const PIECE: usize = 2048;
 
 /// How long `activate` waits for a restored show to be ready to play from its start.
 const ACTIVATE_WAIT: Duration = Duration::from_secs(3);
-
-/// Offline, how often to look again while waiting (as `segue render` does).
-const OFFLINE_POLL: Duration = Duration::from_micros(50);
 
 /// The engine's own output buffers: main, bed and cue stems, stereo each.
 struct Mix {
@@ -80,7 +69,8 @@ pub struct Segue {
     /// Editor → desk requests; the receiver is handed to each desk thread.
     requests: crossbeam_channel::Sender<DeskRequest>,
     requests_rx: crossbeam_channel::Receiver<DeskRequest>,
-    transport: Option<rtrb::Producer<TransportMsg>>,
+    /// The host transport followed with the show timeline (absent while inactive).
+    chase: Option<Chase>,
     status: Arc<Mutex<DeskStatus>>,
     /// The show the desk has loaded, as saved state.
     loaded: Arc<Mutex<Option<SavedShow>>>,
@@ -89,12 +79,6 @@ pub struct Segue {
     sample_rate: u32,
     /// What the audio thread last sent, to send changes only.
     sent: Sent,
-    /// Chase: where the next block should start if the host keeps playing; where it stopped.
-    expected: Option<u64>,
-    /// Where a prepared seek waits (the stopped playhead, or the loop start while looping).
-    prepared_at: Option<u64>,
-    /// The show generation the chase last followed: a new show re-chases where the host is.
-    chased: u32,
     /// Set by the desk while it is loading a show (offline, the bounce waits for it).
     loading: Arc<AtomicBool>,
     mix: Option<Mix>,
@@ -162,15 +146,12 @@ impl Default for Segue {
             desk: None,
             requests,
             requests_rx,
-            transport: None,
+            chase: None,
             status: Arc::new(Mutex::new(DeskStatus::default())),
             loaded: Arc::new(Mutex::new(None)),
             notes,
             sample_rate: 0,
             sent: Sent { levels: [f32::NAN; 3], duck: (None, None, None), scene: 0 },
-            expected: None,
-            prepared_at: None,
-            chased: 0,
             loading: Arc::new(AtomicBool::new(false)),
             mix: None,
             offline_mode: false,
@@ -206,12 +187,9 @@ impl Segue {
             loading: self.loading.clone(),
         }));
         self.engine = Some(engine);
-        self.transport = Some(transport);
+        self.chase = Some(Chase::new(transport));
         self.sample_rate = rate;
         self.sent = Sent { levels: [f32::NAN; 3], duck: (None, None, None), scene: 0 };
-        self.expected = None;
-        self.prepared_at = None;
-        self.chased = 0;
         self.mix = Some(Mix::new());
     }
 
@@ -267,120 +245,13 @@ impl Segue {
         }
     }
 
-    /// The host transport into the show timeline (see the module doc).
-    fn chase(&mut self, engine: &mut Engine, transport: (bool, Option<i64>, Option<(i64, i64)>), frames: u64) {
-        let (playing, position, loop_range) = transport;
-        let position = position.map(|p| p.max(0) as u64);
-        // A new show (loaded, or restored by the host) follows the transport from where it is.
-        let generation = engine.program().generation;
-        if generation != self.chased {
-            self.chased = generation;
-            self.expected = None;
-            self.prepared_at = None;
-        }
-        match (playing, position) {
-            (true, Some(position)) => {
-                let clock = engine.clock();
-                let jumped = self.expected != Some(position);
-                // Whether a seek covers what is at `position` itself (then its scene entry there
-                // must not be played again).
-                let mut sought = jumped;
-                if jumped {
-                    if position == 0 && self.play_from_the_top(engine) {
-                        sought = false;
-                    } else if engine.locate(position) {
-                        // Used up: the next loop pass needs a fresh one.
-                        self.prepared_at = None;
-                    } else if self.offline && self.prepare_and_wait(engine, position) {
-                        // Offline: the desk prepared the seek while `process` waited; exact.
-                        engine.locate(position);
-                        self.prepared_at = None;
-                    } else {
-                        // What played before the jump stops now; the seek lands a little late.
-                        engine.schedule_command(Command::now(Action::StopAll { fade_ms: 0.0 }));
-                        if let Some(tx) = &mut self.transport {
-                            // A full queue only delays the seek to the next block's retry.
-                            if tx.push(TransportMsg::Play { position, at: clock }).is_err() {
-                                return;
-                            }
-                        }
-                    }
-                }
-                let first = if sought { position + 1 } else { position };
-                let program = engine.program();
-                let entries = program.timeline.len();
-                let end = program.end;
-                for i in 0..entries {
-                    let (at, scene) = engine.program().timeline[i];
-                    if at >= first && at < position + frames {
-                        engine.schedule_command(Command::at(clock + at - position, Action::EnterScene { scene }));
-                    }
-                }
-                if let Some(end) = end.filter(|&e| e >= first && e < position + frames) {
-                    engine.schedule_command(Command::at(clock + end - position, Action::Panic));
-                }
-                self.expected = Some(position + frames);
-                // While looping, keep the loop start prepared so every pass re-chases on time.
-                if let Some((start, _)) = loop_range {
-                    self.prepare(start.max(0) as u64);
-                }
-            }
-            (false, _) | (true, None) => {
-                if self.expected.take().is_some() {
-                    engine.schedule_command(Command::now(Action::StopAll { fade_ms: TRANSPORT_STOP_FADE_MS }));
-                }
-                self.prepare(position.unwrap_or(0));
-            }
-        }
-    }
-
-    /// Offline: asks the desk to prepare a seek to `position` and waits (bounded) until the
-    /// engine has it.
-    fn prepare_and_wait(&mut self, engine: &mut Engine, position: u64) -> bool {
-        self.prepared_at = None;
-        self.prepare(position);
-        let ready = wait_offline(engine, self.stall(), |e| e.has_locate(position));
-        self.prepared_at = None;
-        ready
-    }
-
-    /// Play starts at timeline 0: the show from the top, as `segue render` plays it (frame for
-    /// frame the same), when what starts at 0 is armed. Offline it waits for that (the desk arms
-    /// the show's start when asked to prepare 0). Returns false where a prepared or late seek
-    /// must do instead (real time, and the start's clips are not in memory).
-    fn play_from_the_top(&mut self, engine: &mut Engine) -> bool {
-        let ready =
-            |e: &Engine| e.program().timeline.iter().take_while(|(at, _)| *at == 0).all(|&(_, s)| e.can_enter(s));
-        if !ready(engine) {
-            if !self.offline {
-                return false;
-            }
-            self.prepare(0);
-            wait_offline(engine, self.stall(), ready);
-        }
-        engine.schedule_command(Command::now(Action::Rewind));
-        true
-    }
-
-    /// How long an offline wait may take: the full stall when the host said it renders offline,
-    /// a short one when it was only seen to run fast.
-    fn stall(&self) -> Duration {
-        if self.offline_mode {
-            OFFLINE_STALL
-        } else {
-            FREEWHEEL_STALL
-        }
-    }
-
-    /// Asks the desk to prepare a seek to `position`, once.
-    fn prepare(&mut self, position: u64) {
-        if self.prepared_at == Some(position) {
-            return;
-        }
-        if let Some(tx) = &mut self.transport {
-            if tx.push(TransportMsg::Prepare { position }).is_ok() {
-                self.prepared_at = Some(position);
-            }
+    /// How this block is paced: offline when the host says so (the full stall, clips may be
+    /// given up) or when it is seen to freewheel (short waits, nothing given up for good).
+    fn pacing(&self) -> Pacing {
+        match (self.offline_mode, self.offline) {
+            (true, _) => Pacing::Offline { stall: OFFLINE_STALL, give_up: true },
+            (false, true) => Pacing::Offline { stall: FREEWHEEL_STALL, give_up: false },
+            (false, false) => Pacing::RealTime,
         }
     }
 }
@@ -484,7 +355,9 @@ impl Plugin for Segue {
             // A show the desk is still loading (a project opened straight into an export) comes
             // first, so the bounce starts with it.
             let loading = self.loading.clone();
-            wait_offline(&mut engine, self.stall(), |_| !loading.load(Ordering::SeqCst));
+            if let Pacing::Offline { stall, .. } = self.pacing() {
+                chase::wait_until(&mut engine, stall, |_| !loading.load(Ordering::SeqCst));
+            }
         }
         let clock = engine.clock();
         engine.poll();
@@ -509,20 +382,25 @@ impl Plugin for Segue {
                 _ => {}
             }
         }
-        if self.params.chase.value() {
-            let t = context.transport();
-            let transport = (t.playing, t.pos_samples(), t.loop_range_samples());
-            self.chase(&mut engine, transport, frames as u64);
-        } else if self.expected.take().is_some() {
-            engine.schedule_command(Command::now(Action::StopAll { fade_ms: TRANSPORT_STOP_FADE_MS }));
+        let pacing = self.pacing();
+        if let Some(chase) = &mut self.chase {
+            if self.params.chase.value() {
+                let t = context.transport();
+                let transport = Transport {
+                    playing: t.playing,
+                    position: t.pos_samples().map(|p| p.max(0) as u64),
+                    loop_start: t.loop_range_samples().map(|(start, _)| start.max(0) as u64),
+                };
+                chase.follow(&mut engine, transport, frames as u64, pacing);
+            } else {
+                chase.stop(&mut engine);
+            }
         }
         let mut mix = self.mix.take().unwrap_or_else(Mix::new);
         let mut done = 0;
         while done < frames {
             let n = PIECE.min(frames - done);
-            if self.offline {
-                wait_for_data(&mut engine, n, self.stall(), self.offline_mode);
-            }
+            chase::wait_for_data(&mut engine, n, pacing);
             engine.process(mix.outputs(n));
             write_outputs(&mix, n, done, buffer, aux);
             done += n;
@@ -536,7 +414,7 @@ impl Plugin for Segue {
     fn deactivate(&mut self) {
         self.desk = None;
         self.engine = None;
-        self.transport = None;
+        self.chase = None;
     }
 }
 
@@ -562,43 +440,6 @@ fn write_outputs(mix: &Mix, n: usize, at: usize, main: &mut Buffer, aux: &mut Au
             Some(src) => channel[at..at + n].copy_from_slice(&src[..n]),
             None => channel[at..at + n].fill(0.0),
         }
-    }
-}
-
-/// Offline only: polls the engine until `done` says so, for at most `OFFLINE_STALL`; returns
-/// whether it did. Sleeping here is what an offline host expects (it waits for `process`).
-fn wait_offline(engine: &mut Engine, stall: Duration, mut done: impl FnMut(&Engine) -> bool) -> bool {
-    let start = Instant::now();
-    loop {
-        engine.poll();
-        if done(engine) {
-            return true;
-        }
-        if start.elapsed() > stall {
-            return false;
-        }
-        std::thread::sleep(OFFLINE_POLL);
-    }
-}
-
-/// Offline only: waits until everything due in the next `frames` frames has its data, as
-/// `segue render` does; a clip that never gets it is given up (reported, it plays silence).
-/// A host that only looked offline is not trusted that far: a clip is never given up for good on
-/// a guess, the block just plays with what is there.
-fn wait_for_data(engine: &mut Engine, frames: usize, stall: Duration, give_up: bool) {
-    let mut start = Instant::now();
-    loop {
-        engine.poll();
-        let Some(clip) = engine.waiting_for(frames, |_| false) else { return };
-        if start.elapsed() > stall {
-            if !give_up {
-                return;
-            }
-            engine.give_up(clip);
-            start = Instant::now();
-            continue;
-        }
-        std::thread::sleep(OFFLINE_POLL);
     }
 }
 
