@@ -8,6 +8,7 @@
 //! - `render`: the offline bounce, the same engine driven from the show's timeline.
 //! - `plugin`: the CLAP / VST3 plugin (nice-plug), its desk thread and editor.
 
+pub mod app;
 pub mod control;
 pub mod engine;
 pub mod plugin;

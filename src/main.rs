@@ -1,4 +1,5 @@
-//! The `segue` command line: check a show, print its schema, render it to WAV.
+//! The `segue` command line: play a show live, check it, print its schema, render it to WAV,
+//! list audio devices.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -6,6 +7,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 
+use segue::app;
 use segue::control::Severity;
 use segue::render::{self, RenderOptions};
 use segue::show;
@@ -19,6 +21,45 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Play a show live: the operator's GO, the show timeline, OSC remote control.
+    Play {
+        show: PathBuf,
+        /// No console: one JSON object per line on stdout for every event; commands on stdin
+        /// (`go`, `panic`, `transport/play`, `cue/ID/start`, `level/bed -6`, `quit`, ...).
+        #[arg(long)]
+        headless: bool,
+        /// Start the show's timeline at once.
+        #[arg(long)]
+        autoplay: bool,
+        /// Where on the timeline to open, in seconds or MM:SS.mmm (default: 0).
+        #[arg(long, value_parser = parse_time)]
+        start: Option<f64>,
+        /// `alsa` or `jack` (default: JACK when a server runs, else ALSA).
+        #[arg(long)]
+        backend: Option<String>,
+        /// Output device, as `segue devices` lists it.
+        #[arg(long)]
+        device: Option<String>,
+        /// Frames per audio buffer (default: the device's).
+        #[arg(long, value_parser = clap::value_parser!(u32).range(16..=16_384))]
+        buffer: Option<u32>,
+        #[arg(long, value_parser = clap::value_parser!(u32).range(8_000..=384_000))]
+        sample_rate: Option<u32>,
+        /// Which device channels main, bed and cues go to, e.g. `main=1-2,bed=3-4,cues=5-6`.
+        #[arg(long, default_value = "main=1-2", value_parser = parse_patch)]
+        patch: segue::app::audio::Patch,
+        /// OSC over UDP on this address (`off`: none).
+        #[arg(long, default_value = "127.0.0.1:53000")]
+        osc: String,
+        /// Networks OSC may come from besides loopback (needed to listen beyond loopback).
+        #[arg(long, value_parser = parse_cidr)]
+        osc_allow: Vec<(std::net::IpAddr, u8)>,
+        /// A second GO within this many milliseconds of the first is ignored.
+        #[arg(long, default_value_t = 200)]
+        go_guard: u64,
+    },
+    /// List audio backends and their output devices (channels, rates).
+    Devices,
     /// Validate a show file and its audio; print a summary, or every problem found.
     Check { show: PathBuf },
     /// Print the JSON Schema of the show format (for editors).
@@ -46,6 +87,14 @@ enum Command {
     },
 }
 
+fn parse_patch(text: &str) -> Result<segue::app::audio::Patch, String> {
+    segue::app::audio::Patch::parse(text)
+}
+
+fn parse_cidr(text: &str) -> Result<(std::net::IpAddr, u8), String> {
+    segue::app::osc::parse_cidr(text)
+}
+
 fn parse_time(text: &str) -> Result<f64, String> {
     show::time::parse_time(text).map_err(|e| e.to_string())
 }
@@ -62,6 +111,51 @@ fn main() -> ExitCode {
 
 fn run() -> anyhow::Result<ExitCode> {
     match Cli::parse().command {
+        Command::Play {
+            show,
+            headless,
+            autoplay,
+            start,
+            backend,
+            device,
+            buffer,
+            sample_rate,
+            patch,
+            osc,
+            osc_allow,
+            go_guard,
+        } => {
+            let osc = match osc.as_str() {
+                "off" | "none" => None,
+                addr => Some(addr.parse().with_context(|| format!("--osc {addr}: expected ADDRESS:PORT or off"))?),
+            };
+            let options = app::PlayOptions {
+                show,
+                device: app::device::DeviceOptions { backend, device, buffer, sample_rate, channels: 2 },
+                patch,
+                start,
+                autoplay,
+                headless,
+                osc,
+                osc_allow,
+                go_guard: std::time::Duration::from_millis(go_guard),
+            };
+            match app::play(options) {
+                Ok(()) => Ok(ExitCode::SUCCESS),
+                Err(e @ app::PlayError::NoOutput(_)) => {
+                    eprintln!("segue: {e}");
+                    Ok(ExitCode::from(2))
+                }
+                Err(e) => {
+                    eprintln!("segue: {e}");
+                    Ok(ExitCode::FAILURE)
+                }
+            }
+        }
+        Command::Devices => {
+            print!("{}", app::device::list());
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Check { show } => match show::load(&show) {
             Ok(file) => {
                 println!("{}", show::summary::summary(&file));

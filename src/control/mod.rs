@@ -95,6 +95,11 @@ pub struct Controller {
     /// The scene where a prepared locate would start play: kept armed too, so play started
     /// there (from the top of the show, say) finds its clips in memory.
     locate_scene: Option<u32>,
+    /// The manual cues in GO order, each scene's first of them, and the one GO fires next (as
+    /// the engine moves it: its events are mirrored here), so the next GOs are always armed.
+    manual: Vec<u32>,
+    first_manual: Vec<Option<u32>>,
+    standby: u32,
 }
 
 impl Controller {
@@ -120,6 +125,9 @@ impl Controller {
             failed: BTreeSet::new(),
             next_token: 0,
             locate_scene: None,
+            manual: Vec::new(),
+            first_manual: Vec::new(),
+            standby: 0,
         };
         c.install();
         c
@@ -139,6 +147,9 @@ impl Controller {
         self.cue_scene = program.cues.iter().map(|c| c.scene).collect();
         self.cue_followers = program.cues.iter().map(|c| c.followers.iter().map(|f| f.0).collect()).collect();
         self.scene_beds = program.scenes.iter().map(|s| s.bed).collect();
+        self.manual = program.manual.clone();
+        self.first_manual = program.scenes.iter().map(|s| s.first_manual).collect();
+        self.standby = 0;
         self.note_clips = program
             .notes
             .iter()
@@ -392,12 +403,20 @@ impl Controller {
             match event {
                 Event::SceneEntered { scene, .. } | Event::Seeked { scene: Some(scene), .. } => {
                     self.scene = Some(scene);
+                    if let Some(Some(first)) = self.first_manual.get(scene as usize) {
+                        self.standby = *first;
+                    }
                     self.extra.clear();
                     self.update_wanted();
                 }
                 // Before the first scene: the show's start is what comes next.
                 Event::Seeked { scene: None, .. } => {
                     self.scene = None;
+                    self.standby = 0;
+                    self.update_wanted();
+                }
+                Event::CueStarted { cue, .. } if self.manual.get(self.standby as usize) == Some(&cue) => {
+                    self.standby += 1;
                     self.update_wanted();
                 }
                 _ => {}
@@ -529,7 +548,9 @@ impl Controller {
                 }
             }
         }
-        for &clip in self.note_clips.iter().chain(self.extra.iter()) {
+        // The next two GOs (cue index == clip index for cues).
+        let standby = self.manual.iter().skip(self.standby as usize).take(2);
+        for &clip in self.note_clips.iter().chain(self.extra.iter()).chain(standby) {
             want[clip as usize] = true;
         }
         // Follow targets, transitively (cue index == clip index for cues).

@@ -74,6 +74,41 @@ impl Outputs<'_> {
     }
 }
 
+/// The most frames a front end renders at once into a `Mix`; a longer block is rendered in
+/// pieces (the output does not depend on how a block is cut).
+pub const PIECE: usize = 2048;
+
+/// The engine's own output buffers for a front end (the plugin, the live player): main, bed and
+/// cue stems, stereo each, `PIECE` frames. Made on the control side, used on the audio thread;
+/// the front end copies from it to wherever its audio goes, so it never reads back a host's or a
+/// device's buffers.
+pub struct Mix {
+    channels: [Box<[f32]>; 6],
+}
+
+impl Default for Mix {
+    fn default() -> Mix {
+        Mix { channels: std::array::from_fn(|_| vec![0.0; PIECE].into_boxed_slice()) }
+    }
+}
+
+impl Mix {
+    /// The first `frames` (at most `PIECE`) frames of each, as engine outputs.
+    pub fn outputs(&mut self, frames: usize) -> Outputs<'_> {
+        let [ml, mr, bl, br, cl, cr] = &mut self.channels;
+        Outputs {
+            main: [&mut ml[..frames], &mut mr[..frames]],
+            bed: [&mut bl[..frames], &mut br[..frames]],
+            cues: [&mut cl[..frames], &mut cr[..frames]],
+        }
+    }
+
+    /// Main left and right, bed left and right, cues left and right, as last rendered.
+    pub fn channels(&self) -> &[Box<[f32]>; 6] {
+        &self.channels
+    }
+}
+
 pub struct Engine {
     rate: u32,
     clock: u64,
@@ -345,6 +380,18 @@ impl Engine {
     /// Whether a seek prepared for timeline `position` is here, ready for `locate`.
     pub fn has_locate(&self, position: u64) -> bool {
         self.located.as_ref().is_some_and(|l| l.position == position)
+    }
+
+    /// Whether a seek prepared for `position` is here with the data of everything it starts
+    /// (or the loader gave that clip up): `locate` then starts it all on its frame.
+    pub fn locate_ready(&self, position: u64) -> bool {
+        self.located.as_ref().is_some_and(|l| {
+            l.position == position
+                && l.starts.iter().all(|&(clip, token, ..)| {
+                    self.offset_feeds.iter().any(|(t, _)| *t == token)
+                        || self.program.clips.get(clip as usize).is_some_and(|c| c.lost)
+                })
+        })
     }
 
     /// Whether entering `scene` now would start its bed and timed cues from armed feeds (or

@@ -29,38 +29,14 @@ use nice_plug::prelude::*;
 use crate::control::chase::{self, Chase, Pacing, Transport};
 use crate::control::OFFLINE_STALL;
 use crate::engine::command::{Action, Command, Level};
-use crate::engine::{Engine, EngineConfig, Outputs};
+use crate::engine::{Engine, EngineConfig, Mix, PIECE};
 use crate::stream::loader::{Loader, LoaderConfig};
 use desk::{Desk, DeskParts, DeskRequest, DeskStatus};
 use params::{SavedShow, SegueParams, DUCK_ATTACK_DEFAULT, DUCK_DEPTH_DEFAULT, DUCK_RELEASE_DEFAULT};
 
-/// The most frames the engine renders at once into the plugin's own buffers; a longer host block
-/// is rendered in pieces (the output does not depend on how a block is cut).
-const PIECE: usize = 2048;
 
 /// How long `activate` waits for a restored show to be ready to play from its start.
 const ACTIVATE_WAIT: Duration = Duration::from_secs(3);
-
-/// The engine's own output buffers: main, bed and cue stems, stereo each.
-struct Mix {
-    channels: [Box<[f32]>; 6],
-}
-
-impl Mix {
-    fn new() -> Mix {
-        Mix { channels: std::array::from_fn(|_| vec![0.0; PIECE].into_boxed_slice()) }
-    }
-
-    /// The first `frames` frames of each, as engine outputs.
-    fn outputs(&mut self, frames: usize) -> Outputs<'_> {
-        let [ml, mr, bl, br, cl, cr] = &mut self.channels;
-        Outputs {
-            main: [&mut ml[..frames], &mut mr[..frames]],
-            bed: [&mut bl[..frames], &mut br[..frames]],
-            cues: [&mut cl[..frames], &mut cr[..frames]],
-        }
-    }
-}
 
 pub struct Segue {
     params: Arc<SegueParams>,
@@ -190,7 +166,7 @@ impl Segue {
         self.chase = Some(Chase::new(transport));
         self.sample_rate = rate;
         self.sent = Sent { levels: [f32::NAN; 3], duck: (None, None, None), scene: 0 };
-        self.mix = Some(Mix::new());
+        self.mix = Some(Mix::default());
     }
 
     /// After a (re)start, on the host's main thread: waits until the show the project restored
@@ -396,7 +372,7 @@ impl Plugin for Segue {
                 chase.stop(&mut engine);
             }
         }
-        let mut mix = self.mix.take().unwrap_or_else(Mix::new);
+        let mut mix = self.mix.take().unwrap_or_default();
         let mut done = 0;
         while done < frames {
             let n = PIECE.min(frames - done);
@@ -422,7 +398,7 @@ impl Plugin for Segue {
 /// last, each once, never read back. Where a host gives outputs the same buffer (or main and a
 /// stem alias), main is what stays in it; without stem ports, main is still the whole mix.
 fn write_outputs(mix: &Mix, n: usize, at: usize, main: &mut Buffer, aux: &mut AuxiliaryBuffers) {
-    let [ml, mr, bl, br, cl, cr] = &mix.channels;
+    let [ml, mr, bl, br, cl, cr] = mix.channels();
     for (port, stem) in aux.outputs.iter_mut().zip([[bl, br], [cl, cr]]) {
         for (i, channel) in port.as_slice().iter_mut().enumerate() {
             // A port with more channels than two gets the pair, then silence.

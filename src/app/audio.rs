@@ -1,0 +1,204 @@
+//! The live player's audio callback (runs on the audio device's thread): owns the `Engine`,
+//! plays the player's own transport through `control::chase`, renders into its `Mix` and copies
+//! it to the device's channels through the output patch. Like the engine it never allocates,
+//! locks, blocks or prints; everything it needs is built before the stream starts.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Instant;
+
+use crate::control::chase::{Chase, Pacing, Transport};
+use crate::engine::{Engine, Mix, PIECE};
+
+/// What the control side asks of the transport (through a wait-free queue).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum TransportCmd {
+    Play,
+    Stop,
+    /// Move the playhead to this timeline frame (playing or not).
+    Locate(u64),
+}
+
+/// Which device channels (0-based) main, bed and cues go to; `None`: not patched.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Patch {
+    pub main: Option<[usize; 2]>,
+    pub bed: Option<[usize; 2]>,
+    pub cues: Option<[usize; 2]>,
+}
+
+impl Default for Patch {
+    fn default() -> Self {
+        Patch { main: Some([0, 1]), bed: None, cues: None }
+    }
+}
+
+impl Patch {
+    /// Parses `main=1-2,bed=3-4,cues=5-6` (1-based channel pairs, as on an interface's panel).
+    pub fn parse(text: &str) -> Result<Patch, String> {
+        let mut patch = Patch { main: None, bed: None, cues: None };
+        for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            let (bus, pair) = part.split_once('=').ok_or_else(|| format!("\"{part}\": expected BUS=FIRST-SECOND"))?;
+            let (a, b) = pair.split_once('-').ok_or_else(|| format!("\"{pair}\": expected a channel pair like 1-2"))?;
+            let channel = |t: &str| match t.trim().parse::<usize>() {
+                Ok(n) if n >= 1 => Ok(n - 1),
+                _ => Err(format!("\"{t}\" is not a channel number (1, 2, ...)")),
+            };
+            let pair = Some([channel(a)?, channel(b)?]);
+            match bus.trim() {
+                "main" => patch.main = pair,
+                "bed" => patch.bed = pair,
+                "cues" => patch.cues = pair,
+                other => return Err(format!("\"{other}\" is not a bus: main, bed or cues")),
+            }
+        }
+        Ok(patch)
+    }
+
+    /// The highest device channel the patch uses, plus one.
+    pub fn channels_needed(&self) -> usize {
+        [self.main, self.bed, self.cues].iter().flatten().flat_map(|p| p.iter()).map(|&c| c + 1).max().unwrap_or(0)
+    }
+}
+
+/// Where the audio thread says it is, for the control side to stamp commands: the engine frame
+/// at the start of the last callback and when that was (nanoseconds since `epoch`).
+pub struct ClockMap {
+    epoch: Instant,
+    frame: AtomicU64,
+    nanos: AtomicU64,
+    /// Frames of the last callback (the device's buffer).
+    block: AtomicU64,
+    rate: u32,
+}
+
+impl ClockMap {
+    pub fn new(rate: u32) -> ClockMap {
+        ClockMap {
+            epoch: Instant::now(),
+            frame: AtomicU64::new(0),
+            nanos: AtomicU64::new(0),
+            block: AtomicU64::new(1024),
+            rate,
+        }
+    }
+
+    fn record(&self, frame: u64, at: Instant, block: usize) {
+        self.block.store(block as u64, Ordering::Relaxed);
+        // Nanos first, then the frame, so a reader that sees the new frame sees its time too.
+        self.nanos.store(at.duration_since(self.epoch).as_nanos() as u64, Ordering::Release);
+        self.frame.store(frame, Ordering::Release);
+    }
+
+    /// Frames per device buffer, as the last callback had them: how far ahead a command is
+    /// scheduled, so it lands on its frame whatever its arrival's place in a buffer.
+    pub fn block(&self) -> u64 {
+        self.block.load(Ordering::Relaxed)
+    }
+
+    /// The engine frame playing at `at` as the last callback saw it (its start plus the time
+    /// since, in frames).
+    pub fn frame_at(&self, at: Instant) -> u64 {
+        let frame = self.frame.load(Ordering::Acquire);
+        let nanos = self.nanos.load(Ordering::Acquire);
+        let since = at.duration_since(self.epoch).as_nanos() as u64;
+        frame + since.saturating_sub(nanos) * self.rate as u64 / 1_000_000_000
+    }
+}
+
+/// The state the device callback owns.
+pub struct AudioSide {
+    engine: Engine,
+    chase: Chase,
+    mix: Mix,
+    patch: Patch,
+    commands: rtrb::Consumer<TransportCmd>,
+    playing: bool,
+    position: u64,
+    clock: Arc<ClockMap>,
+    /// Where the transport is, for the control side (timeline frame; top bit: playing).
+    published: Arc<AtomicU64>,
+}
+
+/// The top bit of the published transport word: the transport plays.
+pub const PLAYING_BIT: u64 = 1 << 63;
+
+impl AudioSide {
+    pub fn new(
+        engine: Engine,
+        chase: Chase,
+        patch: Patch,
+        commands: rtrb::Consumer<TransportCmd>,
+        clock: Arc<ClockMap>,
+        published: Arc<AtomicU64>,
+    ) -> AudioSide {
+        AudioSide {
+            engine,
+            chase,
+            mix: Mix::default(),
+            patch,
+            commands,
+            playing: false,
+            position: 0,
+            clock,
+            published,
+        }
+    }
+
+    /// Fills one device buffer: `data` interleaved with `channels` channels.
+    pub fn fill(&mut self, data: &mut [f32], channels: usize) {
+        let channels = channels.max(1);
+        let frames = data.len() / channels;
+        self.clock.record(self.engine.clock(), Instant::now(), frames);
+        while let Ok(cmd) = self.commands.pop() {
+            match cmd {
+                TransportCmd::Play => self.playing = true,
+                TransportCmd::Stop => self.playing = false,
+                TransportCmd::Locate(position) => self.position = position,
+            }
+        }
+        self.engine.poll();
+        let transport = Transport { playing: self.playing, position: Some(self.position), loop_start: None };
+        self.chase.follow(&mut self.engine, transport, frames as u64, Pacing::RealTime);
+        let mut done = 0;
+        while done < frames {
+            let n = PIECE.min(frames - done);
+            self.engine.process(self.mix.outputs(n));
+            let out = &mut data[done * channels..(done + n) * channels];
+            out.fill(0.0);
+            let [ml, mr, bl, br, cl, cr] = self.mix.channels();
+            for (pair, (l, r)) in [(self.patch.main, (ml, mr)), (self.patch.bed, (bl, br)), (self.patch.cues, (cl, cr))] {
+                let Some([a, b]) = pair else { continue };
+                for (i, frame) in out.chunks_exact_mut(channels).enumerate() {
+                    if a < channels {
+                        frame[a] += l[i];
+                    }
+                    if b < channels {
+                        frame[b] += r[i];
+                    }
+                }
+            }
+            done += n;
+        }
+        if self.playing {
+            self.position += frames as u64;
+        }
+        let word = self.position | if self.playing { PLAYING_BIT } else { 0 };
+        self.published.store(word, Ordering::Relaxed);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_patch_reads_as_on_an_interfaces_panel() {
+        let p = Patch::parse("main=1-2,bed=3-4,cues=5-6").unwrap();
+        assert_eq!(p, Patch { main: Some([0, 1]), bed: Some([2, 3]), cues: Some([4, 5]) });
+        assert_eq!(p.channels_needed(), 6);
+        assert!(Patch::parse("drums=1-2").unwrap_err().contains("not a bus"));
+        assert!(Patch::parse("main=0-1").unwrap_err().contains("not a channel"));
+        assert!(Patch::parse("main").unwrap_err().contains("BUS=FIRST-SECOND"));
+    }
+}

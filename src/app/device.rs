@@ -1,0 +1,180 @@
+//! The live player's audio output (main thread): which backend and device, at which rate and
+//! buffer size, through cpal (ALSA, or JACK; PipeWire systems offer both). Opening fails with one
+//! clear sentence naming what was tried and what to try; errors the stream reports later go to
+//! the control loop as words.
+
+use cpal::traits::{DeviceTrait, HostTrait, StreamTrait};
+
+use crate::app::audio::AudioSide;
+
+/// What the operator asked for.
+#[derive(Debug, Clone, Default)]
+pub struct DeviceOptions {
+    /// `alsa` or `jack` (default: JACK when a JACK server runs, else ALSA).
+    pub backend: Option<String>,
+    /// A device name as `segue devices` lists it (default: the backend's default output).
+    pub device: Option<String>,
+    pub buffer: Option<u32>,
+    pub sample_rate: Option<u32>,
+    /// Channels the output patch needs at the least.
+    pub channels: usize,
+}
+
+/// An output chosen and configured, not started yet.
+pub struct Output {
+    pub backend: String,
+    pub device: cpal::Device,
+    pub name: String,
+    pub config: cpal::StreamConfig,
+}
+
+/// A running output stream (dropping it stops the sound).
+pub struct Running {
+    _stream: cpal::Stream,
+}
+
+fn host_name(id: cpal::HostId) -> String {
+    id.name().to_lowercase()
+}
+
+/// The backends this build knows that are usable here, in the order they are tried.
+fn backends(wanted: Option<&str>) -> Result<Vec<cpal::HostId>, String> {
+    let available = cpal::available_hosts();
+    let mut ids: Vec<cpal::HostId> = available.clone();
+    // A running JACK server is what a screening rig set up on purpose: prefer it.
+    ids.sort_by_key(|id| if host_name(*id) == "jack" { 0 } else { 1 });
+    match wanted {
+        None => Ok(ids),
+        Some(name) => {
+            let name = name.to_lowercase();
+            match ids.into_iter().find(|id| host_name(*id) == name) {
+                Some(id) => Ok(vec![id]),
+                None => Err(format!(
+                    "the audio backend \"{name}\" is not available here (available: {}); try `segue devices`",
+                    available.iter().map(|id| host_name(*id)).collect::<Vec<_>>().join(", ")
+                )),
+            }
+        }
+    }
+}
+
+/// Picks the backend, device and configuration.
+pub fn choose(options: &DeviceOptions) -> Result<Output, String> {
+    let ids = backends(options.backend.as_deref())?;
+    let mut tried = Vec::new();
+    for id in ids {
+        let backend = host_name(id);
+        let host = match cpal::host_from_id(id) {
+            Ok(host) => host,
+            Err(e) => {
+                tried.push(format!("{backend}: {e}"));
+                continue;
+            }
+        };
+        let device = match &options.device {
+            Some(name) => host
+                .output_devices()
+                .ok()
+                .and_then(|mut devices| devices.find(|d| d.to_string() == *name || d.to_string().contains(name.as_str()))),
+            None => host.default_output_device(),
+        };
+        let Some(device) = device else {
+            tried.push(match &options.device {
+                Some(name) => format!("{backend}: no output device named \"{name}\""),
+                None => format!("{backend}: no default output device"),
+            });
+            continue;
+        };
+        let name = device.to_string();
+        let default = match device.default_output_config() {
+            Ok(c) => c,
+            Err(e) => {
+                tried.push(format!("{backend} \"{name}\": {e}"));
+                continue;
+            }
+        };
+        let channels = (default.channels() as usize).max(options.channels).max(2) as u16;
+        let rate = options.sample_rate.unwrap_or(default.sample_rate());
+        let buffer = match options.buffer {
+            Some(frames) => cpal::BufferSize::Fixed(frames),
+            None => cpal::BufferSize::Default,
+        };
+        let config = cpal::StreamConfig { channels, sample_rate: rate, buffer_size: buffer };
+        return Ok(Output { backend, device, name, config });
+    }
+    Err(if tried.is_empty() {
+        "no audio backend is available here (this build knows ALSA and JACK); start a JACK server \
+         (e.g. `jackd -d dummy` on a machine without a sound card) or check the sound card"
+            .to_string()
+    } else {
+        format!(
+            "no audio output could be opened ({}); try `segue devices`, --backend, --device, or start a JACK \
+             server (e.g. `jackd -d dummy` on a machine without a sound card)",
+            tried.join("; ")
+        )
+    })
+}
+
+impl Output {
+    /// Starts the stream: the callback fills every buffer from `side`; stream errors go to
+    /// `errors` in words.
+    pub fn start(self, mut side: AudioSide, errors: crossbeam_channel::Sender<String>) -> Result<Running, String> {
+        let channels = self.config.channels as usize;
+        let what = format!("{} \"{}\"", self.backend, self.name);
+        let stream = self
+            .device
+            .build_output_stream::<f32, _, _>(
+                self.config,
+                move |data: &mut [f32], _info: &cpal::OutputCallbackInfo| side.fill(data, channels),
+                move |e| {
+                    let _ = errors.send(e.to_string());
+                },
+                None,
+            )
+            .map_err(|e| format!("cannot open {what} at {} Hz: {e}", self.config.sample_rate))?;
+        stream.play().map_err(|e| format!("cannot start {what}: {e}"))?;
+        Ok(Running { _stream: stream })
+    }
+}
+
+/// `segue devices`: every backend with its output devices, channels and rates.
+pub fn list() -> String {
+    let mut out = String::new();
+    for id in cpal::available_hosts() {
+        out.push_str(&format!("{}\n", host_name(id)));
+        let host = match cpal::host_from_id(id) {
+            Ok(h) => h,
+            Err(e) => {
+                out.push_str(&format!("  (not usable: {e})\n"));
+                continue;
+            }
+        };
+        let default = host.default_output_device().map(|d| d.to_string());
+        match host.output_devices() {
+            Ok(devices) => {
+                for d in devices {
+                    let name = d.to_string();
+                    let mark = if Some(&name) == default.as_ref() { " (default)" } else { "" };
+                    // Devices list every channel count and format as its own range: one line each.
+                    let configs = match d.supported_output_configs() {
+                        Ok(cs) => {
+                            let cs: Vec<_> = cs.collect();
+                            let channels = cs.iter().map(|c| c.channels()).max().unwrap_or(0);
+                            let low = cs.iter().map(|c| c.min_sample_rate()).min().unwrap_or(0);
+                            let high = cs.iter().map(|c| c.max_sample_rate()).max().unwrap_or(0);
+                            if high >= 1_000_000 {
+                                format!("up to {channels} channels, any rate")
+                            } else {
+                                format!("up to {channels} channels, {low}-{high} Hz")
+                            }
+                        }
+                        Err(e) => format!("({e})"),
+                    };
+                    out.push_str(&format!("  {name}{mark}: {configs}\n"));
+                }
+            }
+            Err(e) => out.push_str(&format!("  (cannot list devices: {e})\n")),
+        }
+    }
+    out
+}

@@ -1,0 +1,298 @@
+//! The live player, `segue play` (this module runs its control loop on the main thread).
+//!
+//! Threads: the audio device's callback owns the `Engine` (`audio`); the loader feeds it; the
+//! OSC thread (`osc`) and, headless, a stdin reader turn remote commands into `Request`s; this
+//! loop owns the `Controller`, stamps each request on arrival and schedules it one audio buffer
+//! ahead on the engine clock (so its timing does not depend on where buffers fall), answers the
+//! transport's seek requests (`control::chase`), and reports every event: headless, as one JSON
+//! object per line on stdout (`headless`).
+
+pub mod audio;
+pub mod device;
+pub mod headless;
+pub mod osc;
+
+use std::io::{BufRead, Write};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crate::control::chase::{Chase, TransportMsg};
+use crate::control::Controller;
+use crate::engine::command::Action;
+use crate::engine::{Engine, EngineConfig};
+use crate::show;
+use crate::stream::loader::{Loader, LoaderConfig};
+use audio::{AudioSide, ClockMap, Patch, TransportCmd, PLAYING_BIT};
+use device::DeviceOptions;
+use osc::{OscServer, Remote, Request};
+
+/// What `segue play` was asked to do.
+#[derive(Debug, Clone)]
+pub struct PlayOptions {
+    pub show: PathBuf,
+    pub device: DeviceOptions,
+    pub patch: Patch,
+    /// Timeline seconds to open at (default 0).
+    pub start: Option<f64>,
+    pub autoplay: bool,
+    pub headless: bool,
+    /// Where OSC listens (`None`: no OSC).
+    pub osc: Option<SocketAddr>,
+    pub osc_allow: Vec<(std::net::IpAddr, u8)>,
+    /// A second GO sooner than this after the first is ignored (and counted).
+    pub go_guard: Duration,
+}
+
+/// Why `segue play` stopped with an error: a show that does not load (exit 1), or no audio
+/// output (exit 2).
+#[derive(Debug, thiserror::Error)]
+pub enum PlayError {
+    #[error("{0}")]
+    Show(#[from] show::ShowErrors),
+    #[error("{0}")]
+    NoOutput(String),
+    #[error("{0}")]
+    Remote(String),
+}
+
+/// Runs the live player until it is told to quit.
+pub fn play(options: PlayOptions) -> Result<(), PlayError> {
+    let file = show::load(&options.show)?;
+    let mut device_options = options.device.clone();
+    device_options.channels = options.patch.channels_needed();
+    let output = device::choose(&device_options).map_err(PlayError::NoOutput)?;
+    let rate = output.config.sample_rate;
+    let (mut engine, ends, loader_ends) = Engine::new(EngineConfig::new(rate));
+    let loader = Loader::spawn(LoaderConfig::live(rate), loader_ends);
+    let mut controller = Controller::new(file, rate, ends, loader);
+    let start = controller.frames(options.start.unwrap_or(0.0));
+    let early = ready_to_start(&mut engine, &mut controller, start);
+    let (to_desk, mut from_audio) = rtrb::RingBuffer::<TransportMsg>::new(256);
+    let (mut transport_tx, transport_rx) = rtrb::RingBuffer::<TransportCmd>::new(256);
+    let clock = Arc::new(ClockMap::new(rate));
+    let published = Arc::new(AtomicU64::new(0));
+    let side = AudioSide::new(engine, Chase::new(to_desk), options.patch, transport_rx, clock.clone(), published.clone());
+    let (errors_tx, errors) = crossbeam_channel::unbounded();
+    let (requests_tx, requests) = crossbeam_channel::unbounded::<Request>();
+    let osc = match options.osc {
+        Some(addr) => Some(OscServer::start(addr, options.osc_allow.clone(), requests_tx.clone()).map_err(PlayError::Remote)?),
+        None => None,
+    };
+    if options.headless {
+        spawn_stdin_reader(requests_tx.clone());
+    }
+    let mut out = headless::Out::new(options.headless);
+    let buffer = match output.config.buffer_size {
+        cpal::BufferSize::Fixed(n) => Some(n),
+        cpal::BufferSize::Default => None,
+    };
+    out.line(&serde_json::json!({
+        "event": "ready",
+        "show": controller.show().show.name,
+        "backend": output.backend,
+        "device": output.name,
+        "rate": rate,
+        "channels": output.config.channels,
+        "buffer": buffer,
+        "osc": osc.as_ref().map(|o| o.local.to_string()),
+    }));
+    let _running = output.start(side, errors_tx).map_err(PlayError::NoOutput)?;
+    for notice in early {
+        out.notice(&controller, &notice);
+    }
+
+    let _ = transport_tx.push(TransportCmd::Locate(start));
+    if options.autoplay {
+        let _ = transport_tx.push(TransportCmd::Play);
+    }
+    let mut last_go: Option<Instant> = None;
+    let mut ignored_gos = 0u64;
+    loop {
+        // Remote commands, stamped on arrival, scheduled one buffer after it.
+        match requests.recv_timeout(Duration::from_millis(2)) {
+            Ok(request) => {
+                let mut batch = vec![request];
+                batch.extend(requests.try_iter());
+                for request in batch {
+                    out.command(&request);
+                    if request.remote == Remote::Quit {
+                        return Ok(());
+                    }
+                    let (playing, position) = transport_state(&published);
+                    let at = clock.frame_at(request.arrived) + clock.block();
+                    let result = match &request.remote {
+                        Remote::Go => {
+                            if last_go.is_some_and(|t| request.arrived.duration_since(t) < options.go_guard) {
+                                ignored_gos += 1;
+                                Err(format!("GO ignored: within {} ms of the last ({ignored_gos} so far)", options.go_guard.as_millis()))
+                            } else {
+                                last_go = Some(request.arrived);
+                                // Stopped at the top of a show with a timeline: GO plays it.
+                                if !playing && position == 0 && !controller.timeline().entries().is_empty() {
+                                    push(&mut transport_tx, TransportCmd::Play)
+                                } else {
+                                    controller.go(Some(at)).map_err(|e| e.to_string())
+                                }
+                            }
+                        }
+                        remote => apply(&mut controller, &mut transport_tx, remote, at, &published),
+                    };
+                    let text = match &result {
+                        Ok(()) => "ok".to_string(),
+                        Err(e) => format!("error: {e}"),
+                    };
+                    if let (Some(osc), Some(from)) = (&osc, request.from) {
+                        let reply = if request.remote == Remote::State {
+                            state_json(&controller, &published).to_string()
+                        } else {
+                            text.clone()
+                        };
+                        let _ = osc::reply(&osc.socket, from, &request.address, &reply);
+                    }
+                    if request.remote == Remote::State {
+                        out.line(&state_json(&controller, &published));
+                    }
+                    if let Err(e) = result {
+                        out.problem(&e);
+                    }
+                }
+            }
+            Err(crossbeam_channel::RecvTimeoutError::Timeout) => {}
+            Err(crossbeam_channel::RecvTimeoutError::Disconnected) => {}
+        }
+        // The transport's seeks (see `control::chase`).
+        while let Ok(msg) = from_audio.pop() {
+            let result = match msg {
+                TransportMsg::Play { position, at } => controller.seek(position, at),
+                TransportMsg::Prepare { position } => controller.prepare_locate(position),
+            };
+            if let Err(e) = result {
+                out.problem(&e.to_string());
+            }
+        }
+        for notice in controller.poll() {
+            out.notice(&controller, &notice);
+        }
+        for e in errors.try_iter() {
+            out.problem(&format!("the audio output reported: {e}"));
+        }
+    }
+}
+
+/// How long opening waits for the show's first sounds to be in memory.
+const OPEN_WAIT: Duration = Duration::from_secs(5);
+
+/// Before the stream starts (the engine still on this thread): waits until playing from `start`
+/// needs no disk, so play (or `--autoplay`) starts on its frame: the show's start armed, or a seek
+/// to `start` prepared with its data. Bounded: a slow disk makes the first play land late
+/// instead of keeping the operator waiting.
+fn ready_to_start(engine: &mut Engine, controller: &mut Controller, start: u64) -> Vec<crate::control::Notice> {
+    let mut notices = Vec::new();
+    if start > 0 {
+        let _ = controller.prepare_locate(start);
+    }
+    let began = Instant::now();
+    while began.elapsed() < OPEN_WAIT {
+        engine.poll();
+        // What happened meanwhile (a missing file, say) is reported once the output is up.
+        notices.extend(controller.poll());
+        let ready = if start > 0 { engine.locate_ready(start) } else { crate::control::chase::start_is_armed(engine) };
+        if ready {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    notices
+}
+
+fn push(tx: &mut rtrb::Producer<TransportCmd>, cmd: TransportCmd) -> Result<(), String> {
+    tx.push(cmd).map_err(|_| "the transport queue is full; try again".to_string())
+}
+
+/// (playing, timeline frame) as the audio thread last published it.
+fn transport_state(published: &AtomicU64) -> (bool, u64) {
+    let word = published.load(Ordering::Relaxed);
+    (word & PLAYING_BIT != 0, word & !PLAYING_BIT)
+}
+
+/// Carries out a remote command other than GO at engine frame `at`.
+fn apply(
+    controller: &mut Controller,
+    transport: &mut rtrb::Producer<TransportCmd>,
+    remote: &Remote,
+    at: u64,
+    published: &AtomicU64,
+) -> Result<(), String> {
+    let e = |r: Result<(), crate::control::ControlError>| r.map_err(|e| e.to_string());
+    match remote {
+        Remote::Go | Remote::Quit | Remote::State => Ok(()),
+        Remote::StopAll => e(controller.send(Some(at), Action::StopAll { fade_ms: 1000.0 })),
+        Remote::Panic => e(controller.panic(Some(at))),
+        Remote::StartCue(id) => e(controller.start_cue(id, Some(at))),
+        Remote::StopCue(id) => e(controller.stop_cue(id, None, Some(at))),
+        Remote::Scene(id) => e(controller.enter_scene(id, Some(at))),
+        Remote::Level(level, db) => e(controller.set_level(*level, *db, Some(at))),
+        Remote::Play => {
+            if transport_state(published).0 {
+                return Err("the transport is already playing".into());
+            }
+            push(transport, TransportCmd::Play)
+        }
+        Remote::StopTransport => push(transport, TransportCmd::Stop),
+        Remote::Locate(secs) => push(transport, TransportCmd::Locate(controller.frames(*secs))),
+    }
+}
+
+/// The reply to `/segue/state`: position, scene, and the transport.
+fn state_json(controller: &Controller, published: &AtomicU64) -> serde_json::Value {
+    let (playing, position) = transport_state(published);
+    let rate = controller.sample_rate() as f64;
+    serde_json::json!({
+        "event": "state",
+        "playing": playing,
+        "position": position as f64 / rate,
+        "position_frames": position,
+        "scene": controller.current_scene().map(|s| controller.scene_id(s).to_string()),
+    })
+}
+
+/// Headless: each stdin line is a command, as an OSC address without arguments' types
+/// (`/segue/go`, `go`, `level/bed -6`, `transport/locate 12.5`, `quit`).
+fn spawn_stdin_reader(requests: crossbeam_channel::Sender<Request>) {
+    let _ = std::thread::Builder::new().name("segue-stdin".into()).spawn(move || {
+        let stdin = std::io::stdin();
+        for line in stdin.lock().lines() {
+            let Ok(line) = line else { return };
+            let arrived = Instant::now();
+            let line = line.trim();
+            if line.is_empty() {
+                continue;
+            }
+            let mut words = line.split_whitespace();
+            let head = words.next().unwrap_or_default();
+            let address = if head.starts_with('/') { head.to_string() } else { format!("/segue/{head}") };
+            let remote = if address == "/segue/quit" {
+                Ok(Remote::Quit)
+            } else {
+                let args = words.map(|w| rosc::OscType::String(w.to_string())).collect();
+                osc::parse(&rosc::OscMessage { addr: address.clone(), args })
+            };
+            match remote {
+                Ok(remote) => {
+                    if requests.send(Request { remote, address, arrived, from: None }).is_err() {
+                        return;
+                    }
+                }
+                Err(e) => {
+                    let line = serde_json::json!({ "event": "problem", "text": format!("stdin: {e}") });
+                    let mut stdout = std::io::stdout().lock();
+                    let _ = writeln!(stdout, "{line}");
+                    let _ = stdout.flush();
+                }
+            }
+        }
+    });
+}
