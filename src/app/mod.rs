@@ -89,17 +89,18 @@ pub fn play(options: PlayOptions) -> Result<(), PlayError> {
         cpal::BufferSize::Fixed(n) => Some(n),
         cpal::BufferSize::Default => None,
     };
+    let (backend, device_name, channels) = (output.backend.clone(), output.name.clone(), output.config.channels);
+    let _running = output.start(side, errors_tx).map_err(PlayError::NoOutput)?;
     out.line(&serde_json::json!({
         "event": "ready",
         "show": controller.show().show.name,
-        "backend": output.backend,
-        "device": output.name,
+        "backend": backend,
+        "device": device_name,
         "rate": rate,
-        "channels": output.config.channels,
+        "channels": channels,
         "buffer": buffer,
         "osc": osc.as_ref().map(|o| o.local.to_string()),
     }));
-    let _running = output.start(side, errors_tx).map_err(PlayError::NoOutput)?;
     for notice in early {
         out.notice(&controller, &notice);
     }
