@@ -148,10 +148,13 @@ fn read_lines(stdout: ChildStdout) -> std::sync::mpsc::Receiver<Value> {
     rx
 }
 
+/// The recorder's process callback.
+type Process = Box<dyn FnMut(&jack::Client, &jack::ProcessScope) -> jack::Control + Send>;
+
 /// What this test's JACK client heard on its input (the player's left channel), with the JACK
 /// frame time of the first sample.
 struct Recorder {
-    client: jack::AsyncClient<(), jack::contrib::ClosureProcessHandler<(), Box<dyn FnMut(&jack::Client, &jack::ProcessScope) -> jack::Control + Send>>>,
+    client: jack::AsyncClient<(), jack::contrib::ClosureProcessHandler<(), Process>>,
     heard: Arc<Mutex<(Option<u32>, Vec<f32>)>>,
 }
 
@@ -164,16 +167,15 @@ impl Recorder {
         let to = input.name().unwrap();
         let heard = Arc::new(Mutex::new((None, Vec::with_capacity(RATE as usize * 20))));
         let sink = heard.clone();
-        let process: Box<dyn FnMut(&jack::Client, &jack::ProcessScope) -> jack::Control + Send> =
-            Box::new(move |_, ps| {
-                // A test client: a short lock here is fine (nothing else runs at this priority).
-                let mut h = sink.lock().unwrap();
-                if h.0.is_none() {
-                    h.0 = Some(ps.last_frame_time());
-                }
-                h.1.extend_from_slice(input.as_slice(ps));
-                jack::Control::Continue
-            });
+        let process: Process = Box::new(move |_, ps| {
+            // A test client: a short lock here is fine (nothing else runs at this priority).
+            let mut h = sink.lock().unwrap();
+            if h.0.is_none() {
+                h.0 = Some(ps.last_frame_time());
+            }
+            h.1.extend_from_slice(input.as_slice(ps));
+            jack::Control::Continue
+        });
         let client = client.activate_async((), jack::contrib::ClosureProcessHandler::new(process)).unwrap();
         client.as_client().connect_ports_by_name(from, &to).unwrap();
         Recorder { client, heard }
@@ -253,7 +255,8 @@ fn a_second_go_within_the_guard_is_ignored_and_said_so() {
     assert_eq!(player.osc("/segue/go", vec![]), "ok");
     let second = player.osc("/segue/go", vec![]);
     assert!(second.starts_with("error: GO ignored"), "the second GO: {second}");
-    player.wait_for(|v| v["event"] == "problem" && v["text"].as_str().unwrap_or("").contains("GO ignored"), "the report");
+    player
+        .wait_for(|v| v["event"] == "problem" && v["text"].as_str().unwrap_or("").contains("GO ignored"), "the report");
     // The state answers with the transport and the scene.
     let state: Value = serde_json::from_str(&player.osc("/segue/state", vec![])).unwrap();
     assert_eq!(state["playing"], true);

@@ -132,17 +132,7 @@ impl AudioSide {
         clock: Arc<ClockMap>,
         published: Arc<AtomicU64>,
     ) -> AudioSide {
-        AudioSide {
-            engine,
-            chase,
-            mix: Mix::default(),
-            patch,
-            commands,
-            playing: false,
-            position: 0,
-            clock,
-            published,
-        }
+        AudioSide { engine, chase, mix: Mix::default(), patch, commands, playing: false, position: 0, clock, published }
     }
 
     /// Fills one device buffer: `data` interleaved with `channels` channels.
@@ -167,7 +157,8 @@ impl AudioSide {
             let out = &mut data[done * channels..(done + n) * channels];
             out.fill(0.0);
             let [ml, mr, bl, br, cl, cr] = self.mix.channels();
-            for (pair, (l, r)) in [(self.patch.main, (ml, mr)), (self.patch.bed, (bl, br)), (self.patch.cues, (cl, cr))] {
+            for (pair, (l, r)) in [(self.patch.main, (ml, mr)), (self.patch.bed, (bl, br)), (self.patch.cues, (cl, cr))]
+            {
                 let Some([a, b]) = pair else { continue };
                 for (i, frame) in out.chunks_exact_mut(channels).enumerate() {
                     if a < channels {

@@ -72,10 +72,9 @@ pub fn choose(options: &DeviceOptions) -> Result<Output, String> {
             }
         };
         let device = match &options.device {
-            Some(name) => host
-                .output_devices()
-                .ok()
-                .and_then(|mut devices| devices.find(|d| d.to_string() == *name || d.to_string().contains(name.as_str()))),
+            Some(name) => host.output_devices().ok().and_then(|mut devices| {
+                devices.find(|d| d.to_string() == *name || d.to_string().contains(name.as_str()))
+            }),
             None => host.default_output_device(),
         };
         let Some(device) = device else {

@@ -44,7 +44,8 @@ impl Out {
     /// A remote command as it arrived.
     pub fn command(&mut self, request: &Request) {
         let source = if request.from.is_some() { "osc" } else { "stdin" };
-        let mut line = json!({ "event": "command", "source": source, "address": request.address, "wall_ms": wall_ms() });
+        let mut line =
+            json!({ "event": "command", "source": source, "address": request.address, "wall_ms": wall_ms() });
         if let Remote::Level(_, db) = request.remote {
             line["db"] = json!(db);
         }
@@ -68,7 +69,9 @@ impl Out {
             Some(Event::SceneEntered { scene, .. }) => {
                 json!({ "event": "scene_entered", "scene": controller.scene_id(scene) })
             }
-            Some(Event::BedStarted { scene, .. }) => json!({ "event": "bed_started", "scene": controller.scene_id(scene) }),
+            Some(Event::BedStarted { scene, .. }) => {
+                json!({ "event": "bed_started", "scene": controller.scene_id(scene) })
+            }
             Some(Event::Seeked { scene, .. }) => {
                 json!({ "event": "located", "scene": scene.map(|s| controller.scene_id(s).to_string()) })
             }

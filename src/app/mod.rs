@@ -74,11 +74,14 @@ pub fn play(options: PlayOptions) -> Result<(), PlayError> {
     let (mut transport_tx, transport_rx) = rtrb::RingBuffer::<TransportCmd>::new(256);
     let clock = Arc::new(ClockMap::new(rate));
     let published = Arc::new(AtomicU64::new(0));
-    let side = AudioSide::new(engine, Chase::new(to_desk), options.patch, transport_rx, clock.clone(), published.clone());
+    let side =
+        AudioSide::new(engine, Chase::new(to_desk), options.patch, transport_rx, clock.clone(), published.clone());
     let (errors_tx, errors) = crossbeam_channel::unbounded();
     let (requests_tx, requests) = crossbeam_channel::unbounded::<Request>();
     let osc = match options.osc {
-        Some(addr) => Some(OscServer::start(addr, options.osc_allow.clone(), requests_tx.clone()).map_err(PlayError::Remote)?),
+        Some(addr) => {
+            Some(OscServer::start(addr, options.osc_allow.clone(), requests_tx.clone()).map_err(PlayError::Remote)?)
+        }
         None => None,
     };
     if options.headless {
@@ -128,7 +131,10 @@ pub fn play(options: PlayOptions) -> Result<(), PlayError> {
                         Remote::Go => {
                             if last_go.is_some_and(|t| request.arrived.duration_since(t) < options.go_guard) {
                                 ignored_gos += 1;
-                                Err(format!("GO ignored: within {} ms of the last ({ignored_gos} so far)", options.go_guard.as_millis()))
+                                Err(format!(
+                                    "GO ignored: within {} ms of the last ({ignored_gos} so far)",
+                                    options.go_guard.as_millis()
+                                ))
                             } else {
                                 last_go = Some(request.arrived);
                                 // Stopped at the top of a show with a timeline: GO plays it.

@@ -8,6 +8,7 @@
 
 pub mod chase;
 pub mod compile;
+pub mod cuelist;
 pub mod timeline;
 
 use std::collections::BTreeSet;
@@ -232,6 +233,11 @@ impl Controller {
     /// Whether the loader gave up on a clip (missing or broken file).
     pub fn has_failed(&self, clip: u32) -> bool {
         self.failed.contains(&clip)
+    }
+
+    /// The manual cue GO fires next (engine cue index), as far as the engine's events tell.
+    pub fn standby(&self) -> Option<u32> {
+        self.manual.get(self.standby as usize).copied()
     }
 
     /// The scene last entered, as reported by the engine.

@@ -13,6 +13,7 @@ use std::time::Duration;
 use crossbeam_channel::{Receiver, RecvTimeoutError};
 
 use crate::control::chase::TransportMsg;
+use crate::control::cuelist::CueList;
 use crate::control::{Controller, Severity};
 use crate::engine::command::Event;
 use crate::engine::meters::MeterReading;
@@ -32,33 +33,13 @@ pub enum DeskRequest {
     SetMidi(MidiSettings),
 }
 
-/// A cue as the editor shows it.
-#[derive(Debug, Clone, Default)]
-pub struct CueRow {
-    pub id: String,
-    pub name: String,
-    pub note: Option<u8>,
-    /// Length in seconds (`None` for a loop).
-    pub length: Option<f64>,
-    /// Engine frame it started at while it plays.
-    pub started: Option<u64>,
-    pub ended: bool,
-}
-
-#[derive(Debug, Clone, Default)]
-pub struct SceneRow {
-    pub id: String,
-    pub name: String,
-    pub cues: Vec<CueRow>,
-}
-
 /// What the editor shows; written by the desk, read by the editor (a short lock on two non-audio
 /// threads).
 #[derive(Debug, Clone, Default)]
 pub struct DeskStatus {
     pub show_name: String,
     pub path: String,
-    pub scenes: Vec<SceneRow>,
+    pub cues: CueList,
     pub current_scene: Option<u32>,
     /// Recent warnings and errors, newest last.
     pub problems: VecDeque<String>,
@@ -164,7 +145,6 @@ fn run(parts: DeskParts, stop: &AtomicBool) {
         parts;
     let desk = Shared { status: &status, params: &params, loaded: &loaded, loading: &loading };
     let mut controller = Controller::new(empty_show(), rate, ends, loader);
-    let mut started: Vec<Option<u64>> = Vec::new();
     // A saved show that was refused while nothing else played: kept in the state (so a newer
     // Segue's project is not erased by saving it here) and not tried again.
     let mut refused: Option<SavedShow> = None;
@@ -179,7 +159,7 @@ fn run(parts: DeskParts, stop: &AtomicBool) {
             }
         }
     }
-    publish(&controller, &status, &mut started);
+    publish(&controller, &status);
     let mut last_meters = std::time::Instant::now();
     // The show it starts with is in the engine's queue.
     loading.store(false, Ordering::SeqCst);
@@ -222,16 +202,11 @@ fn run(parts: DeskParts, stop: &AtomicBool) {
         let notices = controller.poll();
         let mut s = lock(&status);
         for notice in notices {
-            match notice.event {
-                Some(Event::ProgramLoaded { .. }) => started.clear(),
-                Some(Event::CueStarted { cue, at }) => set(&mut started, cue, Some(at)),
-                Some(Event::CueEnded { cue, .. }) => {
-                    set(&mut started, cue, None);
-                    if let Some(row) = cue_row(&mut s, cue) {
-                        row.ended = true;
-                    }
+            if let Some(event) = &notice.event {
+                if let Event::ProgramLoaded { .. } = event {
+                    s.cues = CueList::new(controller.show());
                 }
-                _ => {}
+                s.cues.observe(event);
             }
             if notice.severity != Severity::Info {
                 s.report(notice.text);
@@ -244,26 +219,7 @@ fn run(parts: DeskParts, stop: &AtomicBool) {
             last_meters = std::time::Instant::now();
         }
         s.current_scene = controller.current_scene();
-        for (cue, at) in started.iter().enumerate() {
-            if let Some(row) = cue_row(&mut s, cue as u32) {
-                row.started = *at;
-                if at.is_some() {
-                    row.ended = false;
-                }
-            }
-        }
     }
-}
-
-fn set(started: &mut Vec<Option<u64>>, cue: u32, at: Option<u64>) {
-    if started.len() <= cue as usize {
-        started.resize(cue as usize + 1, None);
-    }
-    started[cue as usize] = at;
-}
-
-fn cue_row(status: &mut DeskStatus, cue: u32) -> Option<&mut CueRow> {
-    status.scenes.iter_mut().flat_map(|s| s.cues.iter_mut()).nth(cue as usize)
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -353,42 +309,16 @@ fn load(controller: &mut Controller, desk: &Shared, what: Loaded) -> bool {
     let was_loading = desk.loading.swap(true, Ordering::SeqCst);
     controller.load(file);
     desk.loading.store(was_loading, Ordering::SeqCst);
-    let mut started = Vec::new();
-    publish(controller, status, &mut started);
+    publish(controller, status);
     true
 }
 
 /// Rebuilds the editor's view of the show.
-fn publish(controller: &Controller, status: &Mutex<DeskStatus>, started: &mut Vec<Option<u64>>) {
+fn publish(controller: &Controller, status: &Mutex<DeskStatus>) {
     let file = controller.show();
-    let rate = controller.sample_rate();
     let mut s = lock(status);
     s.show_name = file.show.name.clone();
     s.path = file.path.display().to_string();
-    s.sample_rate = rate;
-    s.scenes = file
-        .show
-        .scenes
-        .iter()
-        .map(|scene| SceneRow {
-            id: scene.id.clone(),
-            name: scene.name.clone(),
-            cues: scene
-                .cues
-                .iter()
-                .map(|cue| CueRow {
-                    id: cue.id.clone(),
-                    name: cue.name.clone(),
-                    note: cue.note,
-                    length: (!cue.looping).then(|| {
-                        let info = file.audio.get(&cue.file);
-                        let total = info.map_or(0.0, |i| i.duration_secs());
-                        cue.end.map_or(total, |e| e.0.min(total)) - cue.start.map_or(0.0, |s| s.0)
-                    }),
-                    ..CueRow::default()
-                })
-                .collect(),
-        })
-        .collect();
-    started.clear();
+    s.sample_rate = controller.sample_rate();
+    s.cues = CueList::new(file);
 }

@@ -17,7 +17,8 @@ use nice_plug::editor::dpi::LogicalSize;
 use nice_plug::editor::{ResizeHint, SizeConstraints};
 use nice_plug_egui::{baseview, create_egui_editor, EguiEditor, EguiNiceSettings, Frame, RepaintNotifier};
 
-use crate::plugin::desk::{CueRow, DeskRequest, DeskStatus, SceneRow};
+use crate::control::cuelist::{CueRow, SceneRow};
+use crate::plugin::desk::{DeskRequest, DeskStatus};
 use crate::plugin::params::SegueParams;
 
 /// Meter colours: below -18 dBFS, up to -6 dBFS, above.
@@ -208,7 +209,7 @@ impl SegueEditor {
                 // The show's name takes the room that is left.
                 ui.with_layout(Layout::left_to_right(Align::Center), |ui| {
                     section_label(ui, "Show");
-                    let name = if status.show_name.is_empty() && status.scenes.is_empty() {
+                    let name = if status.show_name.is_empty() && status.cues.scenes.is_empty() {
                         RichText::new("No show loaded").heading().color(WEAK)
                     } else if status.show_name.is_empty() {
                         RichText::new("(untitled show)").heading()
@@ -304,7 +305,7 @@ fn clock(secs: f64) -> String {
 
 fn cues_section(ui: &mut egui::Ui, status: &DeskStatus, requests: &mut Vec<DeskRequest>) {
     section_label(ui, "Scenes and cues");
-    if status.scenes.is_empty() {
+    if status.cues.scenes.is_empty() {
         ui.add_space(8.0);
         ui.label(RichText::new("No scenes to show yet.").color(WEAK));
         ui.label(
@@ -315,7 +316,7 @@ fn cues_section(ui: &mut egui::Ui, status: &DeskStatus, requests: &mut Vec<DeskR
     }
     let rate = status.sample_rate.max(1) as f64;
     egui::ScrollArea::vertical().auto_shrink([false, false]).show(ui, |ui| {
-        for (s, scene) in status.scenes.iter().enumerate() {
+        for (s, scene) in status.cues.scenes.iter().enumerate() {
             let current = status.current_scene == Some(s as u32);
             scene_block(ui, scene, current, status.meters.clock, rate, requests);
             ui.add_space(4.0);

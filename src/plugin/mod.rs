@@ -34,7 +34,6 @@ use crate::stream::loader::{Loader, LoaderConfig};
 use desk::{Desk, DeskParts, DeskRequest, DeskStatus};
 use params::{SavedShow, SegueParams, DUCK_ATTACK_DEFAULT, DUCK_DEPTH_DEFAULT, DUCK_RELEASE_DEFAULT};
 
-
 /// How long `activate` waits for a restored show to be ready to play from its start.
 const ACTIVATE_WAIT: Duration = Duration::from_secs(3);
 
