@@ -283,3 +283,104 @@ fn without_an_audio_server_the_player_says_what_to_try_and_exits_2() {
     assert_eq!(lines.len(), 1, "one line: {err}");
     assert!(lines[0].contains("jack") && lines[0].contains("jackd -d dummy"), "{}", lines[0]);
 }
+
+/// The console in a pseudo-terminal (tmux, 80×24), on the JACK server; the screen as text.
+struct Screen {
+    session: String,
+}
+
+impl Screen {
+    fn start(show: &Path) -> Screen {
+        let server = server();
+        let session = format!("segue-console-{}", std::process::id());
+        let command = format!(
+            "JACK_DEFAULT_SERVER={server} JACK_NO_START_SERVER=1 {} play {} --backend jack --osc off",
+            env!("CARGO_BIN_EXE_segue"),
+            show.display()
+        );
+        let ok = Command::new("tmux")
+            .args(["new-session", "-d", "-s", &session, "-x", "80", "-y", "24", &command])
+            .status()
+            .expect("tmux runs (.ci/setup installs it)");
+        assert!(ok.success());
+        let screen = Screen { session };
+        screen.wait_for("Scenes and cues");
+        screen
+    }
+
+    fn text(&self) -> String {
+        let out = Command::new("tmux").args(["capture-pane", "-p", "-t", &self.session]).output().unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    fn keys(&self, keys: &str) {
+        assert!(Command::new("tmux").args(["send-keys", "-t", &self.session, keys]).status().unwrap().success());
+    }
+
+    /// Waits (up to 10 s) until the screen shows `what`; returns the screen.
+    fn wait_for(&self, what: &str) -> String {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let text = self.text();
+            if text.contains(what) {
+                return text;
+            }
+            assert!(Instant::now() < deadline, "the console never showed {what:?}; it shows:\n{text}");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// The player's JACK output ports (its pid through tmux).
+    fn ports(&self) -> [String; 2] {
+        let out = Command::new("tmux").args(["list-panes", "-t", &self.session, "-F", "#{pane_pid}"]).output().unwrap();
+        let shell: u32 = String::from_utf8_lossy(&out.stdout).trim().parse().unwrap();
+        // The pane runs `sh -c "... segue play ..."`: the player is the shell itself or its child.
+        let children = std::fs::read_to_string(format!("/proc/{shell}/task/{shell}/children")).unwrap_or_default();
+        let pid = children.split_whitespace().next().map_or(shell, |p| p.parse().unwrap());
+        let client = format!("cpal_client_{pid}_out");
+        [format!("{client}:out_0"), format!("{client}:out_1")]
+    }
+}
+
+impl Drop for Screen {
+    fn drop(&mut self) {
+        let _ = Command::new("tmux").args(["kill-session", "-t", &self.session]).status();
+    }
+}
+
+#[test]
+fn the_console_runs_the_show_with_go_standby_and_panic() {
+    let show = go_show("live-console");
+    let screen = Screen::start(&show);
+    let text = screen.wait_for("GO>");
+    assert!(text.contains("stopped") && text.contains("00:00:00.000"), "opens stopped at the top:\n{text}");
+    let rec = Recorder::start(&screen.ports()[0]);
+    // Stopped at the top of a show with a timeline, GO plays it: the bed sounds.
+    screen.keys("Space");
+    screen.wait_for("PLAYING  scene s");
+    std::thread::sleep(Duration::from_millis(400));
+    // The next GO fires the standby cue: it shows as playing with its time left.
+    screen.keys("Space");
+    let text = screen.wait_for("PLAYING hit");
+    assert!(text.contains("-0:0"), "the playing cue shows its time left:\n{text}");
+    std::thread::sleep(Duration::from_millis(400));
+    screen.keys("Escape");
+    screen.wait_for("done    hit");
+    std::thread::sleep(Duration::from_millis(400));
+    let (_, heard) = rec.take();
+    let secs = heard.len() as f64 / RATE as f64;
+    // What the screen said is what sounded: the bed, then the cue over it, then silence.
+    assert!((level_db(&heard, RATE, 200.0, 0.1, 0.35) - db(0.1)).abs() < 0.5, "the bed played");
+    let cue = level_db(&heard, RATE, 1000.0, 0.0, secs);
+    assert!(cue > db(0.5) - 12.0, "the cue played ({cue:.1} dB over the whole recording)");
+    assert!(level_db(&heard, RATE, 200.0, secs - 0.15, secs) < -80.0, "silent after the panic");
+    // The timeline still runs: quitting asks first.
+    screen.keys("q");
+    screen.wait_for("Quit anyway? y / n");
+    screen.keys("y");
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while screen.text().contains("Scenes and cues") {
+        assert!(Instant::now() < deadline, "q did not quit");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}

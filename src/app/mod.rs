@@ -8,6 +8,7 @@
 //! object per line on stdout (`headless`).
 
 pub mod audio;
+pub mod console;
 pub mod device;
 pub mod headless;
 pub mod osc;
@@ -112,63 +113,91 @@ pub fn play(options: PlayOptions) -> Result<(), PlayError> {
     if options.autoplay {
         let _ = transport_tx.push(TransportCmd::Play);
     }
+    let mut console = (!options.headless).then(|| {
+        let rig = console::Rig {
+            backend: backend.clone(),
+            device: device_name.clone(),
+            rate,
+            osc: osc.as_ref().map(|o| o.local.to_string()),
+        };
+        console::Console::new(&controller, rig)
+    });
+    let keys = console.as_ref().map(|_| console::spawn_keys()).unwrap_or_else(crossbeam_channel::never);
     let mut last_go: Option<Instant> = None;
-    let mut ignored_gos = 0u64;
+    let mut counts = console::Counts::default();
     loop {
-        // Remote commands, stamped on arrival, scheduled one buffer after it.
-        match requests.recv_timeout(Duration::from_millis(2)) {
-            Ok(request) => {
-                let mut batch = vec![request];
-                batch.extend(requests.try_iter());
-                for request in batch {
-                    out.command(&request);
-                    if request.remote == Remote::Quit {
-                        return Ok(());
-                    }
-                    let (playing, position) = transport_state(&published);
-                    let at = clock.frame_at(request.arrived) + clock.block();
-                    let result = match &request.remote {
-                        Remote::Go => {
-                            if last_go.is_some_and(|t| request.arrived.duration_since(t) < options.go_guard) {
-                                ignored_gos += 1;
-                                Err(format!(
-                                    "GO ignored: within {} ms of the last ({ignored_gos} so far)",
-                                    options.go_guard.as_millis()
-                                ))
-                            } else {
-                                last_go = Some(request.arrived);
-                                // Stopped at the top of a show with a timeline: GO plays it.
-                                if !playing && position == 0 && !controller.timeline().entries().is_empty() {
-                                    push(&mut transport_tx, TransportCmd::Play)
-                                } else {
-                                    controller.go(Some(at)).map_err(|e| e.to_string())
-                                }
-                            }
-                        }
-                        remote => apply(&mut controller, &mut transport_tx, remote, at, &published),
-                    };
-                    let text = match &result {
-                        Ok(()) => "ok".to_string(),
-                        Err(e) => format!("error: {e}"),
-                    };
-                    if let (Some(osc), Some(from)) = (&osc, request.from) {
-                        let reply = if request.remote == Remote::State {
-                            state_json(&controller, &published).to_string()
-                        } else {
-                            text.clone()
-                        };
-                        let _ = osc::reply(&osc.socket, from, &request.address, &reply);
-                    }
-                    if request.remote == Remote::State {
-                        out.line(&state_json(&controller, &published));
-                    }
-                    if let Err(e) = result {
-                        out.problem(&e);
+        // Remote commands and keys, stamped on arrival, scheduled one buffer after it.
+        let mut batch: Vec<Request> = Vec::new();
+        let mut pressed = Vec::new();
+        crossbeam_channel::select! {
+            recv(requests) -> r => batch.extend(r.ok()),
+            recv(keys) -> k => pressed.extend(k.ok()),
+            default(Duration::from_millis(2)) => {}
+        }
+        batch.extend(requests.try_iter());
+        pressed.extend(keys.try_iter());
+        let (playing, _) = transport_state(&published);
+        for (key, arrived) in pressed {
+            let Some(console) = console.as_mut() else { break };
+            match console.key(key, &controller, playing) {
+                Some(console::KeyAction::Remote(remote)) => {
+                    batch.push(Request { remote, address: "key".into(), arrived, from: None })
+                }
+                Some(console::KeyAction::Standby(cue)) => {
+                    if let Err(e) = controller.set_standby(cue) {
+                        console.problem(&e.to_string());
                     }
                 }
+                Some(console::KeyAction::Quit) => return Ok(()),
+                None => {}
             }
-            Err(crossbeam_channel::RecvTimeoutError::Timeout) => {}
-            Err(crossbeam_channel::RecvTimeoutError::Disconnected) => {}
+        }
+        for request in batch {
+            out.command(&request);
+            if request.remote == Remote::Quit {
+                return Ok(());
+            }
+            counts.remote_commands += u64::from(request.from.is_some());
+            let (playing, position) = transport_state(&published);
+            let at = clock.frame_at(request.arrived) + clock.block();
+            let result = match &request.remote {
+                Remote::Go => {
+                    if last_go.is_some_and(|t| request.arrived.duration_since(t) < options.go_guard) {
+                        counts.ignored_gos += 1;
+                        Err(format!(
+                            "GO ignored: within {} ms of the last ({} so far)",
+                            options.go_guard.as_millis(),
+                            counts.ignored_gos
+                        ))
+                    } else {
+                        last_go = Some(request.arrived);
+                        // Stopped at the top of a show with a timeline: GO plays it.
+                        if !playing && position == 0 && !controller.timeline().entries().is_empty() {
+                            push(&mut transport_tx, TransportCmd::Play)
+                        } else {
+                            controller.go(Some(at)).map_err(|e| e.to_string())
+                        }
+                    }
+                }
+                remote => apply(&mut controller, &mut transport_tx, remote, at, &published),
+            };
+            if let (Some(osc), Some(from)) = (&osc, request.from) {
+                let reply = match (&request.remote, &result) {
+                    (Remote::State, _) => state_json(&controller, &published).to_string(),
+                    (_, Ok(())) => "ok".to_string(),
+                    (_, Err(e)) => format!("error: {e}"),
+                };
+                let _ = osc::reply(&osc.socket, from, &request.address, &reply);
+            }
+            if request.remote == Remote::State {
+                out.line(&state_json(&controller, &published));
+            }
+            if let Err(e) = result {
+                match console.as_mut() {
+                    Some(c) => c.problem(&e),
+                    None => out.problem(&e),
+                }
+            }
         }
         // The transport's seeks (see `control::chase`).
         while let Ok(msg) = from_audio.pop() {
@@ -181,10 +210,25 @@ pub fn play(options: PlayOptions) -> Result<(), PlayError> {
             }
         }
         for notice in controller.poll() {
-            out.notice(&controller, &notice);
+            if let Some(crate::engine::command::Event::Underrun { .. }) = notice.event {
+                counts.underruns += 1;
+            }
+            match console.as_mut() {
+                Some(c) => c.notice(&controller, &notice),
+                None => out.notice(&controller, &notice),
+            }
         }
         for e in errors.try_iter() {
-            out.problem(&format!("the audio output reported: {e}"));
+            let text = format!("the audio output reported: {e}");
+            match console.as_mut() {
+                Some(c) => c.problem(&text),
+                None => out.problem(&text),
+            }
+        }
+        if let Some(c) = console.as_mut() {
+            let (playing, position) = transport_state(&published);
+            counts.buffer = clock.block();
+            c.draw(&controller, playing, position, counts);
         }
     }
 }

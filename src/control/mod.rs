@@ -240,6 +240,22 @@ impl Controller {
         self.manual.get(self.standby as usize).copied()
     }
 
+    /// Makes manual cue `cue` (engine cue index) the one GO fires next; it is armed at once.
+    pub fn set_standby(&mut self, cue: u32) -> Result<(), ControlError> {
+        let Some(index) = self.manual.iter().position(|&c| c == cue) else {
+            return Err(ControlError::UnknownCue(self.cue_id(cue).to_string()));
+        };
+        self.send(None, Action::Standby { manual: index as u32 })?;
+        self.standby = index as u32;
+        self.update_wanted();
+        Ok(())
+    }
+
+    /// Whether cue `cue` is fired by GO (not by a time, a follow or a note alone).
+    pub fn is_manual(&self, cue: u32) -> bool {
+        self.manual.contains(&cue)
+    }
+
     /// The scene last entered, as reported by the engine.
     pub fn current_scene(&self) -> Option<u32> {
         self.scene

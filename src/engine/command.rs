@@ -87,6 +87,10 @@ pub enum Action {
     },
     /// Keep a seek ready for when play starts at `position` (see `Engine::locate`).
     PrepareLocate(Box<Locate>),
+    /// GO fires the manual cue at this index (in `Program::manual`) next.
+    Standby {
+        manual: u32,
+    },
     /// Back to the top of the show, as a fresh engine is: everything stops with the de-click,
     /// no scene, GO at the first manual cue. A transport starting at timeline 0 plays the show
     /// from here exactly as `segue render` does.

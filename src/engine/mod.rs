@@ -606,6 +606,11 @@ impl Engine {
             }
             Action::DropOffsetFeeds { below } => self.drop_offset_feeds(below),
             Action::Rewind => self.rewind(now),
+            Action::Standby { manual } => {
+                if (manual as usize) < self.program.manual.len() {
+                    self.go_next = manual;
+                }
+            }
             // Applied when they arrive (see `schedule_command`); never scheduled.
             Action::LoadProgram(program) => self.load_program(program),
             Action::PrepareLocate(locate) => self.retire(Retired::Locate(locate)),

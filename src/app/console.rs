@@ -1,0 +1,376 @@
+//! The operator console (ratatui on crossterm; drawn by the control loop on the main thread, keys
+//! read on a thread of their own and stamped on arrival): the cue list grouped by scene with the
+//! standby cue marked, each playing cue with its time played and left, the transport position
+//! and scene, meters for main, bed and cues, a status line and the keys.
+
+use std::time::{Duration, Instant};
+
+use ratatui::crossterm::event::{self, Event as TermEvent, KeyCode, KeyEvent, KeyEventKind};
+use ratatui::layout::{Constraint, Direction, Layout};
+use ratatui::style::{Color, Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Clear, Gauge, List, ListItem, ListState, Paragraph, Wrap};
+use ratatui::DefaultTerminal;
+
+use crate::app::osc::Remote;
+use crate::control::cuelist::CueList;
+use crate::control::{Controller, Notice, Severity};
+use crate::engine::command::{Event, Level};
+use crate::engine::meters::MeterReading;
+
+/// What a key asks of the control loop.
+#[derive(Debug, Clone, PartialEq)]
+pub enum KeyAction {
+    Remote(Remote),
+    /// Make this cue (engine cue index) the one GO fires next.
+    Standby(u32),
+    Quit,
+}
+
+/// The output as the status line shows it.
+#[derive(Debug, Clone, Default)]
+pub struct Rig {
+    pub backend: String,
+    pub device: String,
+    pub rate: u32,
+    pub osc: Option<String>,
+}
+
+/// Counts the status line shows.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Counts {
+    pub underruns: u64,
+    pub ignored_gos: u64,
+    pub remote_commands: u64,
+    pub buffer: u64,
+}
+
+/// Seconds a meter's peak mark holds before it falls back.
+const PEAK_HOLD: Duration = Duration::from_millis(1500);
+
+pub struct Console {
+    terminal: DefaultTerminal,
+    cues: CueList,
+    cursor: usize,
+    help: bool,
+    confirm_quit: bool,
+    problem: Option<String>,
+    rig: Rig,
+    levels: [f32; 3],
+    /// Peak per bus (main, bed, cues) in dBFS and when it was last at least this high.
+    peaks: [(f32, Instant); 3],
+    duck_db: f32,
+    last_draw: Instant,
+}
+
+/// Reads keys on a thread of its own and stamps them on arrival.
+pub fn spawn_keys() -> crossbeam_channel::Receiver<(KeyEvent, Instant)> {
+    let (tx, rx) = crossbeam_channel::unbounded();
+    let _ = std::thread::Builder::new().name("segue-keys".into()).spawn(move || loop {
+        match event::read() {
+            Ok(TermEvent::Key(key)) if key.kind == KeyEventKind::Press => {
+                if tx.send((key, Instant::now())).is_err() {
+                    return;
+                }
+            }
+            Ok(_) => {}
+            Err(_) => return,
+        }
+    });
+    rx
+}
+
+fn db(peak: f32) -> f32 {
+    20.0 * peak.max(1e-6).log10()
+}
+
+impl Console {
+    /// Takes over the terminal (raw mode, alternate screen); it is given back on drop, also on
+    /// a panic (ratatui's hook).
+    pub fn new(controller: &Controller, rig: Rig) -> Console {
+        let terminal = ratatui::init();
+        let now = Instant::now();
+        Console {
+            terminal,
+            cues: CueList::new(controller.show()),
+            cursor: 0,
+            help: false,
+            confirm_quit: false,
+            problem: None,
+            rig,
+            levels: [0.0; 3],
+            peaks: [(-120.0, now); 3],
+            duck_db: 0.0,
+            last_draw: now - Duration::from_secs(1),
+        }
+    }
+
+    /// Follows an engine event or a problem.
+    pub fn notice(&mut self, controller: &Controller, notice: &Notice) {
+        if let Some(event) = &notice.event {
+            if let Event::ProgramLoaded { .. } = event {
+                self.cues = CueList::new(controller.show());
+            }
+            self.cues.observe(event);
+        }
+        if notice.severity != Severity::Info {
+            self.problem = Some(notice.text.clone());
+        }
+    }
+
+    pub fn problem(&mut self, text: &str) {
+        self.problem = Some(text.to_string());
+    }
+
+    fn cue_count(&self) -> usize {
+        self.cues.scenes.iter().map(|s| s.cues.len()).sum()
+    }
+
+    /// What a key press means; `playing`: the transport plays.
+    pub fn key(&mut self, key: KeyEvent, controller: &Controller, playing: bool) -> Option<KeyAction> {
+        if self.confirm_quit {
+            self.confirm_quit = false;
+            return matches!(key.code, KeyCode::Char('y') | KeyCode::Char('Y')).then_some(KeyAction::Quit);
+        }
+        let level = |console: &mut Console, which: usize, step: f32| {
+            console.levels[which] = (console.levels[which] + step).clamp(-60.0, 12.0);
+            let bus = [Level::Master, Level::Bed, Level::Cues][which];
+            Some(KeyAction::Remote(Remote::Level(bus, console.levels[which])))
+        };
+        let scene_step = |step: i64| {
+            let n = controller.show().show.scenes.len() as i64;
+            let current = controller.current_scene().map_or(-1, |s| s as i64);
+            let next = (current + step).clamp(0, n - 1);
+            controller.show().show.scenes.get(next as usize).map(|s| KeyAction::Remote(Remote::Scene(s.id.clone())))
+        };
+        match key.code {
+            KeyCode::Char(' ') => Some(KeyAction::Remote(Remote::Go)),
+            KeyCode::Enter => Some(KeyAction::Remote(if playing { Remote::StopTransport } else { Remote::Play })),
+            KeyCode::Home => Some(KeyAction::Remote(Remote::Locate(0.0))),
+            KeyCode::Esc | KeyCode::Char('p') => Some(KeyAction::Remote(Remote::Panic)),
+            KeyCode::Up | KeyCode::Down => {
+                let n = self.cue_count();
+                if n == 0 {
+                    return None;
+                }
+                self.cursor =
+                    if key.code == KeyCode::Up { self.cursor.saturating_sub(1) } else { (self.cursor + 1).min(n - 1) };
+                let cue = self.cursor as u32;
+                controller.is_manual(cue).then_some(KeyAction::Standby(cue))
+            }
+            KeyCode::Char('s') => {
+                self.cues.cue(self.cursor as u32).map(|c| KeyAction::Remote(Remote::StopCue(c.id.clone())))
+            }
+            KeyCode::Right => scene_step(1),
+            KeyCode::Left => scene_step(-1),
+            KeyCode::Char('+') | KeyCode::Char('=') => level(self, 0, 1.0),
+            KeyCode::Char('-') => level(self, 0, -1.0),
+            KeyCode::Char('B') => level(self, 1, 1.0),
+            KeyCode::Char('b') => level(self, 1, -1.0),
+            KeyCode::Char('C') => level(self, 2, 1.0),
+            KeyCode::Char('c') => level(self, 2, -1.0),
+            KeyCode::Char('?') => {
+                self.help = !self.help;
+                None
+            }
+            KeyCode::Char('q') => {
+                if self.cues.playing().next().is_some() || playing {
+                    self.confirm_quit = true;
+                    None
+                } else {
+                    Some(KeyAction::Quit)
+                }
+            }
+            _ => None,
+        }
+    }
+
+    fn meter(&mut self, reading: &MeterReading, now: Instant) {
+        let buses = [reading.main, reading.bed, reading.cues];
+        for (i, p) in buses.iter().enumerate() {
+            let level = db(p[0].max(p[1]));
+            let (held, since) = self.peaks[i];
+            // Falls back 20 dB per second once the hold is over.
+            let fallen = if now.duration_since(since) > PEAK_HOLD {
+                held - 20.0 * now.duration_since(since).saturating_sub(PEAK_HOLD).as_secs_f32()
+            } else {
+                held
+            };
+            self.peaks[i] = if level >= fallen { (level, now) } else { (fallen.max(-120.0), since) };
+        }
+        self.duck_db = reading.duck_db;
+    }
+
+    /// Redraws if a frame's time (about 30 per second) has passed.
+    pub fn draw(&mut self, controller: &Controller, playing: bool, position: u64, counts: Counts) {
+        let now = Instant::now();
+        if now.duration_since(self.last_draw) < Duration::from_millis(33) {
+            return;
+        }
+        self.last_draw = now;
+        let reading = controller.meters();
+        self.meter(&reading, now);
+        let rate = controller.sample_rate() as f64;
+        let clock = reading.clock;
+        let standby = controller.standby();
+        let current = controller.current_scene();
+        let show = controller.show().show.name.clone();
+        let scene_name = current.map(|s| controller.scene_id(s).to_string()).unwrap_or_else(|| "-".into());
+        let console = &*self;
+        let mut items: Vec<ListItem> = Vec::new();
+        let mut selected = 0;
+        let mut index = 0u32;
+        for (s, scene) in console.cues.scenes.iter().enumerate() {
+            let here = current == Some(s as u32);
+            let title = if scene.name.is_empty() { scene.id.clone() } else { format!("{} ({})", scene.name, scene.id) };
+            let style = if here {
+                Style::new().fg(Color::Cyan).add_modifier(Modifier::BOLD)
+            } else {
+                Style::new().add_modifier(Modifier::BOLD)
+            };
+            items.push(ListItem::new(Line::from(vec![
+                Span::styled(if here { "NOW " } else { "    " }, style),
+                Span::styled(title, style),
+            ])));
+            for cue in &scene.cues {
+                if index as usize == console.cursor {
+                    selected = items.len();
+                }
+                let mark = if standby == Some(index) { "GO> " } else { "    " };
+                let name = if cue.name.is_empty() { cue.id.clone() } else { cue.name.clone() };
+                let (state, style, times) = match cue.started {
+                    Some(at) => {
+                        let played = clock.saturating_sub(at) as f64 / rate;
+                        let left = cue
+                            .length
+                            .map_or("loop".to_string(), |l| format!("-{}", short_time((l - played).max(0.0))));
+                        ("PLAYING", Style::new().fg(Color::Green), format!("{} {left}", short_time(played)))
+                    }
+                    None if cue.ended => ("done", Style::new().fg(Color::DarkGray), String::new()),
+                    None => ("ready", Style::new(), cue.length.map_or("loop".into(), short_time)),
+                };
+                items.push(ListItem::new(Line::from(vec![
+                    Span::styled(mark, Style::new().fg(Color::Yellow).add_modifier(Modifier::BOLD)),
+                    Span::styled(format!("{state:<8}"), style),
+                    Span::raw(format!("{name:<20.20} ")),
+                    Span::styled(times, style),
+                ])));
+                index += 1;
+            }
+        }
+        let peaks = console.peaks;
+        let duck = console.duck_db;
+        let help = console.help;
+        let confirm = console.confirm_quit;
+        let problem = console.problem.clone().unwrap_or_default();
+        let rig = console.rig.clone();
+        let levels = console.levels;
+        let mut list_state = ListState::default().with_selected(Some(selected));
+        let _ = self.terminal.draw(|frame| {
+            let area = frame.area();
+            let rows = Layout::default()
+                .direction(Direction::Vertical)
+                .constraints([Constraint::Length(1), Constraint::Min(3), Constraint::Length(2), Constraint::Length(1)])
+                .split(area);
+            let transport = if playing { "PLAYING" } else { "stopped" };
+            let header = Line::from(vec![
+                Span::styled(" Segue ", Style::new().bg(Color::Blue).fg(Color::White).add_modifier(Modifier::BOLD)),
+                Span::raw(format!(" {show}  ")),
+                Span::styled(clock_text(position as f64 / rate), Style::new().add_modifier(Modifier::BOLD)),
+                Span::raw(format!("  {transport}  scene {scene_name}")),
+            ]);
+            frame.render_widget(Paragraph::new(header), rows[0]);
+            let body = Layout::default()
+                .direction(Direction::Horizontal)
+                .constraints([Constraint::Min(40), Constraint::Length(24)])
+                .split(rows[1]);
+            let list = List::new(items)
+                .block(Block::default().borders(Borders::ALL).title(" Scenes and cues "))
+                .highlight_style(Style::new().add_modifier(Modifier::REVERSED));
+            frame.render_stateful_widget(list, body[0], &mut list_state);
+            let meters = Block::default().borders(Borders::ALL).title(" Peak dBFS ");
+            let inner = meters.inner(body[1]);
+            frame.render_widget(meters, body[1]);
+            let lines = Layout::default()
+                .direction(Direction::Vertical)
+                .constraints([Constraint::Length(1); 7])
+                .split(inner);
+            for (i, name) in ["Main", "Bed", "Cues"].iter().enumerate() {
+                let level = peaks[i].0;
+                let colour = if level > -6.0 { Color::Red } else if level > -18.0 { Color::Yellow } else { Color::Green };
+                let gauge = Gauge::default()
+                    .gauge_style(Style::new().fg(colour))
+                    .ratio((((level + 60.0) / 60.0).clamp(0.0, 1.0)) as f64)
+                    .label(format!("{name} {level:+.1}"));
+                if let Some(r) = lines.get(i * 2) {
+                    frame.render_widget(gauge, *r);
+                }
+            }
+            if let Some(r) = lines.get(5) {
+                frame.render_widget(Paragraph::new(format!("bed duck {duck:+.1} dB")), *r);
+            }
+            if let Some(r) = lines.get(6) {
+                let text = format!("M{:+.0} B{:+.0} C{:+.0} dB", levels[0], levels[1], levels[2]);
+                frame.render_widget(Paragraph::new(text), *r);
+            }
+            let status = format!(
+                "{} {} {} Hz {} fr | underruns {} | ignored GO {} | OSC {} ({})",
+                rig.backend,
+                rig.device,
+                rig.rate,
+                counts.buffer,
+                counts.underruns,
+                counts.ignored_gos,
+                rig.osc.as_deref().map_or("off", |o| o.rsplit_once(':').map_or(o, |(_, port)| port)),
+                counts.remote_commands,
+            );
+            let status = Paragraph::new(vec![
+                Line::from(status),
+                Line::styled(problem.clone(), Style::new().fg(Color::LightRed)),
+            ])
+            .wrap(Wrap { trim: true });
+            frame.render_widget(status, rows[2]);
+            let footer = if confirm {
+                Line::styled(" Something is playing. Quit anyway? y / n ", Style::new().bg(Color::Red).fg(Color::White))
+            } else {
+                Line::from(" Space GO  Enter play/stop  \u{2191}\u{2193} standby  s stop  Esc panic  \u{2190}\u{2192} scene  q quit  ?")
+            };
+            frame.render_widget(Paragraph::new(footer), rows[3]);
+            if help {
+                let text = vec![
+                    Line::from("Space        GO: the standby cue (stopped at 00:00: play the show)"),
+                    Line::from("Enter        play / stop the show timeline        Home  back to 00:00"),
+                    Line::from("Up / Down    move the cursor; on a GO cue it becomes standby"),
+                    Line::from("s            stop the cue under the cursor (with its fade)"),
+                    Line::from("Esc or p     panic: everything fades; again during the fade: cut"),
+                    Line::from("Left / Right previous / next scene"),
+                    Line::from("+ / -        master level   B / b  bed level   C / c  cue level (1 dB)"),
+                    Line::from("q            quit (asks while anything plays)     ?  this help"),
+                ];
+                let w = area.width.saturating_sub(4).min(84);
+                let h = (text.len() as u16 + 2).min(area.height);
+                let r = ratatui::layout::Rect { x: area.x + (area.width - w) / 2, y: area.y + (area.height - h) / 2, width: w, height: h };
+                frame.render_widget(Clear, r);
+                frame.render_widget(Paragraph::new(text).block(Block::default().borders(Borders::ALL).title(" Keys ")), r);
+            }
+        });
+    }
+}
+
+/// A cue's time as `M:SS.s`.
+fn short_time(secs: f64) -> String {
+    let tenths = (secs.max(0.0) * 10.0).round() as u64;
+    format!("{}:{:02}.{}", tenths / 600, tenths / 10 % 60, tenths % 10)
+}
+
+/// Timeline seconds as `HH:MM:SS.mmm`.
+pub fn clock_text(secs: f64) -> String {
+    let ms = (secs.max(0.0) * 1000.0).round() as u64;
+    format!("{:02}:{:02}:{:02}.{:03}", ms / 3_600_000, ms / 60_000 % 60, ms / 1000 % 60, ms % 1000)
+}
+
+impl Drop for Console {
+    fn drop(&mut self) {
+        ratatui::restore();
+    }
+}
