@@ -57,6 +57,13 @@ enum Command {
         /// A second GO within this many milliseconds of the first is ignored.
         #[arg(long, default_value_t = 200)]
         go_guard: u64,
+        /// Where to keep the journal (default: the user's state folder, named after the show);
+        /// the performance log (`NAME.play.log`) goes beside it.
+        #[arg(long)]
+        journal: Option<PathBuf>,
+        /// Open where the journal says the show was (after a crash or a power cut), stopped.
+        #[arg(long)]
+        resume: bool,
     },
     /// List audio backends and their output devices (channels, rates).
     Devices,
@@ -124,6 +131,8 @@ fn run() -> anyhow::Result<ExitCode> {
             osc,
             osc_allow,
             go_guard,
+            journal,
+            resume,
         } => {
             let osc = match osc.as_str() {
                 "off" | "none" => None,
@@ -139,6 +148,8 @@ fn run() -> anyhow::Result<ExitCode> {
                 osc,
                 osc_allow,
                 go_guard: std::time::Duration::from_millis(go_guard),
+                journal,
+                resume,
             };
             match app::play(options) {
                 Ok(()) => Ok(ExitCode::SUCCESS),

@@ -93,12 +93,13 @@ impl Player {
     /// The next JSON line that `pred` accepts (panics after 10 s).
     fn wait_for(&mut self, pred: impl Fn(&Value) -> bool, what: &str) -> Value {
         let deadline = Instant::now() + Duration::from_secs(10);
+        let mut seen = Vec::new();
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
             match self.lines.recv_timeout(left) {
                 Ok(v) if pred(&v) => return v,
-                Ok(_) => {}
-                Err(_) => panic!("no line from the player for {what}"),
+                Ok(v) => seen.push(v.to_string()),
+                Err(_) => panic!("no line from the player for {what}; it said:\n{}", seen.join("\n")),
             }
         }
     }
@@ -383,4 +384,42 @@ fn the_console_runs_the_show_with_go_standby_and_panic() {
         assert!(Instant::now() < deadline, "q did not quit");
         std::thread::sleep(Duration::from_millis(50));
     }
+}
+
+#[test]
+fn resume_reopens_where_the_journal_says_and_the_log_lists_what_sounded() {
+    let show = go_show("live-journal");
+    let journal = show.with_file_name("ep.journal.json");
+    let arg = journal.display().to_string();
+    let mut player = Player::start(&show, &["--autoplay", "--journal", &arg]);
+    assert_eq!(player.osc("/segue/go", vec![]), "ok");
+    player.wait_for(|v| v["event"] == "cue_ended" && v["cue"] == "hit", "the cue to end");
+    // The journal is at most half a second old; let it catch up, then the show "crashes".
+    std::thread::sleep(Duration::from_millis(700));
+    let state: Value = serde_json::from_str(&player.osc("/segue/state", vec![])).unwrap();
+    let _ = player.child.kill();
+    let kept: Value = serde_json::from_str(&std::fs::read_to_string(&journal).unwrap()).unwrap();
+    let at = state["position"].as_f64().unwrap();
+    // Rewritten twice a second: within 0.5 s of where it was (and a little more for the kill).
+    assert!((kept["position"].as_f64().unwrap() - at).abs() < 0.6, "journal {kept} vs state {state}");
+    assert_eq!(kept["scene"], "s");
+    drop(player);
+    // The performance log: the scene, its bed, the cue's start and its completed end, in order.
+    let log = std::fs::read_to_string(show.with_file_name("ep.play.log")).unwrap();
+    let whats: Vec<String> = log
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .map(|v| format!("{} {}", v["what"].as_str().unwrap(), v["cue"].as_str().or(v["scene"].as_str()).unwrap_or("")))
+        .collect();
+    assert_eq!(whats, ["scene_entered s", "bed_started s", "cue_started hit", "cue_ended hit"], "{log}");
+    // Reopened with --resume: stopped, where the journal was, and plays on from there.
+    let mut again = Player::start(&show, &["--resume", "--journal", &arg]);
+    let state: Value = serde_json::from_str(&again.osc("/segue/state", vec![])).unwrap();
+    assert_eq!(state["playing"], false);
+    let resumed = state["position"].as_f64().unwrap();
+    // The position the journal had, to the frame rounding of seconds.
+    assert!((resumed - kept["position"].as_f64().unwrap()).abs() < 1e-3, "resumed at {resumed}, journal {kept}");
+    assert_eq!(again.osc("/segue/transport/play", vec![]), "ok");
+    let located = again.wait_for(|v| v["event"] == "located", "play to start where the journal was");
+    assert_eq!(located["scene"], "s");
 }

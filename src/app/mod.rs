@@ -11,6 +11,7 @@ pub mod audio;
 pub mod console;
 pub mod device;
 pub mod headless;
+pub mod journal;
 pub mod osc;
 
 use std::io::{BufRead, Write};
@@ -45,6 +46,10 @@ pub struct PlayOptions {
     pub osc_allow: Vec<(std::net::IpAddr, u8)>,
     /// A second GO sooner than this after the first is ignored (and counted).
     pub go_guard: Duration,
+    /// The journal (default: `journal::default_path`); the performance log goes beside it.
+    pub journal: Option<PathBuf>,
+    /// Open where the journal says the show was.
+    pub resume: bool,
 }
 
 /// Why `segue play` stopped with an error: a show that does not load (exit 1), or no audio
@@ -69,12 +74,33 @@ pub fn play(options: PlayOptions) -> Result<(), PlayError> {
     let (mut engine, ends, loader_ends) = Engine::new(EngineConfig::new(rate));
     let loader = Loader::spawn(LoaderConfig::live(rate), loader_ends);
     let mut controller = Controller::new(file, rate, ends, loader);
-    let start = controller.frames(options.start.unwrap_or(0.0));
+    let journal_path = options.journal.clone().unwrap_or_else(|| journal::default_path(&options.show));
+    let mut journal = journal::Journal::new(journal_path.clone(), &options.show);
+    let mut opening_problems = Vec::new();
+    let resumed = if options.resume {
+        match journal::read(&journal_path, &options.show) {
+            Ok(state) => Some(state),
+            Err(e) => {
+                opening_problems.push(format!("{e}; opening at the start instead"));
+                None
+            }
+        }
+    } else {
+        None
+    };
+    let start_secs = resumed.as_ref().map(|r| r.position).or(options.start).unwrap_or(0.0);
+    let start = controller.frames(start_secs);
+    if let Some(standby) = resumed.as_ref().and_then(|r| r.standby.as_deref()) {
+        if let Ok(cue) = controller.cue_index(standby) {
+            let _ = controller.set_standby(cue);
+        }
+    }
     let early = ready_to_start(&mut engine, &mut controller, start);
     let (to_desk, mut from_audio) = rtrb::RingBuffer::<TransportMsg>::new(256);
     let (mut transport_tx, transport_rx) = rtrb::RingBuffer::<TransportCmd>::new(256);
     let clock = Arc::new(ClockMap::new(rate));
-    let published = Arc::new(AtomicU64::new(0));
+    // Where the transport is before the first callback says so.
+    let published = Arc::new(AtomicU64::new(start));
     let side =
         AudioSide::new(engine, Chase::new(to_desk), options.patch, transport_rx, clock.clone(), published.clone());
     let (errors_tx, errors) = crossbeam_channel::unbounded();
@@ -94,6 +120,11 @@ pub fn play(options: PlayOptions) -> Result<(), PlayError> {
         cpal::BufferSize::Default => None,
     };
     let (backend, device_name, channels) = (output.backend.clone(), output.name.clone(), output.config.channels);
+    // The first callback already plays from `start` (and, with --autoplay, plays).
+    let _ = transport_tx.push(TransportCmd::Locate(start));
+    if options.autoplay {
+        let _ = transport_tx.push(TransportCmd::Play);
+    }
     let _running = output.start(side, errors_tx).map_err(PlayError::NoOutput)?;
     out.line(&serde_json::json!({
         "event": "ready",
@@ -104,15 +135,18 @@ pub fn play(options: PlayOptions) -> Result<(), PlayError> {
         "channels": channels,
         "buffer": buffer,
         "osc": osc.as_ref().map(|o| o.local.to_string()),
+        "journal": journal.path().display().to_string(),
+        "log": journal.log_path().display().to_string(),
+        "start": start_secs,
     }));
     for notice in early {
         out.notice(&controller, &notice);
     }
-
-    let _ = transport_tx.push(TransportCmd::Locate(start));
-    if options.autoplay {
-        let _ = transport_tx.push(TransportCmd::Play);
+    for problem in opening_problems {
+        out.problem(&problem);
     }
+    let mut rows = crate::control::cuelist::CueList::new(controller.show());
+
     let mut console = (!options.headless).then(|| {
         let rig = console::Rig {
             backend: backend.clone(),
@@ -123,6 +157,9 @@ pub fn play(options: PlayOptions) -> Result<(), PlayError> {
         console::Console::new(&controller, rig)
     });
     let keys = console.as_ref().map(|_| console::spawn_keys()).unwrap_or_else(crossbeam_channel::never);
+    // Whether the transport was told to play: what the next command should take as the state,
+    // even before the audio thread has acted on it.
+    let mut rolling = options.autoplay;
     let mut last_go: Option<Instant> = None;
     let mut counts = console::Counts::default();
     loop {
@@ -136,7 +173,7 @@ pub fn play(options: PlayOptions) -> Result<(), PlayError> {
         }
         batch.extend(requests.try_iter());
         pressed.extend(keys.try_iter());
-        let (playing, _) = transport_state(&published);
+        let playing = rolling;
         for (key, arrived) in pressed {
             let Some(console) = console.as_mut() else { break };
             match console.key(key, &controller, playing) {
@@ -158,7 +195,8 @@ pub fn play(options: PlayOptions) -> Result<(), PlayError> {
                 return Ok(());
             }
             counts.remote_commands += u64::from(request.from.is_some());
-            let (playing, position) = transport_state(&published);
+            let (_, position) = transport_state(&published);
+            let playing = rolling;
             let at = clock.frame_at(request.arrived) + clock.block();
             let result = match &request.remote {
                 Remote::Go => {
@@ -173,13 +211,14 @@ pub fn play(options: PlayOptions) -> Result<(), PlayError> {
                         last_go = Some(request.arrived);
                         // Stopped at the top of a show with a timeline: GO plays it.
                         if !playing && position == 0 && !controller.timeline().entries().is_empty() {
+                            rolling = true;
                             push(&mut transport_tx, TransportCmd::Play)
                         } else {
                             controller.go(Some(at)).map_err(|e| e.to_string())
                         }
                     }
                 }
-                remote => apply(&mut controller, &mut transport_tx, remote, at, &published),
+                remote => apply(&mut controller, &mut transport_tx, remote, at, &mut rolling),
             };
             if let (Some(osc), Some(from)) = (&osc, request.from) {
                 let reply = match (&request.remote, &result) {
@@ -209,9 +248,22 @@ pub fn play(options: PlayOptions) -> Result<(), PlayError> {
                 out.problem(&e.to_string());
             }
         }
+        let mut moved = false;
         for notice in controller.poll() {
-            if let Some(crate::engine::command::Event::Underrun { .. }) = notice.event {
-                counts.underruns += 1;
+            use crate::engine::command::Event;
+            match notice.event {
+                Some(Event::Underrun { .. }) => counts.underruns += 1,
+                Some(Event::CueStarted { .. } | Event::SceneEntered { .. } | Event::Seeked { .. }) => moved = true,
+                _ => {}
+            }
+            if let Some(event) = &notice.event {
+                rows.observe(event);
+            }
+            if let Some(problem) = journal.record(&controller, &notice) {
+                match console.as_mut() {
+                    Some(c) => c.problem(&problem),
+                    None => out.problem(&problem),
+                }
             }
             match console.as_mut() {
                 Some(c) => c.notice(&controller, &notice),
@@ -223,6 +275,23 @@ pub fn play(options: PlayOptions) -> Result<(), PlayError> {
             match console.as_mut() {
                 Some(c) => c.problem(&text),
                 None => out.problem(&text),
+            }
+        }
+        let state = || {
+            let (playing, position) = transport_state(&published);
+            journal::JournalState {
+                position: position as f64 / rate as f64,
+                playing,
+                scene: controller.current_scene().map(|s| controller.scene_id(s).to_string()),
+                standby: controller.standby().map(|c| controller.cue_id(c).to_string()),
+                playing_cues: rows.playing().map(|(_, c)| c.id.clone()).collect(),
+                ..Default::default()
+            }
+        };
+        if let Some(problem) = journal.keep(state, moved) {
+            match console.as_mut() {
+                Some(c) => c.problem(&problem),
+                None => out.problem(&problem),
             }
         }
         if let Some(c) = console.as_mut() {
@@ -275,7 +344,7 @@ fn apply(
     transport: &mut rtrb::Producer<TransportCmd>,
     remote: &Remote,
     at: u64,
-    published: &AtomicU64,
+    rolling: &mut bool,
 ) -> Result<(), String> {
     let e = |r: Result<(), crate::control::ControlError>| r.map_err(|e| e.to_string());
     match remote {
@@ -287,12 +356,18 @@ fn apply(
         Remote::Scene(id) => e(controller.enter_scene(id, Some(at))),
         Remote::Level(level, db) => e(controller.set_level(*level, *db, Some(at))),
         Remote::Play => {
-            if transport_state(published).0 {
+            if *rolling {
                 return Err("the transport is already playing".into());
             }
-            push(transport, TransportCmd::Play)
+            push(transport, TransportCmd::Play)?;
+            *rolling = true;
+            Ok(())
         }
-        Remote::StopTransport => push(transport, TransportCmd::Stop),
+        Remote::StopTransport => {
+            push(transport, TransportCmd::Stop)?;
+            *rolling = false;
+            Ok(())
+        }
         Remote::Locate(secs) => push(transport, TransportCmd::Locate(controller.frames(*secs))),
     }
 }
