@@ -240,10 +240,7 @@ pub fn play(options: PlayOptions) -> Result<(), PlayError> {
         }
         // The transport's seeks (see `control::chase`).
         while let Ok(msg) = from_audio.pop() {
-            let result = match msg {
-                TransportMsg::Play { position, at } => controller.seek(position, at),
-                TransportMsg::Prepare { position } => controller.prepare_locate(position),
-            };
+            let result = controller.follow(msg);
             if let Err(e) = result {
                 out.problem(&e.to_string());
             }

@@ -417,6 +417,15 @@ impl Controller {
         self.send(None, Action::PrepareLocate(Box::new(locate)))
     }
 
+    /// Answers what the audio thread asked while following a transport (`control::chase`): a
+    /// seek now, or one prepared for where play will start.
+    pub fn follow(&mut self, msg: chase::TransportMsg) -> Result<(), ControlError> {
+        match msg {
+            chase::TransportMsg::Play { position, at } => self.seek(position, at),
+            chase::TransportMsg::Prepare { position } => self.prepare_locate(position),
+        }
+    }
+
     /// Engine events and loader reports since the last call, in words; keeps the armed set up
     /// to date with the scene that is playing.
     pub fn poll(&mut self) -> Vec<Notice> {

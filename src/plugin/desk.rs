@@ -191,10 +191,7 @@ fn run(parts: DeskParts, stop: &AtomicBool) {
             notes.store(midi, Ordering::Relaxed);
         }
         while let Ok(msg) = transport.pop() {
-            let result = match msg {
-                TransportMsg::Play { position, at } => controller.seek(position, at),
-                TransportMsg::Prepare { position } => controller.prepare_locate(position),
-            };
+            let result = controller.follow(msg);
             if let Err(e) = result {
                 lock(&status).report(e.to_string());
             }
