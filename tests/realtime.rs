@@ -105,3 +105,53 @@ fn the_allocation_counter_does_see_an_allocation_inside_process() {
     });
     assert_eq!(violation_count() - before, 2, "one allocation and one free");
 }
+
+/// The live player's device callback (`AudioSide::fill`: transport commands, the chase, the
+/// engine, the output patch) over a demo-show run with play, GOs, a jump, a stop and a replay,
+/// its control side answering on this thread between callbacks as the player's loop does.
+#[test]
+fn the_live_players_audio_callback_never_allocates() {
+    use segue::app::audio::{AudioSide, ClockMap, Patch, TransportCmd};
+    use segue::control::chase::Chase;
+    use segue::control::Controller;
+    use segue::engine::{Engine, EngineConfig};
+    use segue::stream::loader::{Loader, LoaderConfig};
+    use std::sync::atomic::AtomicU64;
+    use std::sync::Arc;
+
+    let file = segue::show::load(std::path::Path::new("presets/demo/show.json")).unwrap();
+    let rate = 48_000;
+    let (engine, ends, loader_ends) = Engine::new(EngineConfig::new(rate));
+    let loader = Loader::spawn(LoaderConfig::live(rate), loader_ends);
+    let mut controller = Controller::new(file, rate, ends, loader);
+    let (to_desk, mut from_audio) = rtrb::RingBuffer::new(256);
+    let (mut transport, commands) = rtrb::RingBuffer::new(256);
+    let patch = Patch::parse("main=1-2,bed=3-4,cues=5-6").unwrap();
+    let clock = Arc::new(ClockMap::new(rate));
+    let mut side = AudioSide::new(engine, Chase::new(to_desk), patch, commands, clock, Arc::new(AtomicU64::new(0)));
+    let mut buffer = vec![0.0f32; 256 * 6];
+    let before = violation_count();
+    let mut peak = 0.0f32;
+    for block in 0..1500 {
+        match block {
+            10 => transport.push(TransportCmd::Play).unwrap(),
+            200 | 450 => controller.go(None).unwrap(),
+            600 => transport.push(TransportCmd::Locate(30 * rate as u64)).unwrap(),
+            1000 => transport.push(TransportCmd::Stop).unwrap(),
+            1150 => transport.push(TransportCmd::Play).unwrap(),
+            _ => {}
+        }
+        assert_no_alloc(|| side.fill(&mut buffer, 6));
+        peak = buffer.iter().fold(peak, |p, s| p.max(s.abs()));
+        while let Ok(msg) = from_audio.pop() {
+            controller.follow(msg).unwrap();
+        }
+        let _ = controller.poll();
+        // About twice real time: the loader keeps ahead as it does live (it runs at hundreds of
+        // times real time), and the test stays short.
+        std::thread::sleep(std::time::Duration::from_micros(2600));
+    }
+    assert!(peak > 0.05, "the show played (peak {peak})");
+    let calls = violation_count() - before;
+    assert_eq!(calls, 0, "allocator called {calls} times inside the player's audio callback");
+}
