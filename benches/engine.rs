@@ -104,7 +104,7 @@ fn mix() {
                         armed: Some(Feed::new(head.clone(), tail, Some(head.frames()))),
                         lost: false,
                     });
-                    program.cues.push(CueInfo { clip: v as u32, scene: 0, followers: Vec::new() });
+                    program.cues.push(CueInfo { clip: v as u32, scene: 0, followers: Vec::new(), restart: true });
                 }
                 let _ = control.commands.push(Command::now(Action::LoadProgram(Box::new(program))));
                 for v in 0..voices {

@@ -425,3 +425,33 @@ fn a_level_that_is_not_a_number_is_refused_and_the_show_keeps_its_level() {
     // The tone plays on at its own level after the refused command (at 0.1 s).
     assert!((level_db(&out, RATE, 500.0, 0.2, 0.5) - db(0.5)).abs() < 0.1, "the master level is unchanged");
 }
+
+#[test]
+fn a_cue_that_ignores_retriggers_plays_on_through_a_second_start() {
+    let dir = scratch("retrigger-ignore");
+    // 500 Hz for 0.3 s, then 900 Hz, as above: restarted, 500 Hz would sound again at 0.5 s.
+    let mut samples = sine(RATE, 500.0, 0.5, 14_400, 0.0);
+    samples.extend(sine(RATE, 900.0, 0.5, 33_600, 0.0));
+    write_wav(&dir.join("song.wav"), RATE, 1, &samples);
+    let file = show_file(
+        &dir,
+        json!({ "format": "segue-show/1", "scenes": [{ "id": "s", "cues": [
+            { "id": "song", "file": "song.wav", "retrigger": "ignore" }] }] }),
+    );
+    let mut live = Live::new(file);
+    live.controller.start_cue("song", Some(2_400)).unwrap();
+    live.controller.start_cue("song", Some(24_000)).unwrap();
+    let out = live.run(48_000, BLOCK);
+    let x = &out[0];
+    // Still in the 900 Hz part after the second start (leakage of 500 Hz far below -60 dB).
+    let (f500, f900) = (level_db(x, RATE, 500.0, 0.52, 0.62), level_db(x, RATE, 900.0, 0.52, 0.62));
+    assert!((f900 - full()).abs() < ACCURACY_DB && f500 < -60.0, "after: 900 Hz {f900:.2} dB, 500 Hz {f500:.2} dB");
+    // Frame for frame the file from its first start, after its 5 ms de-click: nothing was
+    // interrupted.
+    for k in 240..40_000 {
+        assert!((x[2_400 + k] - samples[k]).abs() < 1e-6, "frame {k} of the file played on");
+    }
+    let song = cue_index(&live, "song");
+    let starts = live.events().iter().filter(|e| matches!(e, Event::CueStarted { cue, .. } if *cue == song)).count();
+    assert_eq!(starts, 1, "one start");
+}

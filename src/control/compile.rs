@@ -77,7 +77,8 @@ pub fn compile(file: &ShowFile, rate: u32, generation: u32) -> Compiled {
             lost: false,
         });
         specs.push(spec);
-        infos.push(CueInfo { clip: i as u32, scene: *scene, followers: Vec::new() });
+        let restart = cue.retrigger == crate::show::Retrigger::Restart;
+        infos.push(CueInfo { clip: i as u32, scene: *scene, followers: Vec::new(), restart });
         if let Some(n) = cue.note {
             notes[n as usize & 127] = NoteTarget::Cue(i as u32);
         }

@@ -623,6 +623,16 @@ impl Engine {
             return;
         };
         let clip = info.clip;
+        if !info.restart {
+            // `retrigger: ignore`: a cue that plays on is not started again.
+            let generation = self.program.generation;
+            let playing = self.voices[..self.high].iter().any(|v| {
+                !v.is_free() && v.bus == Bus::Cues && v.owner == cue && v.generation == generation && !v.stopped
+            });
+            if playing {
+                return;
+            }
+        }
         let fade_in = self.program.clips[clip as usize].fade_in_frames;
         let Some(started) = self.start_clip(clip, now, fade_in, Curve::EqualPower) else {
             // A restart that cannot start (not re-armed yet, no free voice) leaves the cue playing.

@@ -48,6 +48,8 @@ pub struct CueInfo {
     pub scene: u32,
     /// Cues that start after this one ends: (cue, wait in frames).
     pub followers: Vec<(u32, u64)>,
+    /// Started while it plays, it starts again (`true`) or plays on (`false`).
+    pub restart: bool,
 }
 
 /// A scene's place in the show.

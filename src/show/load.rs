@@ -189,12 +189,14 @@ pub(crate) const CUE: Level = Level {
         "duck_attack_ms",
         "duck_release_ms",
         "usage",
+        "retrigger",
     ],
 };
 pub(crate) const FOLLOW: Level = Level { noun: "follow", fields: &["after", "wait_ms"] };
 
 pub(crate) const CURVES: &[&str] = &["linear", "equal_power", "s_curve"];
 pub(crate) const QUANTIZES: &[&str] = &["none", "beat", "bar"];
+pub(crate) const RETRIGGERS: &[&str] = &["restart", "ignore"];
 
 const MS: &str = "a number of milliseconds, 0 or more";
 
@@ -430,6 +432,7 @@ impl Checker {
         self.number(&o, "duck_attack_ms", true, MS, |x| x >= 0.0);
         self.number(&o, "duck_release_ms", true, MS, |x| x >= 0.0);
         self.string(&o, "usage", true);
+        self.choice(&o, "retrigger", "what starting it while it plays does", RETRIGGERS);
 
         let mut points = Vec::new();
         points.extend(start.map(|s| point(&o, "start", s, false)));

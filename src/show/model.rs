@@ -175,6 +175,17 @@ pub enum Quantize {
     Bar,
 }
 
+/// What starting a cue that is already playing does (a GO, its note, a command).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Retrigger {
+    /// It starts again from its beginning; the running one gets out of the way with a de-click.
+    #[default]
+    Restart,
+    /// It plays on; the start is ignored.
+    Ignore,
+}
+
 /// A song cue: a piece of the soundtrack placed at a moment of a scene.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -231,6 +242,9 @@ pub struct Cue {
     /// Cue-sheet usage code (e.g. "VV", "BI"), kept for reports.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub usage: Option<String>,
+    /// Starting the cue while it plays: `restart` or `ignore`.
+    #[serde(default)]
+    pub retrigger: Retrigger,
 }
 
 /// Start `wait_ms` after the cue named by `after` has ended (played its last sample).

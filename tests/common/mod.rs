@@ -201,6 +201,6 @@ pub fn one_cue_program(feed: segue::engine::feed::Feed) -> segue::engine::progra
         armed: Some(feed),
         lost: false,
     });
-    program.cues.push(CueInfo { clip: 0, scene: 0, followers: Vec::new() });
+    program.cues.push(CueInfo { clip: 0, scene: 0, followers: Vec::new(), restart: true });
     program
 }
