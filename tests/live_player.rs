@@ -29,7 +29,7 @@ fn server() -> &'static str {
         let name = format!("segue-test-{}", std::process::id());
         // Through a shell that stops the server when its stdin closes, which is when this test
         // process exits, however it exits.
-        let jackd = format!("jackd --no-realtime -n {name} -d dummy -r {RATE} -p {PERIOD} & p=$!; read _; kill $p");
+        let jackd = format!("jackd --no-realtime -n {name} -d dummy -r {RATE} -p {PERIOD} & p=$!; read _; kill $p; wait $p");
         let child = Command::new("sh")
             .args(["-c", &jackd])
             .env("JACK_NO_START_SERVER", "1")
@@ -422,4 +422,85 @@ fn resume_reopens_where_the_journal_says_and_the_log_lists_what_sounded() {
     assert_eq!(again.osc("/segue/transport/play", vec![]), "ok");
     let located = again.wait_for(|v| v["event"] == "located", "play to start where the journal was");
     assert_eq!(located["scene"], "s");
+}
+
+/// A JACK dummy server of one test's own (one it kills); stopped when dropped.
+struct PrivateServer(Child);
+
+impl PrivateServer {
+    /// Stops it: its shell kills jackd when its stdin closes.
+    fn stop(&mut self) {
+        drop(self.0.stdin.take());
+        let _ = self.0.wait();
+    }
+}
+
+impl Drop for PrivateServer {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// Starts a JACK dummy server named `name`.
+fn private_server(name: &str) -> PrivateServer {
+    let jackd = format!("jackd --no-realtime -n {name} -d dummy -r {RATE} -p {PERIOD} & p=$!; read _; kill $p; wait $p");
+    let child = Command::new("sh")
+        .args(["-c", &jackd])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    while !Command::new("jack_lsp")
+        .env("JACK_DEFAULT_SERVER", name)
+        .env("JACK_NO_START_SERVER", "1")
+        .output()
+        .is_ok_and(|o| o.status.success())
+    {
+        assert!(start.elapsed() < Duration::from_secs(10), "jackd {name} did not come up");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    PrivateServer(child)
+}
+
+#[test]
+fn the_player_survives_its_audio_server_going_away_and_goes_on_where_the_show_is() {
+    let show = go_show("live-lost");
+    let name = format!("segue-lost-{}", std::process::id());
+    let mut jackd = private_server(&name);
+    let port = UdpSocket::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_segue"))
+        .arg("play")
+        .arg(&show)
+        .args(["--headless", "--backend", "jack", "--autoplay", "--osc", &format!("127.0.0.1:{port}")])
+        .env("JACK_DEFAULT_SERVER", &name)
+        .env("JACK_NO_START_SERVER", "1")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let lines = read_lines(child.stdout.take().unwrap());
+    let osc = UdpSocket::bind("127.0.0.1:0").unwrap();
+    osc.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
+    let mut player = Player { child, lines, osc, to: format!("127.0.0.1:{port}").parse().unwrap() };
+    player.wait_for(|v| v["event"] == "ready", "the player to be ready");
+    std::thread::sleep(Duration::from_millis(500));
+    // The server goes away (its stdin closes: the shell kills it).
+    jackd.stop();
+    let gone = Instant::now();
+    player.wait_for(|v| v["event"] == "output_lost", "the loss to be reported");
+    std::thread::sleep(Duration::from_millis(1500));
+    let _jackd = private_server(&name);
+    let back = player.wait_for(|v| v["event"] == "output_back", "the output to come back");
+    let away = gone.elapsed().as_secs_f64();
+    eprintln!("{}", back["text"]);
+    // The show's time went on meanwhile: about 0.5 s before the loss plus the time away (the
+    // retries come every second, so up to a second more).
+    std::thread::sleep(Duration::from_millis(300));
+    let state: Value = serde_json::from_str(&player.osc("/segue/state", vec![])).unwrap();
+    let at = state["position"].as_f64().unwrap();
+    assert!(at > 0.5 + away && at < 0.5 + away + 2.5, "at {at} s after {away:.1} s away");
+    assert_eq!(state["playing"], true);
 }

@@ -114,19 +114,52 @@ pub fn choose(options: &DeviceOptions) -> Result<Output, String> {
     })
 }
 
+/// The device callback's state, given back when the stream is dropped (a device that went
+/// away): the control loop starts a new stream with it, and the show goes on.
+struct Returning {
+    side: Option<AudioSide>,
+    back: crossbeam_channel::Sender<AudioSide>,
+}
+
+impl Drop for Returning {
+    fn drop(&mut self) {
+        if let Some(side) = self.side.take() {
+            let _ = self.back.send(side);
+        }
+    }
+}
+
+/// A stream error, in words, and whether the device is gone (the stream must be rebuilt).
+pub struct StreamProblem {
+    pub gone: bool,
+    pub text: String,
+}
+
 impl Output {
     /// Starts the stream: the callback fills every buffer from `side`; stream errors go to
-    /// `errors` in words.
-    pub fn start(self, mut side: AudioSide, errors: crossbeam_channel::Sender<String>) -> Result<Running, String> {
+    /// `errors`; when the stream is dropped (or cannot start) `side` comes back on `back`.
+    pub fn start(
+        self,
+        side: AudioSide,
+        back: crossbeam_channel::Sender<AudioSide>,
+        errors: crossbeam_channel::Sender<StreamProblem>,
+    ) -> Result<Running, String> {
         let channels = self.config.channels as usize;
         let what = format!("{} \"{}\"", self.backend, self.name);
+        let mut returning = Returning { side: Some(side), back };
         let stream = self
             .device
             .build_output_stream::<f32, _, _>(
                 self.config,
-                move |data: &mut [f32], _info: &cpal::OutputCallbackInfo| side.fill(data, channels),
-                move |e| {
-                    let _ = errors.send(e.to_string());
+                move |data: &mut [f32], _info: &cpal::OutputCallbackInfo| {
+                    if let Some(side) = returning.side.as_mut() {
+                        side.fill(data, channels);
+                    }
+                },
+                move |e: cpal::Error| {
+                    let gone =
+                        matches!(e.kind(), cpal::ErrorKind::DeviceNotAvailable | cpal::ErrorKind::HostUnavailable);
+                    let _ = errors.send(StreamProblem { gone, text: e.to_string() });
                 },
                 None,
             )

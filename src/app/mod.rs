@@ -103,7 +103,8 @@ pub fn play(options: PlayOptions) -> Result<(), PlayError> {
     let published = Arc::new(AtomicU64::new(start));
     let side =
         AudioSide::new(engine, Chase::new(to_desk), options.patch, transport_rx, clock.clone(), published.clone());
-    let (errors_tx, errors) = crossbeam_channel::unbounded();
+    let (errors_tx, errors) = crossbeam_channel::unbounded::<device::StreamProblem>();
+    let (back_tx, back) = crossbeam_channel::unbounded::<AudioSide>();
     let (requests_tx, requests) = crossbeam_channel::unbounded::<Request>();
     let osc = match options.osc {
         Some(addr) => {
@@ -125,7 +126,9 @@ pub fn play(options: PlayOptions) -> Result<(), PlayError> {
     if options.autoplay {
         let _ = transport_tx.push(TransportCmd::Play);
     }
-    let _running = output.start(side, errors_tx).map_err(PlayError::NoOutput)?;
+    let mut _running = Some(output.start(side, back_tx.clone(), errors_tx.clone()).map_err(PlayError::NoOutput)?);
+    // While the output is gone: since when, where the transport was, when it was last tried.
+    let mut lost: Option<Lost> = None;
     out.line(&serde_json::json!({
         "event": "ready",
         "show": controller.show().show.name,
@@ -268,10 +271,36 @@ pub fn play(options: PlayOptions) -> Result<(), PlayError> {
             }
         }
         for e in errors.try_iter() {
-            let text = format!("the audio output reported: {e}");
+            if e.gone && lost.is_none() {
+                // The stream is dead: drop it (its callback state comes back) and retry.
+                _running = None;
+                let (_, position) = transport_state(&published);
+                lost = Some(Lost { since: Instant::now(), position, tried: Instant::now() });
+                out.line(&serde_json::json!({ "event": "output_lost", "text": e.text }));
+            }
+            let text = if e.gone {
+                format!("the audio output went away ({}); trying again every second, the show's time goes on", e.text)
+            } else {
+                format!("the audio output reported: {}", e.text)
+            };
             match console.as_mut() {
                 Some(c) => c.problem(&text),
                 None => out.problem(&text),
+            }
+        }
+        if let Some(gone) = lost.as_mut().filter(|l| l.tried.elapsed() >= RETRY) {
+            gone.tried = Instant::now();
+            if let Ok(side) = back.try_recv() {
+                if let Some((stream, text)) =
+                    reopen(side, &device_options, rate, &back_tx, &errors_tx, &mut transport_tx, rolling, gone)
+                {
+                    _running = Some(stream);
+                    out.line(&serde_json::json!({ "event": "output_back", "text": text }));
+                    if let Some(c) = console.as_mut() {
+                        c.problem(&text);
+                    }
+                    lost = None;
+                }
             }
         }
         let state = || {
@@ -297,6 +326,54 @@ pub fn play(options: PlayOptions) -> Result<(), PlayError> {
             c.draw(&controller, playing, position, counts);
         }
     }
+}
+
+/// How often a lost output is tried again.
+const RETRY: Duration = Duration::from_secs(1);
+
+/// An output that went away.
+struct Lost {
+    since: Instant,
+    /// The timeline frame it stopped at.
+    position: u64,
+    tried: Instant,
+}
+
+/// Tries to start the output again with the callback state `side`; on success the transport
+/// moves on by the time the output was gone (a screening does not wait) and the words say so.
+/// On failure `side` is back on `back` (from here, or from the failed stream's callback as it
+/// is dropped) for the next try.
+#[allow(clippy::too_many_arguments)]
+fn reopen(
+    side: AudioSide,
+    options: &DeviceOptions,
+    rate: u32,
+    back: &crossbeam_channel::Sender<AudioSide>,
+    errors: &crossbeam_channel::Sender<device::StreamProblem>,
+    transport: &mut rtrb::Producer<TransportCmd>,
+    rolling: bool,
+    lost: &Lost,
+) -> Option<(device::Running, String)> {
+    let mut options = options.clone();
+    // The engine runs at the rate it was built for.
+    options.sample_rate = Some(rate);
+    let output = match device::choose(&options) {
+        Ok(output) => output,
+        Err(_) => {
+            let _ = back.send(side);
+            return None;
+        }
+    };
+    let gap = lost.since.elapsed();
+    let resume = if rolling { lost.position + (gap.as_secs_f64() * rate as f64) as u64 } else { lost.position };
+    let _ = transport.push(TransportCmd::Locate(resume));
+    let stream = output.start(side, back.clone(), errors.clone()).ok()?;
+    let text = format!(
+        "the audio output is back after {:.1} s; the show goes on at {}",
+        gap.as_secs_f64(),
+        console::clock_text(resume as f64 / rate as f64)
+    );
+    Some((stream, text))
 }
 
 /// How long opening waits for the show's first sounds to be in memory.
