@@ -29,7 +29,8 @@ fn server() -> &'static str {
         let name = format!("segue-test-{}", std::process::id());
         // Through a shell that stops the server when its stdin closes, which is when this test
         // process exits, however it exits.
-        let jackd = format!("jackd --no-realtime -n {name} -d dummy -r {RATE} -p {PERIOD} & p=$!; read _; kill $p; wait $p");
+        let jackd =
+            format!("jackd --no-realtime -n {name} -d dummy -r {RATE} -p {PERIOD} & p=$!; read _; kill $p; wait $p");
         let child = Command::new("sh")
             .args(["-c", &jackd])
             .env("JACK_NO_START_SERVER", "1")
@@ -258,10 +259,16 @@ fn a_second_go_within_the_guard_is_ignored_and_said_so() {
     assert!(second.starts_with("error: GO ignored"), "the second GO: {second}");
     player
         .wait_for(|v| v["event"] == "problem" && v["text"].as_str().unwrap_or("").contains("GO ignored"), "the report");
-    // The state answers with the transport and the scene.
+    // The state answers with the transport, the scene and what plays, with its time left.
+    player.wait_for(|v| v["event"] == "cue_started", "the cue to start");
     let state: Value = serde_json::from_str(&player.osc("/segue/state", vec![])).unwrap();
     assert_eq!(state["playing"], true);
     assert_eq!(state["scene"], "s");
+    assert_eq!(state["cues"][0]["cue"], "hit", "{state}");
+    let left = state["cues"][0]["remaining"].as_f64().unwrap();
+    // The cue is 1 s long and has just started (the replies take a few milliseconds).
+    assert!(left > 0.5 && left <= 1.0, "{state}");
+    assert_eq!(state["standby"], Value::Null, "no GO cue is left: {state}");
     // An unknown cue is refused in words.
     let reply = player.osc("/segue/cue/nope/start", vec![]);
     assert!(reply.contains("no cue \"nope\""), "{reply}");
@@ -443,7 +450,8 @@ impl Drop for PrivateServer {
 
 /// Starts a JACK dummy server named `name`.
 fn private_server(name: &str) -> PrivateServer {
-    let jackd = format!("jackd --no-realtime -n {name} -d dummy -r {RATE} -p {PERIOD} & p=$!; read _; kill $p; wait $p");
+    let jackd =
+        format!("jackd --no-realtime -n {name} -d dummy -r {RATE} -p {PERIOD} & p=$!; read _; kill $p; wait $p");
     let child = Command::new("sh")
         .args(["-c", &jackd])
         .stdin(Stdio::piped())

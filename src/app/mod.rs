@@ -225,14 +225,16 @@ pub fn play(options: PlayOptions) -> Result<(), PlayError> {
             };
             if let (Some(osc), Some(from)) = (&osc, request.from) {
                 let reply = match (&request.remote, &result) {
-                    (Remote::State, _) => state_json(&controller, &published).to_string(),
+                    (Remote::State, _) => {
+                        state_json(&controller, &published, &rows, clock.frame_at(Instant::now())).to_string()
+                    }
                     (_, Ok(())) => "ok".to_string(),
                     (_, Err(e)) => format!("error: {e}"),
                 };
                 let _ = osc::reply(&osc.socket, from, &request.address, &reply);
             }
             if request.remote == Remote::State {
-                out.line(&state_json(&controller, &published));
+                out.line(&state_json(&controller, &published, &rows, clock.frame_at(Instant::now())));
             }
             if let Err(e) = result {
                 match console.as_mut() {
@@ -446,16 +448,35 @@ fn apply(
     }
 }
 
-/// The reply to `/segue/state`: position, scene, and the transport.
-fn state_json(controller: &Controller, published: &AtomicU64) -> serde_json::Value {
+/// The reply to `/segue/state`: the transport, the scene, the standby cue and every playing cue
+/// with its time played and left (seconds; `null` left for a loop). `now`: the engine frame.
+fn state_json(
+    controller: &Controller,
+    published: &AtomicU64,
+    rows: &crate::control::cuelist::CueList,
+    now: u64,
+) -> serde_json::Value {
     let (playing, position) = transport_state(published);
     let rate = controller.sample_rate() as f64;
+    let cues: Vec<serde_json::Value> = rows
+        .playing()
+        .map(|(_, row)| {
+            let elapsed = row.started.map_or(0.0, |at| now.saturating_sub(at) as f64 / rate);
+            serde_json::json!({
+                "cue": row.id,
+                "elapsed": elapsed,
+                "remaining": row.length.map(|l| (l - elapsed).max(0.0)),
+            })
+        })
+        .collect();
     serde_json::json!({
         "event": "state",
         "playing": playing,
         "position": position as f64 / rate,
         "position_frames": position,
         "scene": controller.current_scene().map(|s| controller.scene_id(s).to_string()),
+        "standby": controller.standby().map(|c| controller.cue_id(c).to_string()),
+        "cues": cues,
     })
 }
 
