@@ -5,19 +5,18 @@
 //! moment a command was sent.
 
 mod common;
+mod jack_host;
 
-use std::io::{BufRead, BufReader};
 use std::net::UdpSocket;
 use std::path::Path;
-use std::process::{Child, ChildStdout, Command, Stdio};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::process::{Command, Stdio};
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use common::*;
-use rosc::{OscMessage, OscPacket, OscType};
-use serde_json::{json, Value};
+use jack_host::*;
+use serde_json::Value;
 
-const RATE: u32 = 48_000;
 /// The dummy server's period: the player's audio buffer.
 const PERIOD: usize = 256;
 
@@ -27,20 +26,9 @@ fn server() -> &'static str {
     static NAME: OnceLock<String> = OnceLock::new();
     NAME.get_or_init(|| {
         let name = format!("segue-test-{}", std::process::id());
-        // Through a shell that stops the server when its stdin closes, which is when this test
-        // process exits, however it exits.
-        let jackd =
-            format!("jackd --no-realtime -n {name} -d dummy -r {RATE} -p {PERIOD} & p=$!; read _; kill $p; wait $p");
-        let child = Command::new("sh")
-            .args(["-c", &jackd])
-            .env("JACK_NO_START_SERVER", "1")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("jackd runs (Debian: jackd2; .ci/setup installs it)");
-        // Leaked on purpose, with its stdin: the server lives as long as this test process.
-        std::mem::forget(child);
+        // It stops when its stdin closes, which is when this test process exits, however it
+        // exits: leaked on purpose, with its stdin.
+        std::mem::forget(private_server(&name, PERIOD));
         // SAFETY: set once, before any JACK client of this process exists (libjack reads it).
         unsafe { std::env::set_var("JACK_DEFAULT_SERVER", &name) };
         unsafe { std::env::set_var("JACK_NO_START_SERVER", "1") };
@@ -53,175 +41,10 @@ fn server() -> &'static str {
     })
 }
 
-/// The player, headless on JACK, with OSC on a free port.
-struct Player {
-    child: Child,
-    lines: std::sync::mpsc::Receiver<Value>,
-    osc: UdpSocket,
-    to: std::net::SocketAddr,
-}
-
-impl Player {
-    fn start(show: &Path, extra: &[&str]) -> Player {
-        let server = server();
-        let port = UdpSocket::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let mut child = Command::new(env!("CARGO_BIN_EXE_segue"))
-            .arg("play")
-            .arg(show)
-            .args(["--headless", "--backend", "jack", "--osc", &format!("127.0.0.1:{port}")])
-            .args(extra)
-            .env("JACK_DEFAULT_SERVER", server)
-            .env("JACK_NO_START_SERVER", "1")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .unwrap();
-        let lines = read_lines(child.stdout.take().unwrap());
-        let osc = UdpSocket::bind("127.0.0.1:0").unwrap();
-        osc.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
-        let mut player = Player { child, lines, osc, to: format!("127.0.0.1:{port}").parse().unwrap() };
-        player.wait_for(|v| v["event"] == "ready", "the player to be ready");
-        player
-    }
-
-    /// The JACK ports of the player's output.
-    fn ports(&self) -> [String; 2] {
-        let client = format!("cpal_client_{}_out", self.child.id());
-        [format!("{client}:out_0"), format!("{client}:out_1")]
-    }
-
-    /// The next JSON line that `pred` accepts (panics after 10 s).
-    fn wait_for(&mut self, pred: impl Fn(&Value) -> bool, what: &str) -> Value {
-        let deadline = Instant::now() + Duration::from_secs(10);
-        let mut seen = Vec::new();
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match self.lines.recv_timeout(left) {
-                Ok(v) if pred(&v) => return v,
-                Ok(v) => seen.push(v.to_string()),
-                Err(_) => panic!("no line from the player for {what}; it said:\n{}", seen.join("\n")),
-            }
-        }
-    }
-
-    /// Sends an OSC message and returns the reply's text.
-    fn osc(&self, address: &str, args: Vec<OscType>) -> String {
-        self.send(address, args);
-        self.reply(address)
-    }
-
-    fn send(&self, address: &str, args: Vec<OscType>) {
-        let bytes = rosc::encoder::encode(&OscPacket::Message(OscMessage { addr: address.into(), args })).unwrap();
-        self.osc.send_to(&bytes, self.to).unwrap();
-    }
-
-    fn reply(&self, address: &str) -> String {
-        let mut buf = [0u8; 65_536];
-        let (n, _) = self.osc.recv_from(&mut buf).expect("the player replies to OSC");
-        let (_, packet) = rosc::decoder::decode_udp(&buf[..n]).unwrap();
-        let OscPacket::Message(m) = packet else { panic!("a bundle for a reply") };
-        assert_eq!(m.addr, format!("/segue/reply{address}"));
-        match m.args.first() {
-            Some(OscType::String(s)) => s.clone(),
-            other => panic!("reply {other:?}"),
-        }
-    }
-}
-
-impl Drop for Player {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn read_lines(stdout: ChildStdout) -> std::sync::mpsc::Receiver<Value> {
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines() {
-            let Ok(line) = line else { return };
-            let value: Value = serde_json::from_str(&line).unwrap_or_else(|e| panic!("not JSON: {line}: {e}"));
-            if tx.send(value).is_err() {
-                return;
-            }
-        }
-    });
-    rx
-}
-
-/// The recorder's process callback.
-type Process = Box<dyn FnMut(&jack::Client, &jack::ProcessScope) -> jack::Control + Send>;
-
-/// What this test's JACK client heard on its input (the player's left channel), with the JACK
-/// frame time of the first sample.
-struct Recorder {
-    client: jack::AsyncClient<(), jack::contrib::ClosureProcessHandler<(), Process>>,
-    heard: Arc<Mutex<(Option<u32>, Vec<f32>)>>,
-}
-
-impl Recorder {
-    fn start(from: &str) -> Recorder {
-        server();
-        let (client, _) =
-            jack::Client::new(&format!("rec-{}", std::process::id()), jack::ClientOptions::NO_START_SERVER).unwrap();
-        let input = client.register_port("in", jack::AudioIn::default()).unwrap();
-        let to = input.name().unwrap();
-        let heard = Arc::new(Mutex::new((None, Vec::with_capacity(RATE as usize * 20))));
-        let sink = heard.clone();
-        let process: Process = Box::new(move |_, ps| {
-            // A test client: a short lock here is fine (nothing else runs at this priority).
-            let mut h = sink.lock().unwrap();
-            if h.0.is_none() {
-                h.0 = Some(ps.last_frame_time());
-            }
-            h.1.extend_from_slice(input.as_slice(ps));
-            jack::Control::Continue
-        });
-        let client = client.activate_async((), jack::contrib::ClosureProcessHandler::new(process)).unwrap();
-        client.as_client().connect_ports_by_name(from, &to).unwrap();
-        Recorder { client, heard }
-    }
-
-    /// JACK's frame clock now.
-    fn now(&self) -> u32 {
-        self.client.as_client().frame_time()
-    }
-
-    /// The recording so far: (JACK frame of its first sample, samples).
-    fn take(&self) -> (u32, Vec<f32>) {
-        let h = self.heard.lock().unwrap();
-        (h.0.unwrap_or(0), h.1.clone())
-    }
-}
-
-/// A show with a quiet 200 Hz bed from the start and a manual cue "hit": a 1 kHz tone at 0.5
-/// that starts at its peak, so its first frame stands out of the bed.
-fn go_show(name: &str) -> std::path::PathBuf {
-    let dir = scratch(name);
-    let bed = sine_file(&dir, "bed.wav", RATE, 200.0, 0.1, 2.0, 0.0);
-    let hit = sine_file(&dir, "hit.wav", RATE, 1000.0, 0.5, 1.0, std::f64::consts::FRAC_PI_2);
-    show_file(
-        &dir,
-        json!({
-            "format": "segue-show/1",
-            "panic_ms": 200,
-            "scenes": [{ "id": "s", "at": 0, "bed": { "file": bed }, "transition": { "fade_ms": 0 },
-                         "cues": [{ "id": "hit", "file": hit, "duck_db": 0 }] }]
-        }),
-    );
-    dir.join("show.json")
-}
-
-/// The first frame at or after `from` louder than `threshold`.
-fn onset_after(x: &[f32], from: usize, threshold: f32) -> Option<usize> {
-    x.iter().skip(from).position(|s| s.abs() > threshold).map(|k| k + from)
-}
-
 #[test]
 fn an_osc_go_sounds_its_cue_within_one_buffer_and_panic_fades_everything() {
     let show = go_show("live-go");
-    let mut player = Player::start(&show, &["--autoplay"]);
+    let mut player = Player::start(server(), &show, &["--autoplay"]);
     let rec = Recorder::start(&player.ports()[0]);
     std::thread::sleep(Duration::from_millis(500));
     let sent = rec.now();
@@ -234,7 +57,9 @@ fn an_osc_go_sounds_its_cue_within_one_buffer_and_panic_fades_everything() {
     let sent_at = sent.wrapping_sub(first) as usize;
     // The bed sounds before the GO, at its level (0.1 = -20 dB; 0.2 dB: the window's edges).
     let before = &heard[sent_at.saturating_sub(RATE as usize / 4)..sent_at];
-    assert!((level_db(before, RATE, 200.0, 0.0, 0.2) - db(0.1)).abs() < 0.2, "the bed before GO");
+    let bed = level_db(before, RATE, 200.0, 0.0, 0.2);
+    let gaps = before.iter().filter(|s| **s == 0.0).count();
+    assert!((bed - db(0.1)).abs() < 0.2, "the bed before GO: {bed:.2} dB ({gaps} zero frames of {})", before.len());
     // The cue's first frame: the command is scheduled one buffer after it arrives, and the
     // de-click (5 ms, linear) takes 72 frames to pass the bed's 0.1 on the way to 0.5; JACK's
     // frame-time estimate at the send adds up to one period of uncertainty.
@@ -252,7 +77,7 @@ fn an_osc_go_sounds_its_cue_within_one_buffer_and_panic_fades_everything() {
 #[test]
 fn a_second_go_within_the_guard_is_ignored_and_said_so() {
     let show = go_show("live-guard");
-    let mut player = Player::start(&show, &["--autoplay", "--go-guard", "300"]);
+    let mut player = Player::start(server(), &show, &["--autoplay", "--go-guard", "300"]);
     player.wait_for(|v| v["event"] == "scene_entered", "the show to start");
     assert_eq!(player.osc("/segue/go", vec![]), "ok");
     let second = player.osc("/segue/go", vec![]);
@@ -398,7 +223,7 @@ fn resume_reopens_where_the_journal_says_and_the_log_lists_what_sounded() {
     let show = go_show("live-journal");
     let journal = show.with_file_name("ep.journal.json");
     let arg = journal.display().to_string();
-    let mut player = Player::start(&show, &["--autoplay", "--journal", &arg]);
+    let mut player = Player::start(server(), &show, &["--autoplay", "--journal", &arg]);
     assert_eq!(player.osc("/segue/go", vec![]), "ok");
     player.wait_for(|v| v["event"] == "cue_ended" && v["cue"] == "hit", "the cue to end");
     // The journal is at most half a second old; let it catch up, then the show "crashes".
@@ -420,7 +245,7 @@ fn resume_reopens_where_the_journal_says_and_the_log_lists_what_sounded() {
         .collect();
     assert_eq!(whats, ["scene_entered s", "bed_started s", "cue_started hit", "cue_ended hit"], "{log}");
     // Reopened with --resume: stopped, where the journal was, and plays on from there.
-    let mut again = Player::start(&show, &["--resume", "--journal", &arg]);
+    let mut again = Player::start(server(), &show, &["--resume", "--journal", &arg]);
     let state: Value = serde_json::from_str(&again.osc("/segue/state", vec![])).unwrap();
     assert_eq!(state["playing"], false);
     let resumed = state["position"].as_f64().unwrap();
@@ -431,52 +256,11 @@ fn resume_reopens_where_the_journal_says_and_the_log_lists_what_sounded() {
     assert_eq!(located["scene"], "s");
 }
 
-/// A JACK dummy server of one test's own (one it kills); stopped when dropped.
-struct PrivateServer(Child);
-
-impl PrivateServer {
-    /// Stops it: its shell kills jackd when its stdin closes.
-    fn stop(&mut self) {
-        drop(self.0.stdin.take());
-        let _ = self.0.wait();
-    }
-}
-
-impl Drop for PrivateServer {
-    fn drop(&mut self) {
-        self.stop();
-    }
-}
-
-/// Starts a JACK dummy server named `name`.
-fn private_server(name: &str) -> PrivateServer {
-    let jackd =
-        format!("jackd --no-realtime -n {name} -d dummy -r {RATE} -p {PERIOD} & p=$!; read _; kill $p; wait $p");
-    let child = Command::new("sh")
-        .args(["-c", &jackd])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let start = Instant::now();
-    while !Command::new("jack_lsp")
-        .env("JACK_DEFAULT_SERVER", name)
-        .env("JACK_NO_START_SERVER", "1")
-        .output()
-        .is_ok_and(|o| o.status.success())
-    {
-        assert!(start.elapsed() < Duration::from_secs(10), "jackd {name} did not come up");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    PrivateServer(child)
-}
-
 #[test]
 fn the_player_survives_its_audio_server_going_away_and_goes_on_where_the_show_is() {
     let show = go_show("live-lost");
     let name = format!("segue-lost-{}", std::process::id());
-    let mut jackd = private_server(&name);
+    let mut jackd = private_server(&name, PERIOD);
     let port = UdpSocket::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let mut child = Command::new(env!("CARGO_BIN_EXE_segue"))
         .arg("play")
@@ -500,7 +284,7 @@ fn the_player_survives_its_audio_server_going_away_and_goes_on_where_the_show_is
     let gone = Instant::now();
     player.wait_for(|v| v["event"] == "output_lost", "the loss to be reported");
     std::thread::sleep(Duration::from_millis(1500));
-    let _jackd = private_server(&name);
+    let _jackd = private_server(&name, PERIOD);
     let back = player.wait_for(|v| v["event"] == "output_back", "the output to come back");
     let away = gone.elapsed().as_secs_f64();
     eprintln!("{}", back["text"]);

@@ -1,0 +1,233 @@
+//! A JACK dummy server, `segue play` as a child process on it, and a JACK client of the test's
+//! own that records its output on JACK's frame clock: what `tests/live_player.rs` and
+//! `benches/live.rs` share.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::net::UdpSocket;
+use std::path::Path;
+use std::process::{Child, ChildStdout, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use rosc::{OscMessage, OscPacket, OscType};
+use serde_json::{json, Value};
+
+use crate::common::*;
+
+pub const RATE: u32 = 48_000;
+
+/// A JACK dummy server of one test's own (one it kills); stopped when dropped.
+pub struct PrivateServer(Child);
+
+impl PrivateServer {
+    /// Stops it: its shell kills jackd when its stdin closes.
+    pub fn stop(&mut self) {
+        drop(self.0.stdin.take());
+        let _ = self.0.wait();
+    }
+}
+
+impl Drop for PrivateServer {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// Starts a JACK dummy server named `name` at 48 kHz with `period`-frame buffers; waits until
+/// it answers.
+pub fn private_server(name: &str, period: usize) -> PrivateServer {
+    let jackd =
+        format!("jackd --no-realtime -n {name} -d dummy -r {RATE} -p {period} & p=$!; read _; kill $p; wait $p");
+    let log = std::env::temp_dir().join(format!("{name}.log"));
+    let child = Command::new("sh")
+        .args(["-c", &jackd])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    while !Command::new("jack_lsp")
+        .env("JACK_DEFAULT_SERVER", name)
+        .env("JACK_NO_START_SERVER", "1")
+        .output()
+        .is_ok_and(|o| o.status.success())
+    {
+        let said = || std::fs::read_to_string(&log).unwrap_or_default();
+        assert!(start.elapsed() < Duration::from_secs(10), "jackd {name} did not come up:\n{}", said());
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    PrivateServer(child)
+}
+
+/// The player, headless on JACK, with OSC on a free port.
+pub struct Player {
+    pub child: Child,
+    pub lines: std::sync::mpsc::Receiver<Value>,
+    pub osc: UdpSocket,
+    pub to: std::net::SocketAddr,
+}
+
+impl Player {
+    /// Starts `segue play SHOW --headless` on the JACK server `server`, with `extra` options.
+    pub fn start(server: &str, show: &Path, extra: &[&str]) -> Player {
+        let port = UdpSocket::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let mut child = Command::new(env!("CARGO_BIN_EXE_segue"))
+            .arg("play")
+            .arg(show)
+            .args(["--headless", "--backend", "jack", "--osc", &format!("127.0.0.1:{port}")])
+            .args(extra)
+            .env("JACK_DEFAULT_SERVER", server)
+            .env("JACK_NO_START_SERVER", "1")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap();
+        let lines = read_lines(child.stdout.take().unwrap());
+        let osc = UdpSocket::bind("127.0.0.1:0").unwrap();
+        osc.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
+        let mut player = Player { child, lines, osc, to: format!("127.0.0.1:{port}").parse().unwrap() };
+        player.wait_for(|v| v["event"] == "ready", "the player to be ready");
+        player
+    }
+
+    /// The JACK ports of the player's output.
+    pub fn ports(&self) -> [String; 2] {
+        let client = format!("cpal_client_{}_out", self.child.id());
+        [format!("{client}:out_0"), format!("{client}:out_1")]
+    }
+
+    /// The next JSON line that `pred` accepts (panics after 10 s).
+    pub fn wait_for(&mut self, pred: impl Fn(&Value) -> bool, what: &str) -> Value {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let mut seen = Vec::new();
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(v) if pred(&v) => return v,
+                Ok(v) => seen.push(v.to_string()),
+                Err(_) => panic!("no line from the player for {what}; it said:\n{}", seen.join("\n")),
+            }
+        }
+    }
+
+    /// Sends an OSC message and returns the reply's text.
+    pub fn osc(&self, address: &str, args: Vec<OscType>) -> String {
+        self.send(address, args);
+        self.reply(address)
+    }
+
+    pub fn send(&self, address: &str, args: Vec<OscType>) {
+        let bytes = rosc::encoder::encode(&OscPacket::Message(OscMessage { addr: address.into(), args })).unwrap();
+        self.osc.send_to(&bytes, self.to).unwrap();
+    }
+
+    pub fn reply(&self, address: &str) -> String {
+        let mut buf = [0u8; 65_536];
+        let (n, _) = self.osc.recv_from(&mut buf).expect("the player replies to OSC");
+        let (_, packet) = rosc::decoder::decode_udp(&buf[..n]).unwrap();
+        let OscPacket::Message(m) = packet else { panic!("a bundle for a reply") };
+        assert_eq!(m.addr, format!("/segue/reply{address}"));
+        match m.args.first() {
+            Some(OscType::String(s)) => s.clone(),
+            other => panic!("reply {other:?}"),
+        }
+    }
+}
+
+impl Drop for Player {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub fn read_lines(stdout: ChildStdout) -> std::sync::mpsc::Receiver<Value> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            let Ok(line) = line else { return };
+            let value: Value = serde_json::from_str(&line).unwrap_or_else(|e| panic!("not JSON: {line}: {e}"));
+            if tx.send(value).is_err() {
+                return;
+            }
+        }
+    });
+    rx
+}
+
+/// The recorder's process callback.
+pub type Process = Box<dyn FnMut(&jack::Client, &jack::ProcessScope) -> jack::Control + Send>;
+
+/// What this test's JACK client heard on its input (the player's left channel), with the JACK
+/// frame time of the first sample.
+pub struct Recorder {
+    client: jack::AsyncClient<(), jack::contrib::ClosureProcessHandler<(), Process>>,
+    heard: Arc<Mutex<(Option<u32>, Vec<f32>)>>,
+}
+
+impl Recorder {
+    /// Records `from` (a port name) through a client of the server `JACK_DEFAULT_SERVER` names.
+    pub fn start(from: &str) -> Recorder {
+        let (client, _) =
+            jack::Client::new(&format!("rec-{}", std::process::id()), jack::ClientOptions::NO_START_SERVER).unwrap();
+        let input = client.register_port("in", jack::AudioIn::default()).unwrap();
+        let to = input.name().unwrap();
+        let heard = Arc::new(Mutex::new((None, Vec::with_capacity(RATE as usize * 20))));
+        let sink = heard.clone();
+        let process: Process = Box::new(move |_, ps| {
+            // A test client: a short lock here is fine (nothing else runs at this priority).
+            let mut h = sink.lock().unwrap();
+            let now = ps.last_frame_time();
+            let first = *h.0.get_or_insert(now);
+            // Each cycle lands at its own frame on JACK's clock: a cycle this client missed
+            // (an xrun) leaves silence, not a shift of everything after it.
+            let at = now.wrapping_sub(first) as usize;
+            if h.1.len() < at {
+                h.1.resize(at, 0.0);
+            }
+            h.1.truncate(at);
+            h.1.extend_from_slice(input.as_slice(ps));
+            jack::Control::Continue
+        });
+        let client = client.activate_async((), jack::contrib::ClosureProcessHandler::new(process)).unwrap();
+        client.as_client().connect_ports_by_name(from, &to).unwrap();
+        Recorder { client, heard }
+    }
+
+    /// JACK's frame clock now.
+    pub fn now(&self) -> u32 {
+        self.client.as_client().frame_time()
+    }
+
+    /// The recording so far: (JACK frame of its first sample, samples).
+    pub fn take(&self) -> (u32, Vec<f32>) {
+        let h = self.heard.lock().unwrap();
+        (h.0.unwrap_or(0), h.1.clone())
+    }
+}
+
+/// A show with a quiet 200 Hz bed from the start and a manual cue "hit": a 1 kHz tone at 0.5
+/// that starts at its peak, so its first frame stands out of the bed.
+pub fn go_show(name: &str) -> std::path::PathBuf {
+    let dir = scratch(name);
+    let bed = sine_file(&dir, "bed.wav", RATE, 200.0, 0.1, 2.0, 0.0);
+    let hit = sine_file(&dir, "hit.wav", RATE, 1000.0, 0.5, 1.0, std::f64::consts::FRAC_PI_2);
+    show_file(
+        &dir,
+        json!({
+            "format": "segue-show/1",
+            "panic_ms": 200,
+            "scenes": [{ "id": "s", "at": 0, "bed": { "file": bed }, "transition": { "fade_ms": 0 },
+                         "cues": [{ "id": "hit", "file": hit, "duck_db": 0 }] }]
+        }),
+    );
+    dir.join("show.json")
+}
+
+/// The first frame at or after `from` louder than `threshold`.
+pub fn onset_after(x: &[f32], from: usize, threshold: f32) -> Option<usize> {
+    x.iter().skip(from).position(|s| s.abs() > threshold).map(|k| k + from)
+}
