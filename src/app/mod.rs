@@ -52,8 +52,8 @@ pub struct PlayOptions {
     pub resume: bool,
 }
 
-/// Why `segue play` stopped with an error: a show that does not load (exit 1), or no audio
-/// output (exit 2).
+/// Why `segue play` stopped with an error: a show that does not load or a remote or console
+/// that cannot be set up (exit 1), or no audio output (exit 2).
 #[derive(Debug, thiserror::Error)]
 pub enum PlayError {
     #[error("{0}")]
@@ -61,11 +61,16 @@ pub enum PlayError {
     #[error("{0}")]
     NoOutput(String),
     #[error("{0}")]
-    Remote(String),
+    Setup(String),
 }
 
 /// Runs the live player until it is told to quit.
 pub fn play(options: PlayOptions) -> Result<(), PlayError> {
+    if !options.headless && !std::io::IsTerminal::is_terminal(&std::io::stdout()) {
+        return Err(PlayError::Setup(
+            "the console needs a terminal; use --headless to drive segue play from a script".into(),
+        ));
+    }
     let file = show::load(&options.show)?;
     let mut device_options = options.device.clone();
     device_options.channels = options.patch.channels_needed();
@@ -108,7 +113,7 @@ pub fn play(options: PlayOptions) -> Result<(), PlayError> {
     let (requests_tx, requests) = crossbeam_channel::unbounded::<Request>();
     let osc = match options.osc {
         Some(addr) => {
-            Some(OscServer::start(addr, options.osc_allow.clone(), requests_tx.clone()).map_err(PlayError::Remote)?)
+            Some(OscServer::start(addr, options.osc_allow.clone(), requests_tx.clone()).map_err(PlayError::Setup)?)
         }
         None => None,
     };
