@@ -13,29 +13,12 @@ mod jack_host;
 use std::io::Write;
 use std::time::Duration;
 
-use common::*;
 use jack_host::*;
-use serde_json::json;
 
 /// Starts per buffer size and input.
 const STARTS: usize = 20;
 /// Between starts: the 0.15 s cue has ended and the bed is alone again.
 const SPACING: Duration = Duration::from_millis(350);
-
-fn show() -> std::path::PathBuf {
-    let dir = scratch("bench-live");
-    let bed = sine_file(&dir, "bed.wav", RATE, 200.0, 0.1, 2.0, 0.0);
-    let hit = sine_file(&dir, "hit.wav", RATE, 1000.0, 0.5, 0.15, std::f64::consts::FRAC_PI_2);
-    show_file(
-        &dir,
-        json!({
-            "format": "segue-show/1",
-            "scenes": [{ "id": "s", "at": 0, "bed": { "file": bed }, "transition": { "fade_ms": 0 },
-                         "cues": [{ "id": "hit", "file": hit, "duck_db": 0 }] }]
-        }),
-    );
-    dir.join("show.json")
-}
 
 fn stats(mut frames: Vec<usize>, period: usize) -> String {
     frames.sort_unstable();
@@ -51,7 +34,7 @@ fn stats(mut frames: Vec<usize>, period: usize) -> String {
 }
 
 fn main() {
-    let show = show();
+    let show = go_show_with("bench-live", 0.15);
     println!("command to first frame above the bed, {STARTS} starts each:");
     for period in [64usize, 256, 1024] {
         let name = format!("segue-bench-{}-{period}", std::process::id());

@@ -7,9 +7,8 @@
 mod common;
 mod jack_host;
 
-use std::net::UdpSocket;
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
@@ -261,23 +260,7 @@ fn the_player_survives_its_audio_server_going_away_and_goes_on_where_the_show_is
     let show = go_show("live-lost");
     let name = format!("segue-lost-{}", std::process::id());
     let mut jackd = private_server(&name, PERIOD);
-    let port = UdpSocket::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_segue"))
-        .arg("play")
-        .arg(&show)
-        .args(["--headless", "--backend", "jack", "--autoplay", "--osc", &format!("127.0.0.1:{port}")])
-        .env("JACK_DEFAULT_SERVER", &name)
-        .env("JACK_NO_START_SERVER", "1")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let lines = read_lines(child.stdout.take().unwrap());
-    let osc = UdpSocket::bind("127.0.0.1:0").unwrap();
-    osc.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
-    let mut player = Player { child, lines, osc, to: format!("127.0.0.1:{port}").parse().unwrap() };
-    player.wait_for(|v| v["event"] == "ready", "the player to be ready");
+    let mut player = Player::start(&name, &show, &["--autoplay"]);
     std::thread::sleep(Duration::from_millis(500));
     // The server goes away (its stdin closes: the shell kills it).
     jackd.stop();

@@ -209,12 +209,17 @@ impl Recorder {
     }
 }
 
-/// A show with a quiet 200 Hz bed from the start and a manual cue "hit": a 1 kHz tone at 0.5
-/// that starts at its peak, so its first frame stands out of the bed.
+/// A show with a quiet 200 Hz bed from the start and a manual cue "hit": a 1 kHz tone at 0.5,
+/// 1 s long, that starts at its peak, so its first frame stands out of the bed.
 pub fn go_show(name: &str) -> std::path::PathBuf {
+    go_show_with(name, 1.0)
+}
+
+/// `go_show` with a cue `hit_secs` long.
+pub fn go_show_with(name: &str, hit_secs: f64) -> std::path::PathBuf {
     let dir = scratch(name);
     let bed = sine_file(&dir, "bed.wav", RATE, 200.0, 0.1, 2.0, 0.0);
-    let hit = sine_file(&dir, "hit.wav", RATE, 1000.0, 0.5, 1.0, std::f64::consts::FRAC_PI_2);
+    let hit = sine_file(&dir, "hit.wav", RATE, 1000.0, 0.5, hit_secs, std::f64::consts::FRAC_PI_2);
     show_file(
         &dir,
         json!({
