@@ -15,7 +15,7 @@ use ratatui::DefaultTerminal;
 use crate::app::osc::Remote;
 use crate::control::cuelist::CueList;
 use crate::control::{Controller, Notice, Severity};
-use crate::engine::command::{Event, Level};
+use crate::engine::command::Level;
 use crate::engine::meters::MeterReading;
 
 /// What a key asks of the control loop.
@@ -50,7 +50,6 @@ const PEAK_HOLD: Duration = Duration::from_millis(1500);
 
 pub struct Console {
     terminal: DefaultTerminal,
-    cues: CueList,
     cursor: usize,
     help: bool,
     confirm_quit: bool,
@@ -87,12 +86,11 @@ fn db(peak: f32) -> f32 {
 impl Console {
     /// Takes over the terminal (raw mode, alternate screen); it is given back on drop, also on
     /// a panic (ratatui's hook).
-    pub fn new(controller: &Controller, rig: Rig) -> Console {
+    pub fn new(rig: Rig) -> Console {
         let terminal = ratatui::init();
         let now = Instant::now();
         Console {
             terminal,
-            cues: CueList::new(controller.show()),
             cursor: 0,
             help: false,
             confirm_quit: false,
@@ -105,14 +103,8 @@ impl Console {
         }
     }
 
-    /// Follows an engine event or a problem.
-    pub fn notice(&mut self, controller: &Controller, notice: &Notice) {
-        if let Some(event) = &notice.event {
-            if let Event::ProgramLoaded { .. } = event {
-                self.cues = CueList::new(controller.show());
-            }
-            self.cues.observe(event);
-        }
+    /// Shows a notice's problem, if it is one (the cue list follows the events in the loop).
+    pub fn notice(&mut self, notice: &Notice) {
         if notice.severity != Severity::Info {
             self.problem = Some(notice.text.clone());
         }
@@ -122,12 +114,8 @@ impl Console {
         self.problem = Some(text.to_string());
     }
 
-    fn cue_count(&self) -> usize {
-        self.cues.scenes.iter().map(|s| s.cues.len()).sum()
-    }
-
-    /// What a key press means; `playing`: the transport plays.
-    pub fn key(&mut self, key: KeyEvent, controller: &Controller, playing: bool) -> Option<KeyAction> {
+    /// What a key press means, over the cue list `cues`; `playing`: the transport plays.
+    pub fn key(&mut self, key: KeyEvent, controller: &Controller, cues: &CueList, playing: bool) -> Option<KeyAction> {
         if self.confirm_quit {
             self.confirm_quit = false;
             return matches!(key.code, KeyCode::Char('y') | KeyCode::Char('Y')).then_some(KeyAction::Quit);
@@ -149,7 +137,7 @@ impl Console {
             KeyCode::Home => Some(KeyAction::Remote(Remote::Locate(0.0))),
             KeyCode::Esc | KeyCode::Char('p') => Some(KeyAction::Remote(Remote::Panic)),
             KeyCode::Up | KeyCode::Down => {
-                let n = self.cue_count();
+                let n: usize = cues.scenes.iter().map(|s| s.cues.len()).sum();
                 if n == 0 {
                     return None;
                 }
@@ -159,7 +147,7 @@ impl Console {
                 controller.is_manual(cue).then_some(KeyAction::Standby(cue))
             }
             KeyCode::Char('s') => {
-                self.cues.cue(self.cursor as u32).map(|c| KeyAction::Remote(Remote::StopCue(c.id.clone())))
+                cues.cue(self.cursor as u32).map(|c| KeyAction::Remote(Remote::StopCue(c.id.clone())))
             }
             KeyCode::Right => scene_step(1),
             KeyCode::Left => scene_step(-1),
@@ -174,7 +162,7 @@ impl Console {
                 None
             }
             KeyCode::Char('q') => {
-                if self.cues.playing().next().is_some() || playing {
+                if cues.playing().next().is_some() || playing {
                     self.confirm_quit = true;
                     None
                 } else {
@@ -202,7 +190,7 @@ impl Console {
     }
 
     /// Redraws if a frame's time (about 30 per second) has passed.
-    pub fn draw(&mut self, controller: &Controller, playing: bool, position: u64, counts: Counts) {
+    pub fn draw(&mut self, controller: &Controller, cues: &CueList, playing: bool, position: u64, counts: Counts) {
         let now = Instant::now();
         if now.duration_since(self.last_draw) < Duration::from_millis(33) {
             return;
@@ -220,7 +208,7 @@ impl Console {
         let mut items: Vec<ListItem> = Vec::new();
         let mut selected = 0;
         let mut index = 0u32;
-        for (s, scene) in console.cues.scenes.iter().enumerate() {
+        for (s, scene) in cues.scenes.iter().enumerate() {
             let here = current == Some(s as u32);
             let title = if scene.name.is_empty() { scene.id.clone() } else { format!("{} ({})", scene.name, scene.id) };
             let style = if here {

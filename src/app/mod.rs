@@ -162,7 +162,7 @@ pub fn play(options: PlayOptions) -> Result<(), PlayError> {
             rate,
             osc: osc.as_ref().map(|o| o.local.to_string()),
         };
-        console::Console::new(&controller, rig)
+        console::Console::new(rig)
     });
     let keys = console.as_ref().map(|_| console::spawn_keys()).unwrap_or_else(crossbeam_channel::never);
     // Whether the transport was told to play: what the next command should take as the state,
@@ -184,7 +184,7 @@ pub fn play(options: PlayOptions) -> Result<(), PlayError> {
         let playing = rolling;
         for (key, arrived) in pressed {
             let Some(console) = console.as_mut() else { break };
-            match console.key(key, &controller, playing) {
+            match console.key(key, &controller, &rows, playing) {
                 Some(console::KeyAction::Remote(remote)) => {
                     batch.push(Request { remote, address: "key".into(), arrived, from: None })
                 }
@@ -263,8 +263,10 @@ pub fn play(options: PlayOptions) -> Result<(), PlayError> {
                 Some(Event::CueStarted { .. } | Event::SceneEntered { .. } | Event::Seeked { .. }) => moved = true,
                 _ => {}
             }
-            if let Some(event) = &notice.event {
-                rows.observe(event);
+            match &notice.event {
+                Some(Event::ProgramLoaded { .. }) => rows = crate::control::cuelist::CueList::new(controller.show()),
+                Some(event) => rows.observe(event),
+                None => {}
             }
             if let Some(problem) = journal.record(&controller, &notice) {
                 match console.as_mut() {
@@ -273,7 +275,7 @@ pub fn play(options: PlayOptions) -> Result<(), PlayError> {
                 }
             }
             match console.as_mut() {
-                Some(c) => c.notice(&controller, &notice),
+                Some(c) => c.notice(&notice),
                 None => out.notice(&controller, &notice),
             }
         }
@@ -330,7 +332,7 @@ pub fn play(options: PlayOptions) -> Result<(), PlayError> {
         if let Some(c) = console.as_mut() {
             let (playing, position) = transport_state(&published);
             counts.buffer = clock.block();
-            c.draw(&controller, playing, position, counts);
+            c.draw(&controller, &rows, playing, position, counts);
         }
     }
 }

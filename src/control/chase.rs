@@ -183,8 +183,9 @@ pub fn start_is_armed(engine: &Engine) -> bool {
     program.timeline.iter().take_while(|(at, _)| *at == 0).all(|&(_, s)| engine.can_enter(s))
 }
 
-/// Offline only: polls the engine until `done` says so, for at most `stall`; returns whether it
-/// did. Sleeping here is what an offline front end expects (it waits for the block).
+/// Polls the engine until `done` says so, for at most `stall`; returns whether it did. It
+/// sleeps: on the audio thread only offline (a faster-than-real-time front end waits for the
+/// block), else before audio starts (a front end getting the show's start ready).
 pub fn wait_until(engine: &mut Engine, stall: Duration, mut done: impl FnMut(&Engine) -> bool) -> bool {
     let start = Instant::now();
     loop {

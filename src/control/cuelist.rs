@@ -69,26 +69,23 @@ impl CueList {
         self.scenes.iter_mut().flat_map(|s| s.cues.iter_mut()).nth(cue as usize)
     }
 
-    /// Follows what the engine reports; returns whether a row changed.
-    pub fn observe(&mut self, event: &Event) -> bool {
+    /// Follows what the engine reports.
+    pub fn observe(&mut self, event: &Event) {
         match *event {
             Event::CueStarted { cue, at } => {
                 if let Some(row) = self.cue_mut(cue) {
                     row.started = Some(at);
                     row.ended = false;
-                    return true;
                 }
             }
             Event::CueEnded { cue, .. } => {
                 if let Some(row) = self.cue_mut(cue) {
                     row.started = None;
                     row.ended = true;
-                    return true;
                 }
             }
             _ => {}
         }
-        false
     }
 
     /// Every cue playing: (engine cue index, its row).

@@ -175,16 +175,8 @@ impl Segue {
     /// makes the first play land late instead of hanging the host.
     fn wait_for_the_show(&mut self) {
         let Some(engine) = self.engine.as_mut() else { return };
-        let start = Instant::now();
-        while start.elapsed() < ACTIVATE_WAIT {
-            engine.poll();
-            let program = engine.program();
-            let at_top = program.timeline.iter().take_while(|(at, _)| *at == 0).map(|&(_, s)| s).collect::<Vec<_>>();
-            if !self.loading.load(Ordering::SeqCst) && at_top.iter().all(|&s| engine.can_enter(s)) {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(1));
-        }
+        let loading = &self.loading;
+        chase::wait_until(engine, ACTIVATE_WAIT, |e| !loading.load(Ordering::SeqCst) && chase::start_is_armed(e));
     }
 
     /// Level and duck parameters into engine commands, when they change.
