@@ -48,7 +48,7 @@ enum Command {
         /// Which device channels main, bed and cues go to, e.g. `main=1-2,bed=3-4,cues=5-6`.
         #[arg(long, default_value = "main=1-2", value_parser = parse_patch)]
         patch: segue::app::audio::Patch,
-        /// OSC over UDP on this address (`off`: none).
+        /// OSC over UDP, and over TCP (SLIP-framed, OSC 1.1) on the same port (`off`: none).
         #[arg(long, default_value = "127.0.0.1:53000")]
         osc: String,
         /// Networks OSC may come from besides loopback (needed to listen beyond loopback).
@@ -57,6 +57,23 @@ enum Command {
         /// A second GO within this many milliseconds of the first is ignored.
         #[arg(long, default_value_t = 200)]
         go_guard: u64,
+        /// A MIDI input to listen to (repeatable): `jack:NAME`, `alsa:NAME`, or a part of the
+        /// name as `segue devices` lists it.
+        #[arg(long)]
+        midi: Vec<String>,
+        /// The MIDI note that fires GO.
+        #[arg(long, default_value_t = 12, value_parser = clap::value_parser!(u8).range(0..=127))]
+        go_note: u8,
+        /// The MIDI note that panics.
+        #[arg(long, default_value_t = 13, value_parser = clap::value_parser!(u8).range(0..=127))]
+        panic_note: u8,
+        /// This player's MIDI Show Control device id (0-126; the all-call 127 is always answered).
+        #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u8).range(0..=126))]
+        msc_device: u8,
+        /// Reload the show when its file is saved (a valid show, while the transport is stopped
+        /// or at once with `r`; an invalid one is listed and the current show stays).
+        #[arg(long)]
+        watch: bool,
         /// Where to keep the journal (default: the user's state folder, named after the show);
         /// the performance log (`NAME.play.log`) goes beside it.
         #[arg(long)]
@@ -65,7 +82,7 @@ enum Command {
         #[arg(long)]
         resume: bool,
     },
-    /// List audio backends and their output devices (channels, rates).
+    /// List audio backends and their output devices (channels, rates), and MIDI inputs.
     Devices,
     /// Validate a show file and its audio; print a summary, or every problem found.
     Check { show: PathBuf },
@@ -131,6 +148,11 @@ fn run() -> anyhow::Result<ExitCode> {
             osc,
             osc_allow,
             go_guard,
+            midi,
+            go_note,
+            panic_note,
+            msc_device,
+            watch,
             journal,
             resume,
         } => {
@@ -150,6 +172,9 @@ fn run() -> anyhow::Result<ExitCode> {
                 go_guard: std::time::Duration::from_millis(go_guard),
                 journal,
                 resume,
+                midi: midi.iter().map(|m| app::midi::Wanted::parse(m)).collect(),
+                midi_map: segue::control::midi::MidiMap { go_note, panic_note, msc_device },
+                watch,
             };
             match app::play(options) {
                 Ok(()) => Ok(ExitCode::SUCCESS),
@@ -165,6 +190,7 @@ fn run() -> anyhow::Result<ExitCode> {
         }
         Command::Devices => {
             print!("{}", app::device::list());
+            print!("{}", app::midi::list());
             Ok(ExitCode::SUCCESS)
         }
         Command::Check { show } => match show::load(&show) {

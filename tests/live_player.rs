@@ -279,3 +279,148 @@ fn the_player_survives_its_audio_server_going_away_and_goes_on_where_the_show_is
     assert!(at > 0.5 + away && at < 0.5 + away + 2.5, "at {at} s after {away:.1} s away");
     assert_eq!(state["playing"], true);
 }
+
+/// A show for MIDI: a very quiet 200 Hz bed (0.01, so it barely moves where a cue's rise
+/// crosses the onset threshold); "hit" (note 60, cue number 5) and two GO cues, each a 1 kHz tone
+/// at 0.5 for 0.1 s that starts at its peak.
+fn midi_show(name: &str) -> std::path::PathBuf {
+    let dir = scratch(name);
+    let bed = sine_file(&dir, "bed.wav", RATE, 200.0, 0.01, 2.0, 0.0);
+    let hit = sine_file(&dir, "hit.wav", RATE, 1000.0, 0.5, 0.1, std::f64::consts::FRAC_PI_2);
+    show_file(
+        &dir,
+        serde_json::json!({
+            "format": "segue-show/1",
+            "panic_ms": 200,
+            "scenes": [{ "id": "s", "at": 0, "bed": { "file": bed }, "transition": { "fade_ms": 0 },
+                         "cues": [
+                             { "id": "hit", "number": "5", "note": 60, "file": hit, "duck_db": 0 },
+                             { "id": "go1", "file": hit, "duck_db": 0 },
+                             { "id": "go2", "file": hit, "duck_db": 0 }
+                         ] }]
+        }),
+    );
+    dir.join("show.json")
+}
+
+#[test]
+fn midi_notes_and_msc_start_their_cues_a_fixed_latency_after_they_arrive() {
+    use segue::control::midi::{msc_message, MSC_ALL_CALL, MSC_FORMAT_ALL, MSC_FORMAT_SOUND};
+    server();
+    let sender = MidiSender::start();
+    let show = midi_show("live-midi");
+    let mut player = Player::start(
+        server(),
+        &show,
+        &["--autoplay", "--midi", &format!("jack:{}", sender.port), "--msc-device", "3"],
+    );
+    player.wait_for(|v| v["event"] == "midi" && v["text"].as_str().unwrap_or("").contains("listening"), "MIDI in");
+    let rec = Recorder::start(&player.ports()[0]);
+    std::thread::sleep(Duration::from_millis(300));
+    // Messages half a second apart, each at another place in its buffer: what each should start.
+    let note = |n: u8| vec![0x90, n, 100];
+    let plan: Vec<(u32, Vec<u8>, Option<&str>)> = vec![
+        (0, note(60), Some("hit")),
+        (67, note(60), Some("hit")),
+        (131, note(60), Some("hit")),
+        (250, note(60), Some("hit")),
+        (40, note(12), Some("go1")),
+        (190, msc_message(3, MSC_FORMAT_SOUND, 0x01, Some("5")), Some("hit")),
+        // Another device's GO: nothing.
+        (10, msc_message(9, MSC_FORMAT_SOUND, 0x01, None), None),
+        (100, msc_message(MSC_ALL_CALL, MSC_FORMAT_ALL, 0x01, None), Some("go2")),
+    ];
+    let base = sender.now() + RATE / 4;
+    for (i, (offset, bytes, _)) in plan.iter().enumerate() {
+        sender.send_at(base + i as u32 * RATE / 2 + offset, bytes);
+    }
+    let last = base + plan.len() as u32 * RATE / 2;
+    // Then MSC ALL_OFF: the panic fades the bed (200 ms).
+    sender.send_at(last, &msc_message(3, MSC_FORMAT_SOUND, 0x08, None));
+    while sender.now().wrapping_sub(last) > u32::MAX / 2 || sender.now() - last < RATE / 2 {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let (first, heard) = rec.take();
+    let sent = sender.sent();
+    assert_eq!(sent.len(), plan.len() + 1, "every message went out");
+    let mut latencies = Vec::new();
+    for ((at, _), (_, _, cue)) in sent.iter().zip(&plan) {
+        let from = at.wrapping_sub(first) as usize;
+        // Within half a second (before the next message).
+        let window = &heard[from..from + RATE as usize / 2];
+        // 0.05: a tenth of the cue's level, five times the bed's.
+        let onset = onset_after(window, 0, 0.05);
+        match cue {
+            Some(cue) => {
+                let onset = onset.unwrap_or_else(|| panic!("{cue} did not sound after its message"));
+                latencies.push(onset);
+            }
+            None => assert_eq!(onset, None, "another MSC device's GO started something"),
+        }
+    }
+    eprintln!("MIDI to sound, frames: {latencies:?}");
+    // Scheduled one buffer after arrival, plus the de-click's rise to the threshold (about 30
+    // frames) and one more buffer of slack for the JACK graph's order and a loaded machine.
+    for &l in &latencies {
+        assert!((PERIOD..=2 * PERIOD + 30).contains(&l), "a MIDI start {l} frames after its message");
+    }
+    // Stamped on arrival, so where a message falls in a buffer does not move its start (were
+    // it not, the spread would be a whole buffer, 256 frames). Left: JACK's estimate of an
+    // event's time against the callbacks' wake-ups (a few frames), and the tone's first peaks
+    // above the threshold coming 24 frames apart when the bed's phase tips one over.
+    let spread = latencies.iter().max().unwrap() - latencies.iter().min().unwrap();
+    assert!(spread <= 32, "MIDI starts spread over {spread} frames: {latencies:?}");
+    let cues: Vec<String> = std::iter::from_fn(|| player.lines.try_recv().ok())
+        .filter(|v| v["event"] == "cue_started")
+        .map(|v| v["cue"].as_str().unwrap().to_string())
+        .collect();
+    let wanted: Vec<&str> = plan.iter().filter_map(|p| p.2).collect();
+    assert_eq!(cues, wanted, "the cues the messages named, in order");
+    let end = heard.len() as f64 / RATE as f64;
+    assert!(level_db(&heard, RATE, 200.0, end - 0.2, end) < -80.0, "the bed after MSC ALL_OFF");
+}
+
+#[test]
+fn osc_over_tcp_is_slip_framed_and_answered_on_its_connection() {
+    use std::io::{Read, Write};
+    let show = go_show("live-tcp");
+    let mut player = Player::start(server(), &show, &["--autoplay"]);
+    player.wait_for(|v| v["event"] == "scene_entered", "the show to start");
+    let mut tcp = std::net::TcpStream::connect(player.to).expect("OSC listens on TCP on the UDP port");
+    tcp.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
+    let packet = |addr: &str| {
+        let msg = rosc::OscMessage { addr: addr.into(), args: vec![] };
+        rosc::encoder::encode(&rosc::OscPacket::Message(msg)).unwrap()
+    };
+    // Garbage first (a frame that is no OSC), then GO and an unknown address in one write.
+    let mut bytes = segue::app::osc::slip_encode(b"not osc at all");
+    bytes.extend(segue::app::osc::slip_encode(&packet("/segue/go")));
+    bytes.extend(segue::app::osc::slip_encode(&packet("/segue/nothing")));
+    tcp.write_all(&bytes).unwrap();
+    let mut frames = segue::app::osc::SlipDecoder::default();
+    let mut replies = Vec::new();
+    let mut buf = [0u8; 1024];
+    while replies.len() < 2 {
+        let n = tcp.read(&mut buf).expect("replies come back on the connection");
+        assert!(n > 0, "the player closed the connection");
+        for b in &buf[..n] {
+            if let Some(Ok(frame)) = frames.push(*b) {
+                let (_, p) = rosc::decoder::decode_udp(&frame).unwrap();
+                let rosc::OscPacket::Message(m) = p else { panic!("a bundle") };
+                let text = match m.args.first() {
+                    Some(rosc::OscType::String(s)) => s.clone(),
+                    other => panic!("reply {other:?}"),
+                };
+                replies.push((m.addr, text));
+            }
+        }
+    }
+    // The refusal comes from the OSC thread, the "ok" from the control loop: in either order.
+    replies.sort();
+    assert_eq!(replies[0], ("/segue/reply/segue/go".to_string(), "ok".to_string()));
+    assert_eq!(replies[1].0, "/segue/reply/segue/nothing");
+    assert!(replies[1].1.contains("not a Segue address"), "{replies:?}");
+    let cmd = player.wait_for(|v| v["event"] == "command", "the GO to be logged");
+    assert_eq!(cmd["source"], "osc-tcp");
+    player.wait_for(|v| v["event"] == "cue_started" && v["cue"] == "hit", "the GO's cue");
+}

@@ -12,7 +12,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Gauge, List, ListItem, ListState, Paragraph, Wrap};
 use ratatui::DefaultTerminal;
 
-use crate::app::osc::Remote;
+use crate::app::remote::Remote;
 use crate::control::cuelist::CueList;
 use crate::control::{Controller, Notice, Severity};
 use crate::engine::command::Level;
@@ -34,6 +34,8 @@ pub struct Rig {
     pub device: String,
     pub rate: u32,
     pub osc: Option<String>,
+    /// Whether MIDI in was asked for.
+    pub midi: bool,
 }
 
 /// Counts the status line shows.
@@ -41,7 +43,8 @@ pub struct Rig {
 pub struct Counts {
     pub underruns: u64,
     pub ignored_gos: u64,
-    pub remote_commands: u64,
+    pub osc_commands: u64,
+    pub midi_commands: u64,
     pub buffer: u64,
 }
 
@@ -302,7 +305,7 @@ impl Console {
                 frame.render_widget(Paragraph::new(text), *r);
             }
             let status = format!(
-                "{} {} {} Hz {} fr | underruns {} | ignored GO {} | OSC {} ({})",
+                "{} {} {} Hz {} fr | underruns {} | ignored GO {} | OSC {} ({}) | MIDI {}",
                 rig.backend,
                 rig.device,
                 rig.rate,
@@ -310,7 +313,8 @@ impl Console {
                 counts.underruns,
                 counts.ignored_gos,
                 rig.osc.as_deref().map_or("off", |o| o.rsplit_once(':').map_or(o, |(_, port)| port)),
-                counts.remote_commands,
+                counts.osc_commands,
+                if rig.midi { counts.midi_commands.to_string() } else { "off".into() },
             );
             let status = Paragraph::new(vec![
                 Line::from(status),

@@ -7,7 +7,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde_json::{json, Value};
 
-use crate::app::osc::{Remote, Request};
+use crate::app::remote::{Remote, Request};
 use crate::control::{Controller, Notice, Severity};
 use crate::engine::command::Event;
 
@@ -43,7 +43,7 @@ impl Out {
 
     /// A remote command as it arrived.
     pub fn command(&mut self, request: &Request) {
-        let source = if request.from.is_some() { "osc" } else { "stdin" };
+        let source = request.source.name();
         let mut line =
             json!({ "event": "command", "source": source, "address": request.address, "wall_ms": wall_ms() });
         if let Remote::Level(_, db) = request.remote {

@@ -12,7 +12,9 @@ pub mod console;
 pub mod device;
 pub mod headless;
 pub mod journal;
+pub mod midi;
 pub mod osc;
+pub mod remote;
 
 use std::io::{BufRead, Write};
 use std::net::SocketAddr;
@@ -29,7 +31,8 @@ use crate::show;
 use crate::stream::loader::{Loader, LoaderConfig};
 use audio::{AudioSide, ClockMap, Patch, TransportCmd, PLAYING_BIT};
 use device::DeviceOptions;
-use osc::{OscServer, Remote, Request};
+use osc::OscServer;
+use remote::{Remote, Request, Source};
 
 /// What `segue play` was asked to do.
 #[derive(Debug, Clone)]
@@ -50,6 +53,12 @@ pub struct PlayOptions {
     pub journal: Option<PathBuf>,
     /// Open where the journal says the show was.
     pub resume: bool,
+    /// MIDI inputs to listen to (`--midi`).
+    pub midi: Vec<midi::Wanted>,
+    /// GO and panic notes, MSC device id.
+    pub midi_map: crate::control::midi::MidiMap,
+    /// Reload the show file when it is saved.
+    pub watch: bool,
 }
 
 /// Why `segue play` stopped with an error: a show that does not load or a remote or console
@@ -120,6 +129,9 @@ pub fn play(options: PlayOptions) -> Result<(), PlayError> {
     if options.headless {
         spawn_stdin_reader(requests_tx.clone());
     }
+    let (midi_status_tx, midi_status) = crossbeam_channel::unbounded::<midi::MidiStatus>();
+    // Listening until the player quits.
+    let _midi_in = midi::MidiIn::start(options.midi.clone(), options.midi_map, requests_tx.clone(), midi_status_tx);
     let mut out = headless::Out::new(options.headless);
     let buffer = match output.config.buffer_size {
         cpal::BufferSize::Fixed(n) => Some(n),
@@ -161,6 +173,7 @@ pub fn play(options: PlayOptions) -> Result<(), PlayError> {
             device: device_name.clone(),
             rate,
             osc: osc.as_ref().map(|o| o.local.to_string()),
+            midi: !options.midi.is_empty(),
         };
         console::Console::new(rig)
     });
@@ -179,6 +192,20 @@ pub fn play(options: PlayOptions) -> Result<(), PlayError> {
             recv(keys) -> k => pressed.extend(k.ok()),
             default(Duration::from_millis(2)) => {}
         }
+        for status in midi_status.try_iter() {
+            match status {
+                midi::MidiStatus::Connected(text) => {
+                    out.line(&serde_json::json!({ "event": "midi", "text": text }));
+                    if let Some(c) = console.as_mut() {
+                        c.problem(&text);
+                    }
+                }
+                midi::MidiStatus::Problem(text) => match console.as_mut() {
+                    Some(c) => c.problem(&text),
+                    None => out.problem(&text),
+                },
+            }
+        }
         batch.extend(requests.try_iter());
         pressed.extend(keys.try_iter());
         let playing = rolling;
@@ -186,7 +213,7 @@ pub fn play(options: PlayOptions) -> Result<(), PlayError> {
             let Some(console) = console.as_mut() else { break };
             match console.key(key, &controller, &rows, playing) {
                 Some(console::KeyAction::Remote(remote)) => {
-                    batch.push(Request { remote, address: "key".into(), arrived, from: None })
+                    batch.push(Request { remote, address: "key".into(), arrived, source: Source::Key })
                 }
                 Some(console::KeyAction::Standby(cue)) => {
                     if let Err(e) = controller.set_standby(cue) {
@@ -202,7 +229,11 @@ pub fn play(options: PlayOptions) -> Result<(), PlayError> {
             if request.remote == Remote::Quit {
                 return Ok(());
             }
-            counts.remote_commands += u64::from(request.from.is_some());
+            match request.source {
+                Source::Osc(_) => counts.osc_commands += 1,
+                Source::Midi => counts.midi_commands += 1,
+                Source::Key | Source::Stdin => {}
+            }
             let (_, position) = transport_state(&published);
             let playing = rolling;
             let at = clock.frame_at(request.arrived) + clock.block();
@@ -228,7 +259,7 @@ pub fn play(options: PlayOptions) -> Result<(), PlayError> {
                 }
                 remote => apply(&mut controller, &mut transport_tx, remote, at, &mut rolling),
             };
-            if let (Some(osc), Some(from)) = (&osc, request.from) {
+            if let (Some(osc), Source::Osc(from)) = (&osc, &request.source) {
                 let reply = match (&request.remote, &result) {
                     (Remote::State, _) => {
                         state_json(&controller, &published, &rows, clock.frame_at(Instant::now())).to_string()
@@ -236,7 +267,7 @@ pub fn play(options: PlayOptions) -> Result<(), PlayError> {
                     (_, Ok(())) => "ok".to_string(),
                     (_, Err(e)) => format!("error: {e}"),
                 };
-                let _ = osc::reply(&osc.socket, from, &request.address, &reply);
+                let _ = remote::reply(&osc.socket, from, &request.address, &reply);
             }
             if request.remote == Remote::State {
                 out.line(&state_json(&controller, &published, &rows, clock.frame_at(Instant::now())));
@@ -452,6 +483,41 @@ fn apply(
             Ok(())
         }
         Remote::Locate(secs) => push(transport, TransportCmd::Locate(controller.frames(*secs))),
+        Remote::Note(note) => e(controller.send(Some(at), Action::Note { note: *note })),
+        Remote::Program(program) => {
+            let scenes = controller.show().show.scenes.len();
+            let Some(scene) = controller.show().show.scenes.get(*program as usize).map(|s| s.id.clone()) else {
+                return Err(format!(
+                    "program change {program}: the show has {scenes} scenes (programs 0 to {})",
+                    scenes.saturating_sub(1)
+                ));
+            };
+            e(controller.enter_scene(&scene, Some(at)))
+        }
+        Remote::GoNumber(number) => {
+            let cue = controller.cue_by_number(number).map_err(|e| e.to_string())?;
+            if controller.is_manual(cue) {
+                // As GO on it: it fires and standby moves on past it.
+                e(controller.set_standby(cue))?;
+                e(controller.go(Some(at)))
+            } else {
+                let id = controller.cue_id(cue).to_string();
+                e(controller.start_cue(&id, Some(at)))
+            }
+        }
+        Remote::StopNumber(number) => {
+            let cue = controller.cue_by_number(number).map_err(|e| e.to_string())?;
+            let id = controller.cue_id(cue).to_string();
+            e(controller.stop_cue(&id, None, Some(at)))
+        }
+        Remote::StopShow => {
+            e(controller.send(Some(at), Action::StopAll { fade_ms: 1000.0 }))?;
+            if *rolling {
+                push(transport, TransportCmd::Stop)?;
+                *rolling = false;
+            }
+            Ok(())
+        }
     }
 }
 
@@ -510,7 +576,7 @@ fn spawn_stdin_reader(requests: crossbeam_channel::Sender<Request>) {
             };
             match remote {
                 Ok(remote) => {
-                    if requests.send(Request { remote, address, arrived, from: None }).is_err() {
+                    if requests.send(Request { remote, address, arrived, source: Source::Stdin }).is_err() {
                         return;
                     }
                 }

@@ -1,45 +1,27 @@
-//! OSC remote control over UDP (its own thread): decodes packets into `Remote` commands for the
-//! control loop, stamped on arrival; malformed packets and packets from outside the allowed
-//! network are counted and dropped. Replies go back to the sender from the control loop.
+//! OSC remote control over UDP and TCP on the same port (threads of its own: one for UDP, one
+//! accepting TCP connections, one per connection). TCP streams are SLIP-framed (OSC 1.1, as QLab
+//! sends them). Packets are decoded into `Remote` commands for the control loop, stamped on
+//! arrival; malformed packets and senders outside the allowed network are counted and dropped.
+//! Replies go back from the control loop (`remote::reply`).
 
-use std::net::{IpAddr, SocketAddr, UdpSocket};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::io::Read;
+use std::net::{IpAddr, SocketAddr, TcpListener, TcpStream, UdpSocket};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use rosc::{OscMessage, OscPacket, OscType};
 
+use crate::app::remote::{reply, Remote, ReplyTo, Request, Source};
 use crate::engine::command::Level;
 
-/// What a remote (OSC, a script on stdin) asks of the player.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Remote {
-    Go,
-    /// Every cue fades out with its own fade.
-    StopAll,
-    Panic,
-    StartCue(String),
-    StopCue(String),
-    Scene(String),
-    Level(Level, f32),
-    Play,
-    StopTransport,
-    /// Timeline seconds.
-    Locate(f64),
-    State,
-    Quit,
-}
-
-/// A remote command as it arrived: when, and where to answer.
-#[derive(Debug, Clone)]
-pub struct Request {
-    pub remote: Remote,
-    /// The address it came on (for the reply's `/segue/reply{address}`).
-    pub address: String,
-    pub arrived: Instant,
-    pub from: Option<SocketAddr>,
-}
+/// TCP connections served at once; more are closed at once (a flood must not eat threads).
+const MAX_CONNECTIONS: usize = 16;
+/// The longest SLIP frame read; a longer one is malformed (and dropped whole).
+const MAX_FRAME: usize = 65_536;
+/// How long a reply may wait for a TCP peer that does not read.
+const TCP_WRITE_TIMEOUT: Duration = Duration::from_millis(20);
 
 /// Reads an OSC message as a command.
 pub fn parse(msg: &OscMessage) -> Result<Remote, String> {
@@ -116,7 +98,7 @@ pub struct OscServer {
     pub local: SocketAddr,
     pub counts: Arc<OscCounts>,
     stop: Arc<AtomicBool>,
-    thread: Option<JoinHandle<()>>,
+    threads: Vec<JoinHandle<()>>,
 }
 
 /// Who may send: loopback always, else addresses inside `allow` (network, prefix length).
@@ -148,7 +130,7 @@ pub fn parse_cidr(text: &str) -> Result<(IpAddr, u8), String> {
 }
 
 impl OscServer {
-    /// Binds `addr` and starts the thread; requests go to `requests`.
+    /// Binds `addr` for UDP and TCP and starts the threads; requests go to `requests`.
     pub fn start(
         addr: SocketAddr,
         allow: Vec<(IpAddr, u8)>,
@@ -161,59 +143,234 @@ impl OscServer {
         }
         let socket = UdpSocket::bind(addr).map_err(|e| format!("cannot listen for OSC on {addr}: {e}"))?;
         let local = socket.local_addr().map_err(|e| e.to_string())?;
+        // TCP on the port UDP got (port 0 asks for any free one).
+        let listener =
+            TcpListener::bind(local).map_err(|e| format!("cannot listen for OSC over TCP on {local}: {e}"))?;
+        listener.set_nonblocking(true).map_err(|e| e.to_string())?;
         socket.set_read_timeout(Some(Duration::from_millis(50))).map_err(|e| e.to_string())?;
         let reader = socket.try_clone().map_err(|e| e.to_string())?;
         let counts = Arc::new(OscCounts::default());
         let stop = Arc::new(AtomicBool::new(false));
-        let (c, s) = (counts.clone(), stop.clone());
-        let thread = std::thread::Builder::new()
-            .name("segue-osc".into())
-            .spawn(move || {
-                let mut buf = vec![0u8; 65_536];
-                while !s.load(Ordering::Relaxed) {
-                    let Ok((n, from)) = reader.recv_from(&mut buf) else { continue };
-                    let arrived = Instant::now();
-                    if !allowed(from.ip(), &allow) {
-                        c.refused.fetch_add(1, Ordering::Relaxed);
-                        continue;
+        let allow = Arc::new(allow);
+        let udp = {
+            let (c, s, allow, requests) = (counts.clone(), stop.clone(), allow.clone(), requests.clone());
+            std::thread::Builder::new()
+                .name("segue-osc".into())
+                .spawn(move || {
+                    let mut buf = vec![0u8; 65_536];
+                    while !s.load(Ordering::Relaxed) {
+                        let Ok((n, from)) = reader.recv_from(&mut buf) else { continue };
+                        let arrived = Instant::now();
+                        if !allowed(from.ip(), &allow) {
+                            c.refused.fetch_add(1, Ordering::Relaxed);
+                            continue;
+                        }
+                        let to = ReplyTo::Udp(from);
+                        if !take_packet(&buf[..n], arrived, &to, &reader, &c, &requests) {
+                            return;
+                        }
                     }
-                    let Ok((_, packet)) = rosc::decoder::decode_udp(&buf[..n]) else {
-                        c.malformed.fetch_add(1, Ordering::Relaxed);
-                        continue;
-                    };
-                    let mut list = Vec::new();
-                    // Deeper than this is not a show controller talking.
-                    messages(packet, 16, &mut list);
-                    for msg in list {
-                        c.received.fetch_add(1, Ordering::Relaxed);
-                        let address = msg.addr.clone();
-                        let remote = match parse(&msg) {
-                            Ok(r) => r,
-                            Err(e) => {
-                                let _ = reply(&reader, from, &address, &format!("error: {e}"));
-                                continue;
-                            }
-                        };
-                        let _ = requests.send(Request { remote, address, arrived, from: Some(from) });
-                    }
-                }
-            })
-            .map_err(|e| e.to_string())?;
-        Ok(OscServer { socket, local, counts, stop, thread: Some(thread) })
+                })
+                .map_err(|e| e.to_string())?
+        };
+        let tcp = {
+            let (c, s, udp) = (counts.clone(), stop.clone(), socket.try_clone().map_err(|e| e.to_string())?);
+            std::thread::Builder::new()
+                .name("segue-osc-tcp".into())
+                .spawn(move || accept(listener, &allow, &c, &s, &udp, &requests))
+                .map_err(|e| e.to_string())?
+        };
+        Ok(OscServer { socket, local, counts, stop, threads: vec![udp, tcp] })
     }
 }
 
-/// Sends `/segue/reply{address}` with `text` to `to`.
-pub fn reply(socket: &UdpSocket, to: SocketAddr, address: &str, text: &str) -> std::io::Result<()> {
-    let msg = OscMessage { addr: format!("/segue/reply{address}"), args: vec![OscType::String(text.into())] };
-    let bytes = rosc::encoder::encode(&OscPacket::Message(msg)).map_err(|e| std::io::Error::other(e.to_string()))?;
-    socket.send_to(&bytes, to).map(|_| ())
+/// Decodes one OSC packet and sends its commands on; a message that is not a Segue command is
+/// answered with the error at once. Returns false once the control loop is gone.
+fn take_packet(
+    bytes: &[u8],
+    arrived: Instant,
+    to: &ReplyTo,
+    udp: &UdpSocket,
+    counts: &OscCounts,
+    requests: &crossbeam_channel::Sender<Request>,
+) -> bool {
+    let Ok((_, packet)) = rosc::decoder::decode_udp(bytes) else {
+        counts.malformed.fetch_add(1, Ordering::Relaxed);
+        return true;
+    };
+    let mut list = Vec::new();
+    // Deeper than this is not a show controller talking.
+    messages(packet, 16, &mut list);
+    for msg in list {
+        counts.received.fetch_add(1, Ordering::Relaxed);
+        let address = msg.addr.clone();
+        let remote = match parse(&msg) {
+            Ok(r) => r,
+            Err(e) => {
+                let _ = reply(udp, to, &address, &format!("error: {e}"));
+                continue;
+            }
+        };
+        if requests.send(Request { remote, address, arrived, source: Source::Osc(to.clone()) }).is_err() {
+            return false;
+        }
+    }
+    true
+}
+
+/// Accepts TCP connections (polling, so it sees `stop`), each served by a thread of its own.
+fn accept(
+    listener: TcpListener,
+    allow: &Arc<Vec<(IpAddr, u8)>>,
+    counts: &Arc<OscCounts>,
+    stop: &Arc<AtomicBool>,
+    udp: &UdpSocket,
+    requests: &crossbeam_channel::Sender<Request>,
+) {
+    let open = Arc::new(AtomicUsize::new(0));
+    while !stop.load(Ordering::Relaxed) {
+        let (stream, peer) = match listener.accept() {
+            Ok(s) => s,
+            Err(_) => {
+                std::thread::sleep(Duration::from_millis(20));
+                continue;
+            }
+        };
+        if !allowed(peer.ip(), allow) || open.load(Ordering::Relaxed) >= MAX_CONNECTIONS {
+            counts.refused.fetch_add(1, Ordering::Relaxed);
+            continue;
+        }
+        let setup = stream
+            .set_nonblocking(false)
+            .and_then(|_| stream.set_read_timeout(Some(Duration::from_millis(100))))
+            .and_then(|_| stream.set_write_timeout(Some(TCP_WRITE_TIMEOUT)))
+            .and_then(|_| stream.set_nodelay(true));
+        let Ok(udp) = udp.try_clone() else { continue };
+        if setup.is_err() {
+            continue;
+        }
+        let (c, stop, requests, serving) = (counts.clone(), stop.clone(), requests.clone(), open.clone());
+        open.fetch_add(1, Ordering::Relaxed);
+        let served = std::thread::Builder::new().name("segue-osc-conn".into()).spawn(move || {
+            serve(stream, &udp, &c, &stop, &requests);
+            serving.fetch_sub(1, Ordering::Relaxed);
+        });
+        if served.is_err() {
+            open.fetch_sub(1, Ordering::Relaxed);
+            counts.refused.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+}
+
+/// Reads SLIP frames from one TCP peer until it hangs up (or the server stops).
+fn serve(
+    stream: TcpStream,
+    udp: &UdpSocket,
+    counts: &OscCounts,
+    stop: &AtomicBool,
+    requests: &crossbeam_channel::Sender<Request>,
+) {
+    let stream = Arc::new(stream);
+    let to = ReplyTo::Tcp(stream.clone());
+    let mut frames = SlipDecoder::default();
+    let mut buf = [0u8; 4096];
+    while !stop.load(Ordering::Relaxed) {
+        let n = match (&*stream).read(&mut buf) {
+            Ok(0) => return,
+            Ok(n) => n,
+            Err(e) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => continue,
+            Err(_) => return,
+        };
+        let arrived = Instant::now();
+        for byte in &buf[..n] {
+            match frames.push(*byte) {
+                Some(Ok(frame)) if !take_packet(&frame, arrived, &to, udp, counts, requests) => return,
+                Some(Ok(_)) | None => {}
+                Some(Err(())) => {
+                    counts.malformed.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+        }
+    }
+}
+
+const SLIP_END: u8 = 0xC0;
+const SLIP_ESC: u8 = 0xDB;
+const SLIP_ESC_END: u8 = 0xDC;
+const SLIP_ESC_ESC: u8 = 0xDD;
+
+/// SLIP framing (RFC 1055) as OSC 1.1 uses it: END before and after each packet, END and ESC
+/// inside escaped.
+pub fn slip_encode(packet: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(packet.len() + 8);
+    out.push(SLIP_END);
+    for &b in packet {
+        match b {
+            SLIP_END => out.extend_from_slice(&[SLIP_ESC, SLIP_ESC_END]),
+            SLIP_ESC => out.extend_from_slice(&[SLIP_ESC, SLIP_ESC_ESC]),
+            b => out.push(b),
+        }
+    }
+    out.push(SLIP_END);
+    out
+}
+
+/// Collects SLIP frames from a byte stream. An empty frame (two ENDs) is no packet; a bad
+/// escape or an over-long frame is malformed and dropped whole.
+#[derive(Default)]
+pub struct SlipDecoder {
+    frame: Vec<u8>,
+    escaped: bool,
+    broken: bool,
+}
+
+impl SlipDecoder {
+    /// Takes one byte; at the end of a frame, the frame (or `Err` for a malformed one).
+    pub fn push(&mut self, byte: u8) -> Option<Result<Vec<u8>, ()>> {
+        if byte == SLIP_END {
+            let broken = std::mem::take(&mut self.broken) || self.escaped;
+            self.escaped = false;
+            let frame = std::mem::take(&mut self.frame);
+            return match (broken, frame.is_empty()) {
+                (true, _) => Some(Err(())),
+                (false, true) => None,
+                (false, false) => Some(Ok(frame)),
+            };
+        }
+        if self.broken {
+            return None;
+        }
+        let byte = if self.escaped {
+            self.escaped = false;
+            match byte {
+                SLIP_ESC_END => SLIP_END,
+                SLIP_ESC_ESC => SLIP_ESC,
+                _ => {
+                    self.broken = true;
+                    self.frame.clear();
+                    return None;
+                }
+            }
+        } else if byte == SLIP_ESC {
+            self.escaped = true;
+            return None;
+        } else {
+            byte
+        };
+        if self.frame.len() >= MAX_FRAME {
+            self.broken = true;
+            self.frame.clear();
+            return None;
+        }
+        self.frame.push(byte);
+        None
+    }
 }
 
 impl Drop for OscServer {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::Relaxed);
-        if let Some(t) = self.thread.take() {
+        for t in self.threads.drain(..) {
             let _ = t.join();
         }
     }
@@ -246,5 +403,18 @@ mod tests {
         assert!(allowed("10.1.2.77".parse().unwrap(), &allow));
         assert!(!allowed("10.1.3.1".parse().unwrap(), &allow));
         assert!(parse_cidr("nonsense").is_err());
+    }
+
+    #[test]
+    fn slip_frames_round_trip_through_escapes_and_bad_frames_are_dropped_whole() {
+        let packet = vec![1, SLIP_END, 2, SLIP_ESC, 3];
+        let mut stream = slip_encode(&packet);
+        stream.extend(slip_encode(b"second"));
+        // A bad escape, then a good frame right after it.
+        stream.extend([SLIP_END, b'x', SLIP_ESC, b'y', SLIP_END]);
+        stream.extend(slip_encode(b"third"));
+        let mut d = SlipDecoder::default();
+        let frames: Vec<_> = stream.iter().filter_map(|&b| d.push(b)).collect();
+        assert_eq!(frames, vec![Ok(packet), Ok(b"second".to_vec()), Err(()), Ok(b"third".to_vec())]);
     }
 }

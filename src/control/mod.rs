@@ -9,6 +9,7 @@
 pub mod chase;
 pub mod compile;
 pub mod cuelist;
+pub mod midi;
 pub mod timeline;
 
 use std::collections::BTreeSet;
@@ -58,6 +59,8 @@ pub enum ControlError {
     UnknownCue(String),
     #[error("there is no scene \"{0}\" in the show")]
     UnknownScene(String),
+    #[error("no cue has the number \"{0}\" (a cue's \"number\", or its id)")]
+    UnknownCueNumber(String),
     #[error("the engine's command queue is full; the command was not sent")]
     QueueFull,
 }
@@ -202,6 +205,16 @@ impl Controller {
 
     pub fn cue_index(&self, id: &str) -> Result<u32, ControlError> {
         self.cue_ids.iter().position(|c| c == id).map(|i| i as u32).ok_or_else(|| ControlError::UnknownCue(id.into()))
+    }
+
+    /// The cue a MIDI Show Control cue number names: the cue with that `number`, else the cue
+    /// with that id.
+    pub fn cue_by_number(&self, number: &str) -> Result<u32, ControlError> {
+        let numbered = self.file.show.scenes.iter().flat_map(|s| &s.cues).find(|c| c.number.as_deref() == Some(number));
+        match numbered {
+            Some(cue) => self.cue_index(&cue.id),
+            None => self.cue_index(number).map_err(|_| ControlError::UnknownCueNumber(number.into())),
+        }
     }
 
     pub fn scene_index(&self, id: &str) -> Result<u32, ControlError> {

@@ -27,6 +27,7 @@ use std::time::{Duration, Instant};
 use nice_plug::prelude::*;
 
 use crate::control::chase::{self, Chase, Pacing, Transport};
+use crate::control::midi as show_midi;
 use crate::control::OFFLINE_STALL;
 use crate::engine::command::{Action, Command, Level};
 use crate::engine::{Engine, EngineConfig, Mix, PIECE};
@@ -329,24 +330,19 @@ impl Plugin for Segue {
         let clock = engine.clock();
         engine.poll();
         self.apply_params(&mut engine);
-        let (go, panic) = desk::unpack_notes(self.notes.load(Ordering::Relaxed));
+        let (go_note, panic_note) = desk::unpack_notes(self.notes.load(Ordering::Relaxed));
+        let map = show_midi::MidiMap { go_note, panic_note, ..Default::default() };
         while let Some(event) = context.next_event() {
             let at = clock + event.timing() as u64;
-            match event {
+            let command = match event {
                 NoteEvent::NoteOn { key: nice_plug::midi::Key::Number(note), velocity, .. } if velocity > 0.0 => {
-                    let action = if note == go {
-                        Action::Go
-                    } else if note == panic {
-                        Action::Panic
-                    } else {
-                        Action::Note { note }
-                    };
-                    engine.schedule_command(Command::at(at, action));
+                    show_midi::note(note, &map)
                 }
-                NoteEvent::MidiProgramChange { program, .. } => {
-                    engine.schedule_command(Command::at(at, Action::EnterScene { scene: program as u32 }));
-                }
-                _ => {}
+                NoteEvent::MidiProgramChange { program, .. } => show_midi::MidiCommand::Program(program),
+                _ => continue,
+            };
+            if let Some(action) = command.action() {
+                engine.schedule_command(Command::at(at, action));
             }
         }
         let pacing = self.pacing();

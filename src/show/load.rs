@@ -174,6 +174,7 @@ pub(crate) const CUE: Level = Level {
     fields: &[
         "id",
         "name",
+        "number",
         "file",
         "at",
         "note",
@@ -239,6 +240,8 @@ struct Checker {
     follows: Vec<FollowRef>,
     /// MIDI note -> (JSON path of the note, who uses it).
     notes: HashMap<u64, (String, String)>,
+    /// Cue number -> (JSON path of the number, who uses it).
+    cue_numbers: HashMap<String, (String, String)>,
     /// Each audio file as written, with its uses, in show order.
     audio: Vec<(String, Vec<AudioUse>)>,
     audio_index: HashMap<String, usize>,
@@ -254,6 +257,7 @@ impl Checker {
             cue_order: Vec::new(),
             follows: Vec::new(),
             notes: HashMap::new(),
+            cue_numbers: HashMap::new(),
             audio: Vec::new(),
             audio_index: HashMap::new(),
         }
@@ -404,6 +408,7 @@ impl Checker {
             None => format!("the cue at {}", o.path),
         };
         self.string(&o, "name", false);
+        self.cue_number(&o, &who);
         let file = self.required_string(&o, "file", "the cue's audio file, relative to the show file");
         self.time(&o, "at");
         self.note(&o, &who);
@@ -704,6 +709,34 @@ impl Checker {
                     ),
                 );
                 None
+            }
+        }
+    }
+
+    /// The optional `number` of a cue: digits and dots (what MIDI Show Control can send), unique.
+    fn cue_number(&mut self, o: &Obj, who: &str) {
+        let Some((v, path)) = self.field(o, "number", true) else {
+            return;
+        };
+        let number = match v {
+            Value::String(s) if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit() || b == b'.') => s,
+            _ => {
+                let msg = format!(
+                    "expected a cue number as a string of digits and dots, like \"12\" or \"12.5\", found {}",
+                    found(v)
+                );
+                return self.problem(path, msg);
+            }
+        };
+        match self.cue_numbers.get(number) {
+            Some((first_path, first_who)) => {
+                let msg = format!(
+                    "cue number \"{number}\" is used twice: by {first_who} ({first_path}) and by {who}; cue numbers must be unique"
+                );
+                self.problem(path, msg);
+            }
+            None => {
+                self.cue_numbers.insert(number.clone(), (path, who.to_string()));
             }
         }
     }
@@ -1258,6 +1291,22 @@ mod tests {
             "scenes[1].transition.quantize",
             &["one of \"none\", \"beat\", \"bar\", found the string \"phrase\""],
         );
+    }
+
+    #[test]
+    fn cue_numbers_are_digits_and_dots_and_unique() {
+        let mut v = base();
+        set(&mut v, "/scenes/0/cues/0/number", json!("12.5"));
+        set(&mut v, "/scenes/1/cues/0/number", json!("12.5"));
+        set(&mut v, "/scenes/0/cues/1/number", json!(7));
+        let p = problems(&v);
+        assert_problem(
+            &p,
+            "scenes[1].cues[0].number",
+            &["cue number \"12.5\" is used twice", "scenes[0].cues[0].number"],
+        );
+        assert_problem(&p, "scenes[0].cues[1].number", &["digits and dots", "like \"12\""]);
+        assert_eq!(p.len(), 2, "{p:?}");
     }
 
     #[test]

@@ -194,6 +194,11 @@ pub struct Cue {
     pub id: String,
     #[serde(default)]
     pub name: String,
+    /// Cue number, as on a QLab cue list ("12", "12.5": digits and dots; unique): what MIDI Show
+    /// Control's GO and STOP name. Without one, MSC can name the cue by its id when that is a
+    /// number.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub number: Option<String>,
     /// Audio file, relative to the show file.
     pub file: String,
     /// Offset from the scene's start at which the cue starts on the timeline.

@@ -236,3 +236,68 @@ pub fn go_show_with(name: &str, hit_secs: f64) -> std::path::PathBuf {
 pub fn onset_after(x: &[f32], from: usize, threshold: f32) -> Option<usize> {
     x.iter().skip(from).position(|s| s.abs() > threshold).map(|k| k + from)
 }
+
+/// MIDI messages with the JACK frame of each.
+type Messages = Arc<Mutex<Vec<(u32, Vec<u8>)>>>;
+
+/// A JACK client of the test's own with a MIDI output port: each message goes out on the JACK
+/// frame it is given, so a test knows to the frame when a MIDI command was sent.
+pub struct MidiSender {
+    client: jack::AsyncClient<(), jack::contrib::ClosureProcessHandler<(), Process>>,
+    pub port: String,
+    /// Messages still to send: (JACK frame, bytes).
+    queue: Messages,
+    /// What went out: (JACK frame, bytes).
+    sent: Messages,
+}
+
+impl MidiSender {
+    pub fn start() -> MidiSender {
+        let (client, _) =
+            jack::Client::new(&format!("midisrc-{}", std::process::id()), jack::ClientOptions::NO_START_SERVER)
+                .unwrap();
+        let mut out = client.register_port("out", jack::MidiOut::default()).unwrap();
+        let port = out.name().unwrap();
+        let queue: Messages = Arc::default();
+        let sent: Messages = Arc::default();
+        let (q, s) = (queue.clone(), sent.clone());
+        let process: Process = Box::new(move |_, ps| {
+            let start = ps.last_frame_time();
+            let frames = ps.n_frames();
+            let mut writer = out.writer(ps);
+            // A test client: a short lock here is fine.
+            let mut q = q.lock().unwrap();
+            q.sort_by_key(|(at, _)| *at);
+            while let Some((at, _)) = q.first() {
+                let offset = at.wrapping_sub(start);
+                // Due in this cycle, or already late (then now, at its first frame).
+                let due = offset < frames || offset > u32::MAX / 2;
+                if !due {
+                    break;
+                }
+                let (at, bytes) = q.remove(0);
+                let time = if offset < frames { offset } else { 0 };
+                writer.write(&jack::RawMidi { time, bytes: &bytes }).unwrap();
+                s.lock().unwrap().push((if offset < frames { at } else { start }, bytes));
+            }
+            jack::Control::Continue
+        });
+        let client = client.activate_async((), jack::contrib::ClosureProcessHandler::new(process)).unwrap();
+        MidiSender { client, port, queue, sent }
+    }
+
+    /// Sends `bytes` on JACK frame `at`.
+    pub fn send_at(&self, at: u32, bytes: &[u8]) {
+        self.queue.lock().unwrap().push((at, bytes.to_vec()));
+    }
+
+    /// JACK's frame clock now.
+    pub fn now(&self) -> u32 {
+        self.client.as_client().frame_time()
+    }
+
+    /// What went out so far, with the JACK frame of each.
+    pub fn sent(&self) -> Vec<(u32, Vec<u8>)> {
+        self.sent.lock().unwrap().clone()
+    }
+}
