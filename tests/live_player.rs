@@ -424,3 +424,36 @@ fn osc_over_tcp_is_slip_framed_and_answered_on_its_connection() {
     assert_eq!(cmd["source"], "osc-tcp");
     player.wait_for(|v| v["event"] == "cue_started" && v["cue"] == "hit", "the GO's cue");
 }
+
+#[test]
+fn watch_reloads_a_saved_show_when_stopped_and_lists_an_invalid_ones_problems() {
+    let show = go_show("live-watch");
+    let mut player = Player::start(server(), &show, &["--watch"]);
+    let mut json: Value = serde_json::from_str(&std::fs::read_to_string(&show).unwrap()).unwrap();
+    // A broken save: the problems come with their JSON path; the current show stays.
+    let mut broken = json.clone();
+    broken["scenes"][0]["cues"][0]["fade_in_ms"] = serde_json::json!(-5);
+    std::fs::write(&show, broken.to_string()).unwrap();
+    let invalid = player.wait_for(|v| v["event"] == "show_invalid", "the broken save to be listed");
+    let problems = invalid["problems"].to_string();
+    assert!(problems.contains("scenes[0].cues[0].fade_in_ms"), "{problems}");
+    assert_eq!(player.osc("/segue/cue/hit/start", vec![]), "ok", "the current show still plays");
+    player.wait_for(|v| v["event"] == "cue_ended" && v["cue"] == "hit", "the cue to end");
+    // A good save, with the cue renamed: stopped and quiet, it loads at once.
+    json["scenes"][0]["cues"][0]["id"] = serde_json::json!("hit2");
+    std::fs::write(&show, json.to_string()).unwrap();
+    player.wait_for(|v| v["event"] == "show_reloaded", "the good save to load");
+    assert!(player.osc("/segue/cue/hit/start", vec![]).contains("no cue \"hit\""));
+    assert_eq!(player.osc("/segue/cue/hit2/start", vec![]), "ok");
+    player.wait_for(|v| v["event"] == "cue_started" && v["cue"] == "hit2", "the new show's cue");
+    // While the transport plays a save waits; `reload` loads it at once.
+    assert_eq!(player.osc("/segue/transport/play", vec![]), "ok");
+    json["scenes"][0]["cues"][0]["id"] = serde_json::json!("hit3");
+    std::fs::write(&show, json.to_string()).unwrap();
+    player.wait_for(|v| v["event"] == "show_changed", "the save to be seen");
+    std::thread::sleep(Duration::from_millis(600));
+    assert!(player.osc("/segue/cue/hit3/start", vec![]).contains("no cue \"hit3\""), "not loaded while playing");
+    assert_eq!(player.osc("/segue/reload", vec![]), "ok");
+    player.wait_for(|v| v["event"] == "show_reloaded", "the reload");
+    assert_eq!(player.osc("/segue/cue/hit3/start", vec![]), "ok");
+}

@@ -63,6 +63,8 @@ pub struct Console {
     peaks: [(f32, Instant); 3],
     duck_db: f32,
     last_draw: Instant,
+    /// The problems of a saved show that was not loaded (`--watch`), until one loads.
+    show_problems: Vec<String>,
 }
 
 /// Reads keys on a thread of its own and stamps them on arrival.
@@ -103,6 +105,7 @@ impl Console {
             peaks: [(-120.0, now); 3],
             duck_db: 0.0,
             last_draw: now - Duration::from_secs(1),
+            show_problems: Vec::new(),
         }
     }
 
@@ -115,6 +118,11 @@ impl Console {
 
     pub fn problem(&mut self, text: &str) {
         self.problem = Some(text.to_string());
+    }
+
+    /// Lists a saved show's problems over the bottom of the cue list (empty: the list goes).
+    pub fn show_problems(&mut self, problems: Vec<String>) {
+        self.show_problems = problems;
     }
 
     /// What a key press means, over the cue list `cues`; `playing`: the transport plays.
@@ -164,6 +172,7 @@ impl Console {
                 self.help = !self.help;
                 None
             }
+            KeyCode::Char('r') => Some(KeyAction::Remote(Remote::Reload)),
             KeyCode::Char('q') => {
                 if cues.playing().next().is_some() || playing {
                     self.confirm_quit = true;
@@ -256,6 +265,7 @@ impl Console {
         let problem = console.problem.clone().unwrap_or_default();
         let rig = console.rig.clone();
         let levels = console.levels;
+        let show_problems = console.show_problems.clone();
         let mut list_state = ListState::default().with_selected(Some(selected));
         let _ = self.terminal.draw(|frame| {
             let area = frame.area();
@@ -279,6 +289,18 @@ impl Console {
                 .block(Block::default().borders(Borders::ALL).title(" Scenes and cues "))
                 .highlight_style(Style::new().add_modifier(Modifier::REVERSED));
             frame.render_stateful_widget(list, body[0], &mut list_state);
+            if !show_problems.is_empty() {
+                let list = body[0];
+                let h = (show_problems.len() as u16 + 2).min(list.height / 2).max(3);
+                let r = ratatui::layout::Rect { x: list.x, y: list.y + list.height - h, width: list.width, height: h };
+                let lines: Vec<Line> = show_problems.iter().map(|p| Line::from(p.as_str())).collect();
+                let block = Block::default()
+                    .borders(Borders::ALL)
+                    .border_style(Style::new().fg(Color::LightRed))
+                    .title(" The saved show has problems; this one plays on ");
+                frame.render_widget(Clear, r);
+                frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: true }).block(block), r);
+            }
             let meters = Block::default().borders(Borders::ALL).title(" Peak dBFS ");
             let inner = meters.inner(body[1]);
             frame.render_widget(meters, body[1]);
@@ -337,6 +359,7 @@ impl Console {
                     Line::from("Esc or p     panic: everything fades; again during the fade: cut"),
                     Line::from("Left / Right previous / next scene"),
                     Line::from("+ / -        master level   B / b  bed level   C / c  cue level (1 dB)"),
+                    Line::from("r            reload the show file now (--watch reloads when stopped)"),
                     Line::from("q            quit (asks while anything plays)     ?  this help"),
                 ];
                 let w = area.width.saturating_sub(4).min(84);

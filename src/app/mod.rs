@@ -15,6 +15,7 @@ pub mod journal;
 pub mod midi;
 pub mod osc;
 pub mod remote;
+pub mod watch;
 
 use std::io::{BufRead, Write};
 use std::net::SocketAddr;
@@ -80,6 +81,8 @@ pub fn play(options: PlayOptions) -> Result<(), PlayError> {
             "the console needs a terminal; use --headless to drive segue play from a script".into(),
         ));
     }
+    // What --watch compares saves with: the file as it was before it was loaded.
+    let mut opened = options.watch.then(|| std::fs::read(&options.show).ok()).flatten();
     let file = show::load(&options.show)?;
     let mut device_options = options.device.clone();
     device_options.channels = options.patch.channels_needed();
@@ -183,6 +186,11 @@ pub fn play(options: PlayOptions) -> Result<(), PlayError> {
     let mut rolling = options.autoplay;
     let mut last_go: Option<Instant> = None;
     let mut counts = console::Counts::default();
+    let saves =
+        if options.watch { watch::spawn(options.show.clone(), opened.take()) } else { crossbeam_channel::never() };
+    // A valid saved show waiting for the transport to stop (or for `r`).
+    let mut pending: Option<Box<show::ShowFile>> = None;
+    let mut reload_now = false;
     loop {
         // Remote commands and keys, stamped on arrival, scheduled one buffer after it.
         let mut batch: Vec<Request> = Vec::new();
@@ -257,6 +265,27 @@ pub fn play(options: PlayOptions) -> Result<(), PlayError> {
                         }
                     }
                 }
+                Remote::Reload => {
+                    if pending.is_none() {
+                        // Not seen by --watch (or no --watch): the file as it is now.
+                        match show::load(&options.show) {
+                            Ok(file) => pending = Some(Box::new(file)),
+                            Err(errors) => {
+                                let problems = show_problems(&errors);
+                                out.line(&serde_json::json!({ "event": "show_invalid", "problems": problems }));
+                                if let Some(c) = console.as_mut() {
+                                    c.show_problems(problems);
+                                }
+                            }
+                        }
+                    }
+                    reload_now = pending.is_some();
+                    if reload_now {
+                        Ok(())
+                    } else {
+                        Err(format!("{} has problems; the current show plays on", options.show.display()))
+                    }
+                }
                 remote => apply(&mut controller, &mut transport_tx, remote, at, &mut rolling),
             };
             if let (Some(osc), Source::Osc(from)) = (&osc, &request.source) {
@@ -308,6 +337,54 @@ pub fn play(options: PlayOptions) -> Result<(), PlayError> {
             match console.as_mut() {
                 Some(c) => c.notice(&notice),
                 None => out.notice(&controller, &notice),
+            }
+        }
+        for saved in saves.try_iter() {
+            match saved {
+                watch::Saved::Valid(file) => {
+                    let text =
+                        "the show file changed: it loads when the transport is stopped and nothing plays (r: now)";
+                    out.line(&serde_json::json!({ "event": "show_changed", "text": text }));
+                    if let Some(c) = console.as_mut() {
+                        c.problem(text);
+                    }
+                    pending = Some(file);
+                }
+                watch::Saved::Invalid(errors) => {
+                    // An earlier valid save is not what the file is now.
+                    pending = None;
+                    let problems = show_problems(&errors);
+                    out.line(&serde_json::json!({ "event": "show_invalid", "problems": problems }));
+                    if let Some(c) = console.as_mut() {
+                        c.show_problems(problems);
+                    }
+                }
+                watch::Saved::Unreadable(text) => match console.as_mut() {
+                    Some(c) => c.problem(&text),
+                    None => out.problem(&text),
+                },
+            }
+        }
+        let quiet = !rolling && rows.playing().next().is_none();
+        if let Some(file) = pending.take_if(|_| reload_now || quiet) {
+            reload_now = false;
+            let (_, position) = transport_state(&published);
+            controller.load(*file);
+            if rolling {
+                // The timeline plays on in the new show from where it is (the transport's jump
+                // path: it lands as soon as the loader has the data).
+                let _ = push(&mut transport_tx, TransportCmd::Locate(position + clock.block()));
+            } else if position > 0 {
+                // Play from here is exact in the new show too.
+                let _ = controller.prepare_locate(position);
+            }
+            let text = format!("reloaded {}", options.show.display());
+            out.line(
+                &serde_json::json!({ "event": "show_reloaded", "show": controller.show().show.name, "text": text }),
+            );
+            if let Some(c) = console.as_mut() {
+                c.show_problems(Vec::new());
+                c.problem(&text);
             }
         }
         for e in errors.try_iter() {
@@ -366,6 +443,11 @@ pub fn play(options: PlayOptions) -> Result<(), PlayError> {
             c.draw(&controller, &rows, playing, position, counts);
         }
     }
+}
+
+/// A show's problems, one line each (file, JSON path, what is wrong).
+fn show_problems(errors: &show::ShowErrors) -> Vec<String> {
+    errors.problems.iter().map(|p| p.to_string()).collect()
 }
 
 /// How often a lost output is tried again.
@@ -462,7 +544,7 @@ fn apply(
 ) -> Result<(), String> {
     let e = |r: Result<(), crate::control::ControlError>| r.map_err(|e| e.to_string());
     match remote {
-        Remote::Go | Remote::Quit | Remote::State => Ok(()),
+        Remote::Go | Remote::Quit | Remote::State | Remote::Reload => Ok(()),
         Remote::StopAll => e(controller.send(Some(at), Action::StopAll { fade_ms: 1000.0 })),
         Remote::Panic => e(controller.panic(Some(at))),
         Remote::StartCue(id) => e(controller.start_cue(id, Some(at))),

@@ -41,6 +41,7 @@ pub fn parse(msg: &OscMessage) -> Result<Remote, String> {
         ["segue", "stop"] => Remote::StopAll,
         ["segue", "panic"] => Remote::Panic,
         ["segue", "state"] => Remote::State,
+        ["segue", "reload"] => Remote::Reload,
         ["segue", "cue", id, "start"] => Remote::StartCue(id.to_string()),
         ["segue", "cue", id, "stop"] => Remote::StopCue(id.to_string()),
         ["segue", "scene", id] => Remote::Scene(id.to_string()),

@@ -39,6 +39,8 @@ pub enum Remote {
     StopNumber(String),
     /// MSC STOP without one: every cue fades and the timeline stops.
     StopShow,
+    /// Load the show file again (a change `--watch` saw, or the file as it is now).
+    Reload,
 }
 
 /// Where a request came from, and for OSC where its reply goes.
