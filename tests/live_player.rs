@@ -19,6 +19,14 @@ use serde_json::Value;
 /// The dummy server's period: the player's audio buffer.
 const PERIOD: usize = 256;
 
+/// One test at a time on the JACK server: a player killed at the end of one test stalls the
+/// shared graph until the server notices (xruns for every client), and a client of this test
+/// process was seen never to be run again after one. Held for a whole test.
+fn one_at_a_time() -> std::sync::MutexGuard<'static, ()> {
+    static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    LOCK.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 /// The JACK dummy server for this test binary, started once, named after the process so runs
 /// never share one; it stops when the test process exits.
 fn server() -> &'static str {
@@ -42,6 +50,7 @@ fn server() -> &'static str {
 
 #[test]
 fn an_osc_go_sounds_its_cue_within_one_buffer_and_panic_fades_everything() {
+    let _jack = one_at_a_time();
     let show = go_show("live-go");
     let mut player = Player::start(server(), &show, &["--autoplay"]);
     let rec = Recorder::start(&player.ports()[0]);
@@ -75,6 +84,7 @@ fn an_osc_go_sounds_its_cue_within_one_buffer_and_panic_fades_everything() {
 
 #[test]
 fn a_second_go_within_the_guard_is_ignored_and_said_so() {
+    let _jack = one_at_a_time();
     let show = go_show("live-guard");
     let mut player = Player::start(server(), &show, &["--autoplay", "--go-guard", "300"]);
     player.wait_for(|v| v["event"] == "scene_entered", "the show to start");
@@ -182,6 +192,7 @@ impl Drop for Screen {
 
 #[test]
 fn the_console_runs_the_show_with_go_standby_and_panic() {
+    let _jack = one_at_a_time();
     let show = go_show("live-console");
     let screen = Screen::start(&show);
     let text = screen.wait_for("GO>");
@@ -195,6 +206,13 @@ fn the_console_runs_the_show_with_go_standby_and_panic() {
     screen.keys("Space");
     let text = screen.wait_for("PLAYING hit");
     assert!(text.contains("-0:0"), "the playing cue shows its time left:\n{text}");
+    // Its level bar: a tone at 0.5 peaks at -6 dBFS, five of six cells (8 dB each from -48).
+    let text = screen.wait_for("\u{2588}\u{2588}\u{2588}\u{2588}\u{2588}\u{2591}");
+    let row = text.lines().find(|l| l.contains("PLAYING hit")).unwrap_or_default();
+    assert!(row.contains("\u{2588}\u{2591}"), "the bar is on the cue's row:\n{text}");
+    // The cue bus's RMS: a sine at 0.5 is -9 dBFS, its peak -6.
+    let text = screen.wait_for("Cues  -9 pk -6.0");
+    eprintln!("{text}");
     std::thread::sleep(Duration::from_millis(400));
     screen.keys("Escape");
     screen.wait_for("done    hit");
@@ -219,6 +237,7 @@ fn the_console_runs_the_show_with_go_standby_and_panic() {
 
 #[test]
 fn resume_reopens_where_the_journal_says_and_the_log_lists_what_sounded() {
+    let _jack = one_at_a_time();
     let show = go_show("live-journal");
     let journal = show.with_file_name("ep.journal.json");
     let arg = journal.display().to_string();
@@ -257,6 +276,7 @@ fn resume_reopens_where_the_journal_says_and_the_log_lists_what_sounded() {
 
 #[test]
 fn the_player_survives_its_audio_server_going_away_and_goes_on_where_the_show_is() {
+    let _jack = one_at_a_time();
     let show = go_show("live-lost");
     let name = format!("segue-lost-{}", std::process::id());
     let mut jackd = private_server(&name, PERIOD);
@@ -305,6 +325,7 @@ fn midi_show(name: &str) -> std::path::PathBuf {
 
 #[test]
 fn midi_notes_and_msc_start_their_cues_a_fixed_latency_after_they_arrive() {
+    let _jack = one_at_a_time();
     use segue::control::midi::{msc_message, MSC_ALL_CALL, MSC_FORMAT_ALL, MSC_FORMAT_SOUND};
     server();
     let sender = MidiSender::start();
@@ -382,6 +403,7 @@ fn midi_notes_and_msc_start_their_cues_a_fixed_latency_after_they_arrive() {
 
 #[test]
 fn osc_over_tcp_is_slip_framed_and_answered_on_its_connection() {
+    let _jack = one_at_a_time();
     use std::io::{Read, Write};
     let show = go_show("live-tcp");
     let mut player = Player::start(server(), &show, &["--autoplay"]);
@@ -427,6 +449,7 @@ fn osc_over_tcp_is_slip_framed_and_answered_on_its_connection() {
 
 #[test]
 fn watch_reloads_a_saved_show_when_stopped_and_lists_an_invalid_ones_problems() {
+    let _jack = one_at_a_time();
     let show = go_show("live-watch");
     let mut player = Player::start(server(), &show, &["--watch"]);
     let mut json: Value = serde_json::from_str(&std::fs::read_to_string(&show).unwrap()).unwrap();

@@ -61,6 +61,8 @@ pub struct Console {
     levels: [f32; 3],
     /// Peak per bus (main, bed, cues) in dBFS and when it was last at least this high.
     peaks: [(f32, Instant); 3],
+    /// Mean power per bus over about the last 300 ms (an RMS meter's integration), linear.
+    power: [f32; 3],
     duck_db: f32,
     last_draw: Instant,
     /// The problems of a saved show that was not loaded (`--watch`), until one loads.
@@ -103,6 +105,7 @@ impl Console {
             rig,
             levels: [0.0; 3],
             peaks: [(-120.0, now); 3],
+            power: [0.0; 3],
             duck_db: 0.0,
             last_draw: now - Duration::from_secs(1),
             show_problems: Vec::new(),
@@ -197,19 +200,32 @@ impl Console {
                 held
             };
             self.peaks[i] = if level >= fallen { (level, now) } else { (fallen.max(-120.0), since) };
+            // Each reading covers about a screen frame; 300 ms of them make the RMS.
+            let rms = reading.rms[i];
+            self.power[i] += (rms * rms - self.power[i]) * 0.1;
         }
         self.duck_db = reading.duck_db;
     }
 
     /// Redraws if a frame's time (about 30 per second) has passed.
-    pub fn draw(&mut self, controller: &Controller, cues: &CueList, playing: bool, position: u64, counts: Counts) {
+    /// `reading`: the meters, `cue_levels` each playing cue's peak (`control::desk::Desk`).
+    #[allow(clippy::too_many_arguments)]
+    pub fn draw(
+        &mut self,
+        controller: &Controller,
+        cues: &CueList,
+        reading: &MeterReading,
+        cue_levels: &[(u32, f32)],
+        playing: bool,
+        position: u64,
+        counts: Counts,
+    ) {
         let now = Instant::now();
         if now.duration_since(self.last_draw) < Duration::from_millis(33) {
             return;
         }
         self.last_draw = now;
-        let reading = controller.meters();
-        self.meter(&reading, now);
+        self.meter(reading, now);
         let rate = controller.sample_rate() as f64;
         let clock = reading.clock;
         let standby = controller.standby();
@@ -249,16 +265,24 @@ impl Console {
                     None if cue.ended => ("done", Style::new().fg(Color::DarkGray), String::new()),
                     None => ("ready", Style::new(), cue.length.map_or("loop".into(), short_time)),
                 };
+                // A playing cue's level: six cells over -48..0 dBFS.
+                let bar = match (cue.started, cue_levels.iter().find(|(c, _)| *c == index)) {
+                    (Some(_), Some(&(_, peak))) => level_bar(db(peak)),
+                    (Some(_), None) => level_bar(-120.0),
+                    _ => String::new(),
+                };
                 items.push(ListItem::new(Line::from(vec![
                     Span::styled(mark, Style::new().fg(Color::Yellow).add_modifier(Modifier::BOLD)),
                     Span::styled(format!("{state:<8}"), style),
                     Span::raw(format!("{name:<20.20} ")),
-                    Span::styled(times, style),
+                    Span::styled(format!("{times:<15}"), style),
+                    Span::styled(bar, Style::new().fg(Color::Green)),
                 ])));
                 index += 1;
             }
         }
         let peaks = console.peaks;
+        let rms = console.power.map(|p| db(p.sqrt()));
         let duck = console.duck_db;
         let help = console.help;
         let confirm = console.confirm_quit;
@@ -301,7 +325,7 @@ impl Console {
                 frame.render_widget(Clear, r);
                 frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: true }).block(block), r);
             }
-            let meters = Block::default().borders(Borders::ALL).title(" Peak dBFS ");
+            let meters = Block::default().borders(Borders::ALL).title(" dBFS: RMS, peak ");
             let inner = meters.inner(body[1]);
             frame.render_widget(meters, body[1]);
             let lines = Layout::default()
@@ -309,12 +333,13 @@ impl Console {
                 .constraints([Constraint::Length(1); 7])
                 .split(inner);
             for (i, name) in ["Main", "Bed", "Cues"].iter().enumerate() {
-                let level = peaks[i].0;
-                let colour = if level > -6.0 { Color::Red } else if level > -18.0 { Color::Yellow } else { Color::Green };
+                let (level, peak) = (rms[i], peaks[i].0);
+                let colour = if peak > -6.0 { Color::Red } else if peak > -18.0 { Color::Yellow } else { Color::Green };
+                // The bar is the RMS; the held peak is in the words.
                 let gauge = Gauge::default()
                     .gauge_style(Style::new().fg(colour))
                     .ratio((((level + 60.0) / 60.0).clamp(0.0, 1.0)) as f64)
-                    .label(format!("{name} {level:+.1}"));
+                    .label(format!("{name} {:>3.0} pk {peak:+.1}", level.max(-99.0)));
                 if let Some(r) = lines.get(i * 2) {
                     frame.render_widget(gauge, *r);
                 }
@@ -327,15 +352,18 @@ impl Console {
                 frame.render_widget(Paragraph::new(text), *r);
             }
             let status = format!(
-                "{} {} {} Hz {} fr | underruns {} | ignored GO {} | OSC {} ({}) | MIDI {}",
+                "{} {} {} kHz/{} | underruns {} | ignored GO {} | OSC {} | MIDI {}",
                 rig.backend,
                 rig.device,
-                rig.rate,
+                rig.rate as f64 / 1000.0,
                 counts.buffer,
                 counts.underruns,
                 counts.ignored_gos,
-                rig.osc.as_deref().map_or("off", |o| o.rsplit_once(':').map_or(o, |(_, port)| port)),
-                counts.osc_commands,
+                // Port, then the commands taken: "53000:3".
+                match rig.osc.as_deref() {
+                    Some(o) => format!("{}:{}", o.rsplit_once(':').map_or(o, |(_, port)| port), counts.osc_commands),
+                    None => "off".into(),
+                },
                 if rig.midi { counts.midi_commands.to_string() } else { "off".into() },
             );
             let status = Paragraph::new(vec![
@@ -370,6 +398,12 @@ impl Console {
             }
         });
     }
+}
+
+/// A level in dBFS as six cells, each 8 dB (-48 dBFS and below: empty).
+fn level_bar(db: f32) -> String {
+    let full = ((db + 48.0) / 8.0).clamp(0.0, 6.0).round() as usize;
+    format!("{}{}", "\u{2588}".repeat(full), "\u{2591}".repeat(6 - full))
 }
 
 /// A cue's time as `M:SS.s`.

@@ -25,6 +25,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::control::chase::{Chase, TransportMsg};
+use crate::control::desk::Desk;
 use crate::control::Controller;
 use crate::engine::command::Action;
 use crate::engine::{Engine, EngineConfig};
@@ -113,7 +114,7 @@ pub fn play(options: PlayOptions) -> Result<(), PlayError> {
         }
     }
     let early = ready_to_start(&mut engine, &mut controller, start);
-    let (to_desk, mut from_audio) = rtrb::RingBuffer::<TransportMsg>::new(256);
+    let (to_desk, from_audio) = rtrb::RingBuffer::<TransportMsg>::new(256);
     let (mut transport_tx, transport_rx) = rtrb::RingBuffer::<TransportCmd>::new(256);
     let clock = Arc::new(ClockMap::new(rate));
     // Where the transport is before the first callback says so.
@@ -168,7 +169,7 @@ pub fn play(options: PlayOptions) -> Result<(), PlayError> {
     for problem in opening_problems {
         out.problem(&problem);
     }
-    let mut rows = crate::control::cuelist::CueList::new(controller.show());
+    let mut desk = Desk::new(controller, from_audio);
 
     let mut console = (!options.headless).then(|| {
         let rig = console::Rig {
@@ -219,12 +220,12 @@ pub fn play(options: PlayOptions) -> Result<(), PlayError> {
         let playing = rolling;
         for (key, arrived) in pressed {
             let Some(console) = console.as_mut() else { break };
-            match console.key(key, &controller, &rows, playing) {
+            match console.key(key, &desk.controller, &desk.cues, playing) {
                 Some(console::KeyAction::Remote(remote)) => {
                     batch.push(Request { remote, address: "key".into(), arrived, source: Source::Key })
                 }
                 Some(console::KeyAction::Standby(cue)) => {
-                    if let Err(e) = controller.set_standby(cue) {
+                    if let Err(e) = desk.controller.set_standby(cue) {
                         console.problem(&e.to_string());
                     }
                 }
@@ -257,11 +258,11 @@ pub fn play(options: PlayOptions) -> Result<(), PlayError> {
                     } else {
                         last_go = Some(request.arrived);
                         // Stopped at the top of a show with a timeline: GO plays it.
-                        if !playing && position == 0 && !controller.timeline().entries().is_empty() {
+                        if !playing && position == 0 && !desk.controller.timeline().entries().is_empty() {
                             rolling = true;
                             push(&mut transport_tx, TransportCmd::Play)
                         } else {
-                            controller.go(Some(at)).map_err(|e| e.to_string())
+                            desk.controller.go(Some(at)).map_err(|e| e.to_string())
                         }
                     }
                 }
@@ -286,12 +287,12 @@ pub fn play(options: PlayOptions) -> Result<(), PlayError> {
                         Err(format!("{} has problems; the current show plays on", options.show.display()))
                     }
                 }
-                remote => apply(&mut controller, &mut transport_tx, remote, at, &mut rolling),
+                remote => apply(&mut desk.controller, &mut transport_tx, remote, at, &mut rolling),
             };
             if let (Some(osc), Source::Osc(from)) = (&osc, &request.source) {
                 let reply = match (&request.remote, &result) {
                     (Remote::State, _) => {
-                        state_json(&controller, &published, &rows, clock.frame_at(Instant::now())).to_string()
+                        state_json(&desk.controller, &published, &desk.cues, clock.frame_at(Instant::now())).to_string()
                     }
                     (_, Ok(())) => "ok".to_string(),
                     (_, Err(e)) => format!("error: {e}"),
@@ -299,7 +300,7 @@ pub fn play(options: PlayOptions) -> Result<(), PlayError> {
                 let _ = remote::reply(&osc.socket, from, &request.address, &reply);
             }
             if request.remote == Remote::State {
-                out.line(&state_json(&controller, &published, &rows, clock.frame_at(Instant::now())));
+                out.line(&state_json(&desk.controller, &published, &desk.cues, clock.frame_at(Instant::now())));
             }
             if let Err(e) = result {
                 match console.as_mut() {
@@ -308,27 +309,15 @@ pub fn play(options: PlayOptions) -> Result<(), PlayError> {
                 }
             }
         }
-        // The transport's seeks (see `control::chase`).
-        while let Ok(msg) = from_audio.pop() {
-            let result = controller.follow(msg);
-            if let Err(e) = result {
-                out.problem(&e.to_string());
-            }
-        }
         let mut moved = false;
-        for notice in controller.poll() {
+        for notice in desk.poll() {
             use crate::engine::command::Event;
             match notice.event {
                 Some(Event::Underrun { .. }) => counts.underruns += 1,
                 Some(Event::CueStarted { .. } | Event::SceneEntered { .. } | Event::Seeked { .. }) => moved = true,
                 _ => {}
             }
-            match &notice.event {
-                Some(Event::ProgramLoaded { .. }) => rows = crate::control::cuelist::CueList::new(controller.show()),
-                Some(event) => rows.observe(event),
-                None => {}
-            }
-            if let Some(problem) = journal.record(&controller, &notice) {
+            if let Some(problem) = journal.record(&desk.controller, &notice) {
                 match console.as_mut() {
                     Some(c) => c.problem(&problem),
                     None => out.problem(&problem),
@@ -336,7 +325,7 @@ pub fn play(options: PlayOptions) -> Result<(), PlayError> {
             }
             match console.as_mut() {
                 Some(c) => c.notice(&notice),
-                None => out.notice(&controller, &notice),
+                None => out.notice(&desk.controller, &notice),
             }
         }
         for saved in saves.try_iter() {
@@ -365,22 +354,22 @@ pub fn play(options: PlayOptions) -> Result<(), PlayError> {
                 },
             }
         }
-        let quiet = !rolling && rows.playing().next().is_none();
+        let quiet = !rolling && !desk.anything_playing();
         if let Some(file) = pending.take_if(|_| reload_now || quiet) {
             reload_now = false;
             let (_, position) = transport_state(&published);
-            controller.load(*file);
+            desk.load(*file);
             if rolling {
                 // The timeline plays on in the new show from where it is (the transport's jump
                 // path: it lands as soon as the loader has the data).
                 let _ = push(&mut transport_tx, TransportCmd::Locate(position + clock.block()));
             } else if position > 0 {
                 // Play from here is exact in the new show too.
-                let _ = controller.prepare_locate(position);
+                let _ = desk.controller.prepare_locate(position);
             }
             let text = format!("reloaded {}", options.show.display());
             out.line(
-                &serde_json::json!({ "event": "show_reloaded", "show": controller.show().show.name, "text": text }),
+                &serde_json::json!({ "event": "show_reloaded", "show": desk.controller.show().show.name, "text": text }),
             );
             if let Some(c) = console.as_mut() {
                 c.show_problems(Vec::new());
@@ -425,9 +414,9 @@ pub fn play(options: PlayOptions) -> Result<(), PlayError> {
             journal::JournalState {
                 position: position as f64 / rate as f64,
                 playing,
-                scene: controller.current_scene().map(|s| controller.scene_id(s).to_string()),
-                standby: controller.standby().map(|c| controller.cue_id(c).to_string()),
-                playing_cues: rows.playing().map(|(_, c)| c.id.clone()).collect(),
+                scene: desk.controller.current_scene().map(|s| desk.controller.scene_id(s).to_string()),
+                standby: desk.controller.standby().map(|c| desk.controller.cue_id(c).to_string()),
+                playing_cues: desk.cues.playing().map(|(_, c)| c.id.clone()).collect(),
                 ..Default::default()
             }
         };
@@ -440,7 +429,8 @@ pub fn play(options: PlayOptions) -> Result<(), PlayError> {
         if let Some(c) = console.as_mut() {
             let (playing, position) = transport_state(&published);
             counts.buffer = clock.block();
-            c.draw(&controller, &rows, playing, position, counts);
+            let meters = desk.meters();
+            c.draw(&desk.controller, &desk.cues, &meters, &desk.cue_levels, playing, position, counts);
         }
     }
 }

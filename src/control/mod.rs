@@ -9,6 +9,7 @@
 pub mod chase;
 pub mod compile;
 pub mod cuelist;
+pub mod desk;
 pub mod midi;
 pub mod timeline;
 
@@ -488,6 +489,11 @@ impl Controller {
 
     pub fn meters(&self) -> MeterReading {
         self.ends.meters.take()
+    }
+
+    /// Each playing cue's peak since the last call: (cue index, linear peak).
+    pub fn cue_levels(&self, out: &mut Vec<(u32, f32)>) {
+        self.ends.meters.take_cues(out);
     }
 
     fn describe(&self, event: Event) -> Option<Notice> {

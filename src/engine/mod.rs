@@ -114,6 +114,8 @@ pub struct Engine {
     clock: u64,
     program: Box<Program>,
     voices: Vec<Voice>,
+    /// Voice slots the meters were last told about (so slots above `high` are cleared once).
+    metered: usize,
     /// Voices at this index and above are all free: the per-block loops stop here.
     high: usize,
     schedule: Schedule,
@@ -155,13 +157,14 @@ impl Engine {
         let (events, events_rx) = rtrb::RingBuffer::new(config.queue);
         let (feeds_tx, feeds) = rtrb::RingBuffer::new(config.queue);
         let (retired, retired_rx) = rtrb::RingBuffer::new(config.queue);
-        let meters = Arc::new(Meters::default());
+        let meters = Arc::new(Meters::new(config.voices));
         let rate = config.sample_rate;
         let engine = Engine {
             rate,
             clock: 0,
             program: Box::new(Program::empty()),
             voices: (0..config.voices).map(|_| Voice::default()).collect(),
+            metered: 0,
             high: 0,
             schedule: Schedule::with_capacity(config.schedule),
             commands,
@@ -976,7 +979,14 @@ impl Engine {
     fn meter(&mut self, main_l: &[f32], main_r: &[f32], bed_l: &[f32], bed_r: &[f32], cue_l: &[f32], cue_r: &[f32]) {
         let peak = |buf: &[f32]| buf.iter().fold(0.0f32, |p, x| p.max(x.abs()));
         let peaks = [peak(main_l), peak(main_r), peak(bed_l), peak(bed_r), peak(cue_l), peak(cue_r)];
-        self.meters.record(&peaks, self.clock, self.duck.db());
+        let power = |l: &[f32], r: &[f32]| l.iter().chain(r).map(|&x| x as f64 * x as f64).sum::<f64>();
+        let power = [power(main_l, main_r), power(bed_l, bed_r), power(cue_l, cue_r)];
+        self.meters.record(&peaks, &power, main_l.len() as u64, self.clock, self.duck.db());
+        for (slot, v) in self.voices.iter_mut().enumerate().take(self.high.max(self.metered)) {
+            let cue = (!v.is_free() && v.bus == Bus::Cues).then_some(v.owner);
+            self.meters.record_voice(slot, cue, std::mem::take(&mut v.peak));
+        }
+        self.metered = self.high;
         let main_peak = peaks[0].max(peaks[1]);
         // One clip report per half second is enough to see it and does not flood the queue.
         if main_peak > 1.0 && self.last_clip_event.is_none_or(|t| self.clock >= t + self.rate as u64 / 2) {

@@ -33,6 +33,8 @@ pub struct Voice {
     fade_out_curve: Curve,
     /// Frames played as silence because the feed was late, not yet reported.
     pub underrun: u32,
+    /// The loudest sample this voice put out since the engine last published it (linear).
+    pub peak: f32,
 }
 
 impl Default for Voice {
@@ -56,6 +58,7 @@ impl Default for Voice {
             fade_out: 0,
             fade_out_curve: Curve::EqualPower,
             underrun: 0,
+            peak: 0.0,
         }
     }
 }
@@ -198,20 +201,28 @@ impl Voice {
     }
 
     fn mix(&mut self, out_l: &mut [f32], out_r: &mut [f32]) {
-        let Voice { feed, gain, env, pan, underrun, .. } = self;
+        let Voice { feed, gain, env, pan, underrun, peak, .. } = self;
         let Some(feed) = feed else { return };
         let ch = feed.channels as usize;
         let mut at = 0usize;
         let missing = feed.read(out_l.len(), |src, n| {
             let (l, r) = (&mut out_l[at..at + n], &mut out_r[at..at + n]);
             at += n;
-            mix_into(src, ch, l, r, gain, env, *pan);
+            *peak = peak.max(mix_into(src, ch, l, r, gain, env, *pan));
         });
         *underrun = underrun.saturating_add(missing as u32);
     }
 }
 
+/// The loudest of `src`'s samples (either channel), for the meters.
+#[inline]
+fn loudest(src: &[f32]) -> f32 {
+    src.iter().fold(0.0f32, |p, x| p.max(x.abs()))
+}
+
 /// The inner loop: a constant-gain path when nothing moves, per-frame gains when something does.
+/// Returns about the loudest sample it added (the source's peak at the loudest gain of each run
+/// of frames), for the cue's level on the console.
 #[inline]
 fn mix_into(
     src: Option<&[f32]>,
@@ -221,11 +232,12 @@ fn mix_into(
     gain: &mut Ramp,
     env: &mut Envelope,
     pan: [f32; 2],
-) {
+) -> f32 {
+    let pan_max = pan[0].max(pan[1]).abs();
     if gain.is_steady() && env.is_steady() {
         let g = gain.value() * env.level();
         let (gl, gr) = (g * pan[0], g * pan[1]);
-        let Some(src) = src else { return };
+        let Some(src) = src else { return 0.0 };
         if ch == 2 {
             for ((frame, l), r) in src.chunks_exact(2).zip(out_l.iter_mut()).zip(out_r.iter_mut()) {
                 *l += frame[0] * gl;
@@ -237,21 +249,25 @@ fn mix_into(
                 *r += x * gr;
             }
         }
-        return;
+        return loudest(src) * g.abs() * pan_max;
     }
     // Gains first, in short runs on the stack, then a plain multiply-add the compiler vectorises.
     // `x * (g * pan)` as in the steady path: a gain that stops moving mid-block gives the same
     // bits either way, so where the host cuts its blocks never shows in the output.
     let mut gains = [0.0f32; 64];
     let mut at = 0;
+    let mut peak = 0.0f32;
     while at < out_l.len() {
         let n = (out_l.len() - at).min(gains.len());
+        let mut g_max = 0.0f32;
         for g in &mut gains[..n] {
             *g = gain.tick() * env.tick();
+            g_max = g_max.max(g.abs());
         }
         let (l, r) = (&mut out_l[at..at + n], &mut out_r[at..at + n]);
         match src {
             Some(src) if ch == 2 => {
+                peak = peak.max(loudest(&src[2 * at..2 * (at + n)]) * g_max * pan_max);
                 let frames = src[2 * at..2 * (at + n)].chunks_exact(2);
                 for (((frame, g), l), r) in frames.zip(&gains[..n]).zip(l.iter_mut()).zip(r.iter_mut()) {
                     *l += frame[0] * (g * pan[0]);
@@ -259,6 +275,7 @@ fn mix_into(
                 }
             }
             Some(src) => {
+                peak = peak.max(loudest(&src[at..at + n]) * g_max * pan_max);
                 for (((x, g), l), r) in src[at..at + n].iter().zip(&gains[..n]).zip(l.iter_mut()).zip(r.iter_mut()) {
                     *l += x * (g * pan[0]);
                     *r += x * (g * pan[1]);
@@ -268,4 +285,5 @@ fn mix_into(
         }
         at += n;
     }
+    peak
 }

@@ -1,7 +1,8 @@
-//! The plugin's desk: its own control thread (not nice-plug's shared background worker, where a
-//! long decode would stall other plugins). It owns the `Controller`: loads shows, turns editor
-//! buttons into commands, follows the host transport for chase (seeks, prefetch at the playhead)
-//! and keeps the status the editor shows.
+//! The plugin's desk thread (its own, not nice-plug's shared background worker, where a long
+//! decode would stall other plugins). It drives the shared `control::desk::Desk` (the
+//! controller, chase's seek requests, the cue list, meters) and adds what is the plugin's own:
+//! shows from the host's saved state, editor buttons, the MIDI notes setting, and the status
+//! the editor shows.
 
 use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
@@ -14,8 +15,8 @@ use crossbeam_channel::{Receiver, RecvTimeoutError};
 
 use crate::control::chase::TransportMsg;
 use crate::control::cuelist::CueList;
+use crate::control::desk::Desk as ShowDesk;
 use crate::control::{Controller, Severity};
-use crate::engine::command::Event;
 use crate::engine::meters::MeterReading;
 use crate::engine::ControlEnds;
 use crate::plugin::params::{MidiSettings, SavedShow, SegueParams, STATE_FORMAT};
@@ -55,9 +56,6 @@ impl DeskStatus {
         }
     }
 }
-
-/// How often the desk reads the meters for the editor: about one screen frame.
-const METER_PERIOD: Duration = Duration::from_millis(30);
 
 /// Packs the GO and panic notes into one atomic the audio thread reads.
 pub fn pack_notes(midi: MidiSettings) -> u32 {
@@ -141,31 +139,29 @@ pub fn open_saved(saved: &SavedShow) -> Result<ShowFile, String> {
 }
 
 fn run(parts: DeskParts, stop: &AtomicBool) {
-    let DeskParts { rate, ends, loader, requests, mut transport, status, params, notes, initial, loaded, loading } =
-        parts;
+    let DeskParts { rate, ends, loader, requests, transport, status, params, notes, initial, loaded, loading } = parts;
     let desk = Shared { status: &status, params: &params, loaded: &loaded, loading: &loading };
-    let mut controller = Controller::new(empty_show(), rate, ends, loader);
+    let mut show = ShowDesk::new(Controller::new(empty_show(), rate, ends, loader), transport);
     // A saved show that was refused while nothing else played: kept in the state (so a newer
     // Segue's project is not erased by saving it here) and not tried again.
     let mut refused: Option<SavedShow> = None;
     if let Some(saved) = initial {
-        if !load(&mut controller, &desk, Loaded::Saved(saved.clone())) {
+        if !load(&mut show, &desk, Loaded::Saved(saved.clone())) {
             refused = Some(saved);
             // Refused (a newer Segue's state, a missing file) on a restart (reactivation, new
             // rate): the show that played before the restart stays.
             let previous = lock(&loaded).clone();
             if let Some(previous) = previous {
-                load(&mut controller, &desk, Loaded::Saved(previous));
+                load(&mut show, &desk, Loaded::Saved(previous));
             }
         }
     }
-    publish(&controller, &status);
-    let mut last_meters = std::time::Instant::now();
+    publish(&show, &status);
     // The show it starts with is in the engine's queue.
     loading.store(false, Ordering::SeqCst);
     while !stop.load(Ordering::Relaxed) {
         match requests.recv_timeout(Duration::from_millis(2)) {
-            Ok(request) => handle(request, &mut controller, &desk, &notes),
+            Ok(request) => handle(request, &mut show, &desk, &notes),
             Err(RecvTimeoutError::Timeout) => {}
             // The plugin is gone; nothing will ask again.
             Err(RecvTimeoutError::Disconnected) => {}
@@ -181,7 +177,7 @@ fn run(parts: DeskParts, stop: &AtomicBool) {
             // the show again (a deadlock that also hangs the host's next deactivate).
             let saved = lock(&params.show).clone();
             if let Some(saved) = saved {
-                if !load(&mut controller, &desk, Loaded::Saved(saved.clone())) {
+                if !load(&mut show, &desk, Loaded::Saved(saved.clone())) {
                     refused = Some(saved);
                 }
             }
@@ -190,32 +186,19 @@ fn run(parts: DeskParts, stop: &AtomicBool) {
         if notes.load(Ordering::Relaxed) != midi {
             notes.store(midi, Ordering::Relaxed);
         }
-        while let Ok(msg) = transport.pop() {
-            let result = controller.follow(msg);
-            if let Err(e) = result {
-                lock(&status).report(e.to_string());
-            }
-        }
-        let notices = controller.poll();
+        let notices = show.poll();
+        let meters = show.meters();
         let mut s = lock(&status);
+        if notices.iter().any(|n| n.event.is_some()) {
+            s.cues = show.cues.clone();
+        }
         for notice in notices {
-            if let Some(event) = &notice.event {
-                if let Event::ProgramLoaded { .. } = event {
-                    s.cues = CueList::new(controller.show());
-                }
-                s.cues.observe(event);
-            }
             if notice.severity != Severity::Info {
                 s.report(notice.text);
             }
         }
-        // Peaks accumulate in the engine's meters until read: read them once per screen frame,
-        // so every peak reaches the editor (read every pass, most would be overwritten unseen).
-        if last_meters.elapsed() >= METER_PERIOD {
-            s.meters = controller.meters();
-            last_meters = std::time::Instant::now();
-        }
-        s.current_scene = controller.current_scene();
+        s.meters = meters;
+        s.current_scene = show.controller.current_scene();
     }
 }
 
@@ -236,20 +219,20 @@ struct Shared<'a> {
     loading: &'a AtomicBool,
 }
 
-fn handle(request: DeskRequest, controller: &mut Controller, desk: &Shared, notes: &AtomicU32) {
+fn handle(request: DeskRequest, show: &mut ShowDesk, desk: &Shared, notes: &AtomicU32) {
     let (status, params) = (desk.status, desk.params);
     let result = match request {
         DeskRequest::LoadPath(path) => {
-            load(controller, desk, Loaded::Path(path));
+            load(show, desk, Loaded::Path(path));
             Ok(())
         }
         DeskRequest::LoadSaved(saved) => {
-            load(controller, desk, Loaded::Saved(saved));
+            load(show, desk, Loaded::Saved(saved));
             Ok(())
         }
-        DeskRequest::Go => controller.go(None),
-        DeskRequest::StopCue(id) => controller.stop_cue(&id, None, None),
-        DeskRequest::Panic => controller.panic(None),
+        DeskRequest::Go => show.controller.go(None),
+        DeskRequest::StopCue(id) => show.controller.stop_cue(&id, None, None),
+        DeskRequest::Panic => show.controller.panic(None),
         DeskRequest::SetMidi(midi) => {
             *lock(&params.midi) = midi;
             notes.store(pack_notes(midi), Ordering::Relaxed);
@@ -263,10 +246,10 @@ fn handle(request: DeskRequest, controller: &mut Controller, desk: &Shared, note
 
 /// Loads a show from a file or from saved state; on failure the current show stays (also in the
 /// state the host will save) and the problems are shown. Returns whether the show was loaded.
-fn load(controller: &mut Controller, desk: &Shared, what: Loaded) -> bool {
+fn load(show: &mut ShowDesk, desk: &Shared, what: Loaded) -> bool {
     let (status, params) = (desk.status, desk.params);
     let (file, saved) = match what {
-        Loaded::Path(path) => match show::load(&path) {
+        Loaded::Path(path) => match crate::show::load(&path) {
             Ok(file) => match std::fs::read_to_string(&path) {
                 Ok(json) => {
                     let saved = SavedShow {
@@ -304,18 +287,18 @@ fn load(controller: &mut Controller, desk: &Shared, what: Loaded) -> bool {
     *lock(&params.show) = Some(saved.clone());
     *lock(desk.loaded) = Some(saved);
     let was_loading = desk.loading.swap(true, Ordering::SeqCst);
-    controller.load(file);
+    show.load(file);
     desk.loading.store(was_loading, Ordering::SeqCst);
-    publish(controller, status);
+    publish(show, status);
     true
 }
 
 /// Rebuilds the editor's view of the show.
-fn publish(controller: &Controller, status: &Mutex<DeskStatus>) {
-    let file = controller.show();
+fn publish(show: &ShowDesk, status: &Mutex<DeskStatus>) {
+    let file = show.controller.show();
     let mut s = lock(status);
     s.show_name = file.show.name.clone();
     s.path = file.path.display().to_string();
-    s.sample_rate = controller.sample_rate();
-    s.cues = CueList::new(file);
+    s.sample_rate = show.controller.sample_rate();
+    s.cues = show.cues.clone();
 }
