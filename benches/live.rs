@@ -1,7 +1,8 @@
 //! `cargo bench --bench live`: how long from a command arriving to the cue's first frame at the
 //! output, for the live player on JACK dummy servers (real-time paced) at 64, 256 and 1024-frame
-//! buffers, for an OSC packet and for a line on stdin (the path a console key takes: stamped on
-//! arrival, scheduled one buffer ahead). Measured on JACK's frame clock by a JACK client of this
+//! buffers, for an OSC packet, a line on stdin (the path a console key takes: stamped on
+//! arrival, scheduled one buffer ahead) and a MIDI note on a JACK MIDI port (stamped with JACK's
+//! time of the event, sent on a known frame at a different place in each buffer). Measured on JACK's frame clock by a JACK client of this
 //! bench that records the player's output: from the frame the command was sent to the first
 //! frame above the bed (this includes the 5 ms de-click's rise to that level, about 72 frames).
 
@@ -17,6 +18,8 @@ use jack_host::*;
 
 /// Starts per buffer size and input.
 const STARTS: usize = 20;
+/// What sends the command.
+const INPUTS: [&str; 3] = ["osc", "stdin", "midi"];
 /// Between starts: the 0.15 s cue has ended and the bed is alone again.
 const SPACING: Duration = Duration::from_millis(350);
 
@@ -35,6 +38,10 @@ fn stats(mut frames: Vec<usize>, period: usize) -> String {
 
 fn main() {
     let show = go_show_with("bench-live", 0.15);
+    // The cue also answers MIDI note 60.
+    let mut json: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&show).unwrap()).unwrap();
+    json["scenes"][0]["cues"][0]["note"] = serde_json::json!(60);
+    std::fs::write(&show, json.to_string()).unwrap();
     println!("command to first frame above the bed, {STARTS} starts each:");
     for period in [64usize, 256, 1024] {
         let name = format!("segue-bench-{}-{period}", std::process::id());
@@ -42,26 +49,35 @@ fn main() {
         // SAFETY: single-threaded here; every JACK client after this is of this server.
         unsafe { std::env::set_var("JACK_DEFAULT_SERVER", &name) };
         unsafe { std::env::set_var("JACK_NO_START_SERVER", "1") };
-        let mut player = Player::start(&name, &show, &["--autoplay"]);
+        let midi = MidiSender::start();
+        let source = format!("jack:{}", midi.port);
+        let mut player = Player::start(&name, &show, &["--autoplay", "--midi", &source]);
+        player.wait_for(|v| v["event"] == "midi", "MIDI in");
         let rec = Recorder::start(&player.ports()[0]);
         std::thread::sleep(Duration::from_millis(500));
         let mut sent = Vec::new();
-        for input in ["osc", "stdin"] {
-            for _ in 0..STARTS {
-                let at = rec.now();
-                if input == "osc" {
-                    player.send("/segue/cue/hit/start", vec![]);
-                } else {
-                    let stdin = player.child.stdin.as_mut().expect("piped");
-                    let _ = writeln!(stdin, "cue/hit/start");
-                    let _ = stdin.flush();
+        for input in INPUTS {
+            for k in 0..STARTS {
+                let mut at = rec.now();
+                match input {
+                    "osc" => player.send("/segue/cue/hit/start", vec![]),
+                    "stdin" => {
+                        let stdin = player.child.stdin.as_mut().expect("piped");
+                        let _ = writeln!(stdin, "cue/hit/start");
+                        let _ = stdin.flush();
+                    }
+                    _ => {
+                        // 20 ms ahead, at the k-th of STARTS places across a buffer.
+                        at += RATE / 50 + (k * period / STARTS) as u32;
+                        midi.send_at(at, &[0x90, 60, 100]);
+                    }
                 }
                 sent.push((input, at));
                 std::thread::sleep(SPACING);
             }
         }
         let (first, heard) = rec.take();
-        for input in ["osc", "stdin"] {
+        for input in INPUTS {
             let frames: Vec<usize> = sent
                 .iter()
                 .filter(|(i, _)| *i == input)

@@ -26,6 +26,9 @@ use duck::Duck;
 use fade::{db_to_gain, Ramp, Resume};
 use feed::Feed;
 use meters::Meters;
+
+/// How often (in frames) the cues' levels are taken for the meters: about 43 ms at 48 kHz.
+const CUE_METER_FRAMES: u64 = 2048;
 use program::{Bus, NoteTarget, Program};
 use schedule::{Due, Entry, Schedule};
 use voice::Voice;
@@ -438,6 +441,9 @@ impl Engine {
         let [bed_l, bed_r] = bed;
         let [cue_l, cue_r] = cues;
         let frames = main_l.len();
+        // Cues' levels for the meters are taken in one block about every `CUE_METER_FRAMES`
+        // (a screen needs no more, and it keeps the cost off most blocks).
+        let meter_cues = self.clock / CUE_METER_FRAMES != (self.clock + frames as u64) / CUE_METER_FRAMES;
         for buf in [&mut *bed_l, &mut *bed_r, &mut *cue_l, &mut *cue_r] {
             buf[..frames].fill(0.0);
         }
@@ -467,6 +473,7 @@ impl Engine {
             let n = n.max(1).min(frames - done);
             let range = done..done + n;
             for v in self.voices[..self.high].iter_mut().filter(|v| !v.is_free()) {
+                v.metering = meter_cues && v.bus == Bus::Cues;
                 match v.bus {
                     Bus::Bed => v.render(&mut bed_l[range.clone()], &mut bed_r[range.clone()]),
                     Bus::Cues => v.render(&mut cue_l[range.clone()], &mut cue_r[range.clone()]),

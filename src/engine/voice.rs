@@ -33,8 +33,10 @@ pub struct Voice {
     fade_out_curve: Curve,
     /// Frames played as silence because the feed was late, not yet reported.
     pub underrun: u32,
-    /// The loudest sample this voice put out since the engine last published it (linear).
+    /// The loudest sample this voice put out since the engine last published it (linear),
+    /// taken while `metering` (the engine sets it for one block now and then).
     pub peak: f32,
+    pub metering: bool,
 }
 
 impl Default for Voice {
@@ -59,6 +61,7 @@ impl Default for Voice {
             fade_out_curve: Curve::EqualPower,
             underrun: 0,
             peak: 0.0,
+            metering: false,
         }
     }
 }
@@ -201,14 +204,14 @@ impl Voice {
     }
 
     fn mix(&mut self, out_l: &mut [f32], out_r: &mut [f32]) {
-        let Voice { feed, gain, env, pan, underrun, peak, .. } = self;
+        let Voice { feed, gain, env, pan, underrun, peak, metering, .. } = self;
         let Some(feed) = feed else { return };
         let ch = feed.channels as usize;
         let mut at = 0usize;
         let missing = feed.read(out_l.len(), |src, n| {
             let (l, r) = (&mut out_l[at..at + n], &mut out_r[at..at + n]);
             at += n;
-            *peak = peak.max(mix_into(src, ch, l, r, gain, env, *pan));
+            *peak = peak.max(mix_into(src, ch, l, r, gain, env, *pan, *metering));
         });
         *underrun = underrun.saturating_add(missing as u32);
     }
@@ -221,9 +224,10 @@ fn loudest(src: &[f32]) -> f32 {
 }
 
 /// The inner loop: a constant-gain path when nothing moves, per-frame gains when something does.
-/// Returns about the loudest sample it added (the source's peak at the loudest gain of each run
-/// of frames), for the cue's level on the console.
+/// With `meter`, returns about the loudest sample it added (the source's peak at the loudest gain
+/// of each run of frames), for the cue's level on the console; else 0.
 #[inline]
+#[allow(clippy::too_many_arguments)]
 fn mix_into(
     src: Option<&[f32]>,
     ch: usize,
@@ -232,6 +236,7 @@ fn mix_into(
     gain: &mut Ramp,
     env: &mut Envelope,
     pan: [f32; 2],
+    meter: bool,
 ) -> f32 {
     let pan_max = pan[0].max(pan[1]).abs();
     if gain.is_steady() && env.is_steady() {
@@ -249,7 +254,7 @@ fn mix_into(
                 *r += x * gr;
             }
         }
-        return loudest(src) * g.abs() * pan_max;
+        return if meter { loudest(src) * g.abs() * pan_max } else { 0.0 };
     }
     // Gains first, in short runs on the stack, then a plain multiply-add the compiler vectorises.
     // `x * (g * pan)` as in the steady path: a gain that stops moving mid-block gives the same
@@ -259,15 +264,16 @@ fn mix_into(
     let mut peak = 0.0f32;
     while at < out_l.len() {
         let n = (out_l.len() - at).min(gains.len());
-        let mut g_max = 0.0f32;
         for g in &mut gains[..n] {
             *g = gain.tick() * env.tick();
-            g_max = g_max.max(g.abs());
         }
+        let g_max = if meter { gains[..n].iter().fold(0.0f32, |m, g| m.max(g.abs())) } else { 0.0 };
         let (l, r) = (&mut out_l[at..at + n], &mut out_r[at..at + n]);
         match src {
             Some(src) if ch == 2 => {
-                peak = peak.max(loudest(&src[2 * at..2 * (at + n)]) * g_max * pan_max);
+                if meter {
+                    peak = peak.max(loudest(&src[2 * at..2 * (at + n)]) * g_max * pan_max);
+                }
                 let frames = src[2 * at..2 * (at + n)].chunks_exact(2);
                 for (((frame, g), l), r) in frames.zip(&gains[..n]).zip(l.iter_mut()).zip(r.iter_mut()) {
                     *l += frame[0] * (g * pan[0]);
@@ -275,7 +281,9 @@ fn mix_into(
                 }
             }
             Some(src) => {
-                peak = peak.max(loudest(&src[at..at + n]) * g_max * pan_max);
+                if meter {
+                    peak = peak.max(loudest(&src[at..at + n]) * g_max * pan_max);
+                }
                 for (((x, g), l), r) in src[at..at + n].iter().zip(&gains[..n]).zip(l.iter_mut()).zip(r.iter_mut()) {
                     *l += x * (g * pan[0]);
                     *r += x * (g * pan[1]);
