@@ -480,3 +480,67 @@ fn watch_reloads_a_saved_show_when_stopped_and_lists_an_invalid_ones_problems() 
     player.wait_for(|v| v["event"] == "show_reloaded", "the reload");
     assert_eq!(player.osc("/segue/cue/hit3/start", vec![]), "ok");
 }
+
+#[test]
+fn a_file_deleted_during_the_show_is_reported_by_name_and_the_bed_plays_on() {
+    let _jack = one_at_a_time();
+    let dir = scratch("live-deleted");
+    let bed_a = sine_file(&dir, "a.wav", RATE, 200.0, 0.1, 2.0, 0.0);
+    let bed_c = sine_file(&dir, "c.wav", RATE, 300.0, 0.1, 2.0, 0.0);
+    let song = sine_file(&dir, "song.wav", RATE, 1000.0, 0.5, 3.0, 0.0);
+    show_file(
+        &dir,
+        serde_json::json!({
+            "format": "segue-show/1",
+            "scenes": [
+                { "id": "a", "at": 0, "bed": { "file": bed_a }, "transition": { "fade_ms": 0 } },
+                { "id": "b" },
+                { "id": "c", "bed": { "file": bed_c }, "transition": { "fade_ms": 0 },
+                  "cues": [{ "id": "song", "file": song, "at": 0.5 }] }
+            ]
+        }),
+    );
+    let mut player = Player::start(server(), &dir.join("show.json"), &["--autoplay"]);
+    let rec = Recorder::start(&player.ports()[0]);
+    player.wait_for(|v| v["event"] == "scene_entered", "the show to start");
+    // Scene c is two scenes ahead and its song is timed, not a GO cue: nothing of it is open or
+    // in memory yet when the file goes away.
+    std::fs::remove_file(dir.join("song.wav")).unwrap();
+    assert_eq!(player.osc("/segue/scene/c", vec![]), "ok");
+    let problem = player.wait_for(|v| v["event"] == "problem" || v["severity"] == "error", "the missing file");
+    let text = problem["text"].as_str().unwrap_or_default().to_string();
+    assert!(text.contains("song.wav") && text.contains("song"), "names the file and the cue: {text}");
+    // Past the song's time in the scene.
+    std::thread::sleep(Duration::from_millis(1000));
+    let (_, heard) = rec.take();
+    let end = heard.len() as f64 / RATE as f64;
+    // The new scene's bed sounds at its level through all of it (0.3 dB: the window's edges).
+    let bed = level_db(&heard, RATE, 300.0, end - 0.6, end);
+    assert!((bed - db(0.1)).abs() < 0.3, "scene c's bed at {bed:.2} dB");
+    assert!(level_db(&heard, RATE, 1000.0, end - 0.6, end) < -80.0, "nothing of the missing song");
+}
+
+#[test]
+fn the_consoles_arrow_keys_move_standby_and_go_fires_it() {
+    let _jack = one_at_a_time();
+    let show = midi_show("live-console-standby");
+    let screen = Screen::start(&show);
+    let row = |text: &str, cue: &str| text.lines().find(|l| l.contains(cue)).unwrap_or_default().to_string();
+    let text = screen.wait_for("GO>");
+    assert!(row(&text, "go1").contains("GO>"), "standby starts on the first GO cue:\n{text}");
+    // Playing the show enters its scene, which puts standby on the scene's first GO cue.
+    screen.keys("Enter");
+    screen.wait_for("PLAYING  scene s");
+    // The cursor goes down over "hit" (not a GO cue: standby stays) to go1, then go2.
+    screen.keys("Down");
+    screen.keys("Down");
+    screen.keys("Down");
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !row(&screen.text(), "go2").contains("GO>") {
+        assert!(Instant::now() < deadline, "standby did not move to go2:\n{}", screen.text());
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    screen.keys("Space");
+    let text = screen.wait_for("PLAYING go2");
+    assert!(!row(&text, "go1").contains("PLAYING"), "GO fired the standby cue, not the first:\n{text}");
+}
