@@ -544,3 +544,23 @@ fn the_consoles_arrow_keys_move_standby_and_go_fires_it() {
     let text = screen.wait_for("PLAYING go2");
     assert!(!row(&text, "go1").contains("PLAYING"), "GO fired the standby cue, not the first:\n{text}");
 }
+
+#[test]
+fn devices_lists_the_outputs_and_the_midi_inputs_a_player_can_name() {
+    let _jack = one_at_a_time();
+    let server = server();
+    let sender = MidiSender::start();
+    let out = Command::new(env!("CARGO_BIN_EXE_segue"))
+        .arg("devices")
+        .env("JACK_DEFAULT_SERVER", server)
+        .env("JACK_NO_START_SERVER", "1")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("JACK") && text.contains("channels"), "the JACK output with its channels:\n{text}");
+    assert!(text.contains("MIDI inputs"), "{text}");
+    assert!(text.contains(&format!("jack:{}", sender.port)), "this test's MIDI port, as --midi takes it:\n{text}");
+    // No ALSA sequencer on a machine without sound hardware: said, not a failure.
+    assert!(text.contains("ALSA:"), "{text}");
+}
