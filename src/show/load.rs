@@ -1347,12 +1347,10 @@ mod tests {
     #[test]
     fn unsupported_audio_is_reported_with_what_to_do() {
         let mut v = base();
-        set(&mut v, "/scenes/1/cues/0/file", json!("six.wav"));
         set(&mut v, "/scenes/0/bed/file", json!("song.flac"));
         set(&mut v, "/scenes/1/bed/file", json!("empty.wav"));
         let p = problems(&v);
-        assert_problem(&p, "scenes[1].cues[0].file", &["six.wav", "has 6 channels; Segue plays mono or stereo files"]);
-        assert_problem(&p, "scenes[0].bed.file", &["song.flac", "FLAC is not supported yet: convert it to WAV"]);
+        assert_problem(&p, "scenes[0].bed.file", &["song.flac", "starts as FLAC but ends before its audio does"]);
         assert_problem(&p, "scenes[1].bed.file", &["empty.wav", "has no audio"]);
     }
 

@@ -143,14 +143,14 @@ pub fn mmss(secs: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::stream::probe::AudioInfo;
+    use crate::stream::probe::{AudioFormat, AudioInfo};
     use std::collections::BTreeMap;
     use std::path::PathBuf;
 
     fn show_file(json: serde_json::Value) -> ShowFile {
         let mut audio = BTreeMap::new();
-        audio.insert("tension.wav".to_string(), AudioInfo { sample_rate: 48_000, channels: 2, frames: 48_000 * 40 });
-        audio.insert("song.wav".to_string(), AudioInfo { sample_rate: 44_100, channels: 2, frames: 44_100 * 90 });
+        audio.insert("tension.wav".to_string(), AudioInfo { sample_rate: 48_000, channels: 2, frames: 48_000 * 40, format: AudioFormat::wav(2) });
+        audio.insert("song.wav".to_string(), AudioInfo { sample_rate: 44_100, channels: 2, frames: 44_100 * 90, format: AudioFormat::wav(2) });
         ShowFile {
             path: PathBuf::from("ep1.json"),
             dir: PathBuf::from("."),

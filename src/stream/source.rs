@@ -10,6 +10,7 @@ use std::fs::File;
 use std::io::{BufReader, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
+use crate::stream::decode::Decoded;
 use rubato::{
     FftFixedInOut, Resampler, SincFixedIn, SincInterpolationParameters, SincInterpolationType, WindowFunction,
 };
@@ -64,16 +65,27 @@ enum Converter {
     Sinc(Box<SincFixedIn<f32>>),
 }
 
+/// Where a clip's frames come from.
+enum Reader {
+    /// A PCM WAV, read directly once hound has checked the header and converted in bulk: the
+    /// file, the byte offset of its first frame, the sample encoding.
+    Pcm { file: BufReader<File>, data_start: u64, encoding: Encoding, bytes: Vec<u8> },
+    /// Everything else, through symphonia.
+    Codec(Box<Decoded>),
+}
+
+/// A decoder may give a few frames fewer than its header promised (a lossy file's length is an
+/// estimate in some headers): up to this many missing at the end is the end, more is a file
+/// that ends early.
+const END_SLACK: u64 = 4096;
+
 /// Decoder + loop + resampler for one clip.
 pub struct Source {
     spec: ClipSpec,
-    /// The file, read directly once hound has checked the header: PCM is converted in bulk.
-    file: BufReader<File>,
-    /// Byte offset of the first frame, frames in the file, and the sample encoding.
-    data_start: u64,
+    reader: Reader,
+    /// Frames in the file, and where decoding really ended, if before that.
     file_frames: u64,
-    encoding: Encoding,
-    bytes: Vec<u8>,
+    decoded_end: Option<u64>,
     /// Next file frame to decode.
     file_pos: u64,
     /// The input has run out (non-looping): only zeros from here, to flush the resampler.
@@ -97,21 +109,22 @@ impl Source {
     pub fn open(spec: &ClipSpec, rate: u32, offset: u64) -> Result<Source, SourceError> {
         let path = spec.path.clone();
         let open_err = |e: String| SourceError::Open { path: path.clone(), reason: e };
-        let mut reader = hound::WavReader::open(&path).map_err(|e| open_err(e.to_string()))?;
-        let format = reader.spec();
-        let encoding = match (format.sample_format, format.bits_per_sample) {
-            (hound::SampleFormat::Float, 32) => Encoding::F32,
-            (hound::SampleFormat::Int, 8) => Encoding::U8,
-            (hound::SampleFormat::Int, 16) => Encoding::I16,
-            (hound::SampleFormat::Int, 24) => Encoding::I24,
-            (hound::SampleFormat::Int, 32) => Encoding::I32,
-            (_, bits) => return Err(open_err(format!("{bits}-bit samples are not supported"))),
+        let (reader, file_frames) = match open_pcm(&path) {
+            Some(Ok(pcm)) => pcm,
+            Some(Err(e)) => return Err(open_err(e)),
+            None => {
+                let decoded = Decoded::open(&path).map_err(open_err)?;
+                if decoded.channels != spec.channels {
+                    return Err(open_err(format!(
+                        "it now has {} channels where it had {} (the file changed?)",
+                        decoded.channels, spec.channels
+                    )));
+                }
+                let frames = decoded.frames;
+                (Reader::Codec(Box::new(decoded)), frames)
+            }
         };
-        let file_frames = reader.duration() as u64;
-        reader.seek(0).map_err(|e| open_err(e.to_string()))?;
-        let mut file = reader.into_inner();
-        let data_start = file.stream_position().map_err(|e| open_err(e.to_string()))?;
-        let channels = format.channels as usize;
+        let channels = spec.channels as usize;
         let converter = if spec.file_rate == rate {
             Converter::None
         } else {
@@ -143,11 +156,9 @@ impl Source {
         let length = spec.length(rate).map(|l| l.saturating_sub(offset));
         let mut source = Source {
             spec: spec.clone(),
-            file,
-            data_start,
+            reader,
             file_frames,
-            encoding,
-            bytes: Vec::new(),
+            decoded_end: None,
             file_pos: 0,
             input_done: false,
             converter,
@@ -203,10 +214,14 @@ impl Source {
 
     fn seek(&mut self, frame: u64) -> Result<(), SourceError> {
         let frame = frame.min(self.file_frames);
-        let offset = self.data_start + frame * self.encoding.bytes() as u64 * self.spec.channels as u64;
-        self.file
-            .seek(SeekFrom::Start(offset))
-            .map_err(|e| SourceError::Read { path: self.spec.path.clone(), reason: e.to_string() })?;
+        let read_err = |reason: String| SourceError::Read { path: self.spec.path.clone(), reason };
+        match &mut self.reader {
+            Reader::Pcm { file, data_start, encoding, .. } => {
+                let offset = *data_start + frame * encoding.bytes() as u64 * self.spec.channels as u64;
+                file.seek(SeekFrom::Start(offset)).map_err(|e| read_err(e.to_string()))?;
+            }
+            Reader::Codec(d) => d.seek(frame).map_err(read_err)?,
+        }
         self.file_pos = frame;
         Ok(())
     }
@@ -276,9 +291,12 @@ impl Source {
         let ch = self.spec.channels as usize;
         let mut i = 0;
         while i < frames {
-            let stop = if self.spec.looping { self.spec.loop_end } else { self.spec.end };
+            let mut stop = if self.spec.looping { self.spec.loop_end } else { self.spec.end };
+            if let Some(end) = self.decoded_end {
+                stop = stop.min(end);
+            }
             if self.input_done || self.file_pos >= stop {
-                if self.spec.looping && !self.input_done && self.spec.loop_end > self.spec.loop_start {
+                if self.spec.looping && !self.input_done && stop > self.spec.loop_start {
                     self.seek(self.spec.loop_start)?;
                     continue;
                 }
@@ -289,25 +307,74 @@ impl Source {
                 return Ok(());
             }
             let n = ((stop - self.file_pos) as usize).min(frames - i);
-            let width = self.encoding.bytes() * ch;
-            self.bytes.resize(n * width, 0);
-            if let Err(e) = self.file.read_exact(&mut self.bytes) {
-                let reason = if e.kind() == std::io::ErrorKind::UnexpectedEof {
-                    "the file ends early".into()
-                } else {
-                    e.to_string()
-                };
-                return Err(SourceError::Read { path: self.spec.path.clone(), reason });
-            }
-            for c in 0..ch {
-                let out = &mut self.input[c][i..i + n];
-                self.encoding.decode(&self.bytes, c, ch, out);
-            }
-            self.file_pos += n as u64;
-            i += n;
+            let got = match &mut self.reader {
+                Reader::Pcm { file, encoding, bytes, .. } => {
+                    let width = encoding.bytes() * ch;
+                    bytes.resize(n * width, 0);
+                    if let Err(e) = file.read_exact(bytes) {
+                        let reason = if e.kind() == std::io::ErrorKind::UnexpectedEof {
+                            "the file ends early".into()
+                        } else {
+                            e.to_string()
+                        };
+                        return Err(SourceError::Read { path: self.spec.path.clone(), reason });
+                    }
+                    for c in 0..ch {
+                        let out = &mut self.input[c][i..i + n];
+                        encoding.decode(bytes, c, ch, out);
+                    }
+                    n
+                }
+                Reader::Codec(d) => {
+                    let got = d.read(&mut self.input, i, n).map_err(|reason| SourceError::Read {
+                        path: self.spec.path.clone(),
+                        reason,
+                    })?;
+                    if got < n {
+                        let end = self.file_pos + got as u64;
+                        if self.file_frames.saturating_sub(end) > END_SLACK {
+                            let reason = format!(
+                                "the file ends early: its audio stops at {:.3} s of {:.3} s",
+                                end as f64 / self.spec.file_rate as f64,
+                                self.file_frames as f64 / self.spec.file_rate as f64
+                            );
+                            return Err(SourceError::Read { path: self.spec.path.clone(), reason });
+                        }
+                        self.decoded_end = Some(end);
+                    }
+                    got
+                }
+            };
+            self.file_pos += got as u64;
+            i += got;
         }
         Ok(())
     }
+}
+
+/// Opens `path` as a PCM WAV the bulk reader takes (`None`: not one, symphonia's turn).
+fn open_pcm(path: &Path) -> Option<Result<(Reader, u64), String>> {
+    let mut reader = hound::WavReader::open(path).ok()?;
+    let format = reader.spec();
+    let encoding = match (format.sample_format, format.bits_per_sample) {
+        (hound::SampleFormat::Float, 32) => Encoding::F32,
+        (hound::SampleFormat::Int, 8) => Encoding::U8,
+        (hound::SampleFormat::Int, 16) => Encoding::I16,
+        (hound::SampleFormat::Int, 24) => Encoding::I24,
+        (hound::SampleFormat::Int, 32) => Encoding::I32,
+        _ => return None,
+    };
+    if format.channels > 2 {
+        return None;
+    }
+    let file_frames = reader.duration() as u64;
+    let opened = (|| {
+        reader.seek(0).map_err(|e| e.to_string())?;
+        let mut file = reader.into_inner();
+        let data_start = file.stream_position().map_err(|e| e.to_string())?;
+        Ok((Reader::Pcm { file, data_start, encoding, bytes: Vec::new() }, file_frames))
+    })();
+    Some(opened)
 }
 
 /// How samples are stored in a WAV file's data chunk (little-endian, interleaved).
@@ -368,14 +435,13 @@ fn gcd(a: usize, b: usize) -> usize {
 
 /// A clip spec for a whole file, from its header (tests and tools).
 pub fn whole_file(path: &Path) -> Result<ClipSpec, SourceError> {
-    let reader = hound::WavReader::open(path)
+    let info = crate::stream::probe::probe(path)
         .map_err(|e| SourceError::Open { path: path.to_path_buf(), reason: e.to_string() })?;
-    let spec = reader.spec();
-    let frames = reader.duration() as u64;
+    let frames = info.frames;
     Ok(ClipSpec {
         path: path.to_path_buf(),
-        file_rate: spec.sample_rate,
-        channels: spec.channels,
+        file_rate: info.sample_rate,
+        channels: info.channels,
         start: 0,
         end: frames,
         looping: false,

@@ -1,0 +1,545 @@
+//! Compressed and other non-WAV audio (loader and control side, never the audio thread): MP3,
+//! AAC and ALAC in M4A/MP4, FLAC, Ogg Vorbis, AIFF/AIFC, and WAVs hound does not read (64-bit
+//! float, A-law...), decoded with symphonia 0.5 into frames of the file's own rate, folded to
+//! mono or stereo.
+//!
+//! Positions are exact to the frame: frame 0 is the song's first real sample (an MP3's encoder
+//! delay and padding trimmed through its LAME/Xing header, symphonia's gapless mode; an AAC's
+//! priming samples trimmed from the MP4 edit list or the iTunSMPB tag, which symphonia reads but
+//! does not apply), and a seek goes to a packet well before the target and decodes forward,
+//! dropping what comes before it, so a stream opened mid-file holds the samples a stream from
+//! the start has there.
+//!
+//! More than two channels are folded to stereo: 5.1 by ITU-R BS.775 (L + 0.7071 C + 0.7071 Ls,
+//! R + 0.7071 C + 0.7071 Rs, the LFE left out); any other layout by position (left channels to
+//! the left, right ones to the right, centre ones to both at 0.7071, the LFE left out; channels
+//! with no position: the first left, the second right, the rest to both at 0.7071).
+
+use std::fs::File;
+use std::io::{Read, Seek, SeekFrom};
+use std::path::Path;
+
+use crate::stream::probe::AudioFormat;
+use symphonia::core::audio::{Channels, SampleBuffer};
+use symphonia::core::codecs::{Decoder, DecoderOptions, CODEC_TYPE_AAC, CODEC_TYPE_NULL};
+use symphonia::core::errors::Error as SymphoniaError;
+use symphonia::core::formats::{FormatOptions, FormatReader, SeekMode, SeekTo};
+use symphonia::core::io::MediaSourceStream;
+use symphonia::core::meta::MetadataOptions;
+use symphonia::core::probe::Hint;
+
+/// Frames decoded before a seek target and dropped, so the decoder's state (MDCT overlap, MP3's
+/// bit reservoir and filter bank, Vorbis' previous block) is what it is when playing through.
+const PREROLL: u64 = 8192;
+
+/// A file opened for decoding.
+pub struct Decoded {
+    format: Box<dyn FormatReader>,
+    decoder: Box<dyn Decoder>,
+    track: u32,
+    /// Codec timestamps of frame 0 (AAC priming trimmed by us; 0 where symphonia trims).
+    lead: u64,
+    /// Frames in the file (trimmed), 1 or 2 channels out.
+    pub rate: u32,
+    pub channels: u16,
+    pub frames: u64,
+    pub file_format: AudioFormat,
+    fold: Fold,
+    /// Decoded frames not handed out yet (interleaved, source channels), from `pending_at`
+    /// (file frame of `pending[0]`).
+    pending: Vec<f32>,
+    pending_pos: usize,
+    pending_at: u64,
+    /// Next file frame `read` hands out.
+    pos: u64,
+    samples: Option<SampleBuffer<f32>>,
+    path: String,
+    /// Opened and nothing read or sought yet.
+    fresh: bool,
+}
+
+/// How source channels become the output's one or two.
+#[derive(Debug, Clone)]
+enum Fold {
+    Same,
+    /// Per source channel, its gain into left and right.
+    Matrix(Vec<[f32; 2]>),
+}
+
+const HALF_POWER: f32 = std::f32::consts::FRAC_1_SQRT_2;
+
+fn fold_for(channels: Option<Channels>, count: usize) -> Fold {
+    if count <= 2 {
+        return Fold::Same;
+    }
+    let Some(channels) = channels.filter(|c| c.count() == count) else {
+        let m = (0..count)
+            .map(|i| match i {
+                0 => [1.0, 0.0],
+                1 => [0.0, 1.0],
+                _ => [HALF_POWER, HALF_POWER],
+            })
+            .collect();
+        return Fold::Matrix(m);
+    };
+    let left = Channels::FRONT_LEFT;
+    let right = Channels::FRONT_RIGHT;
+    let lefts = Channels::REAR_LEFT | Channels::SIDE_LEFT | Channels::FRONT_LEFT_CENTRE | Channels::FRONT_LEFT_WIDE
+        | Channels::FRONT_LEFT_HIGH | Channels::TOP_FRONT_LEFT | Channels::TOP_REAR_LEFT | Channels::REAR_LEFT_CENTRE;
+    let rights = Channels::REAR_RIGHT | Channels::SIDE_RIGHT | Channels::FRONT_RIGHT_CENTRE
+        | Channels::FRONT_RIGHT_WIDE | Channels::FRONT_RIGHT_HIGH | Channels::TOP_FRONT_RIGHT | Channels::TOP_REAR_RIGHT
+        | Channels::REAR_RIGHT_CENTRE;
+    let lfe = Channels::LFE1 | Channels::LFE2;
+    // Channel i of the stream is the i-th set bit of the mask (symphonia's order).
+    let m = channels
+        .iter()
+        .map(|c| {
+            if c == left {
+                [1.0, 0.0]
+            } else if c == right {
+                [0.0, 1.0]
+            } else if lfe.contains(c) {
+                [0.0, 0.0]
+            } else if lefts.contains(c) {
+                [HALF_POWER, 0.0]
+            } else if rights.contains(c) {
+                [0.0, HALF_POWER]
+            } else {
+                // Centres (front, rear, top).
+                [HALF_POWER, HALF_POWER]
+            }
+        })
+        .collect();
+    Fold::Matrix(m)
+}
+
+/// The codec's name as people say it; lossy or not.
+fn codec_name(codec: symphonia::core::codecs::CodecType, path: &Path) -> (&'static str, bool) {
+    use symphonia::core::codecs as c;
+    match codec {
+        c::CODEC_TYPE_MP3 => ("MP3", true),
+        c::CODEC_TYPE_MP2 => ("MP2", true),
+        c::CODEC_TYPE_MP1 => ("MP1", true),
+        c::CODEC_TYPE_AAC => ("AAC", true),
+        c::CODEC_TYPE_VORBIS => ("Vorbis", true),
+        c::CODEC_TYPE_FLAC => ("FLAC", false),
+        c::CODEC_TYPE_ALAC => ("ALAC", false),
+        _ => {
+            let aiff = matches!(path.extension().and_then(|e| e.to_str()), Some("aif" | "aiff" | "aifc" | "AIF" | "AIFF"));
+            (if aiff { "AIFF" } else { "WAV" }, false)
+        }
+    }
+}
+
+/// The container's name, from the file's first bytes, for messages about what symphonia cannot
+/// decode.
+fn container(path: &Path) -> Option<&'static str> {
+    let mut head = [0u8; 64];
+    let n = File::open(path).and_then(|mut f| f.read(&mut head)).ok()?;
+    let head = &head[..n];
+    if head.starts_with(b"OggS") {
+        if head.windows(8).any(|w| w == b"OpusHead") {
+            return Some("Opus (in Ogg)");
+        }
+        return Some("Ogg");
+    }
+    if head.len() >= 12 && &head[4..8] == b"ftyp" {
+        return Some("MP4/M4A");
+    }
+    if head.starts_with(b"\x1A\x45\xDF\xA3") {
+        return Some("Matroska/WebM");
+    }
+    if head.starts_with(b"fLaC") {
+        return Some("FLAC");
+    }
+    None
+}
+
+/// Why a file cannot be decoded, in words: what it is and what to do.
+fn unsupported(path: &Path, e: &SymphoniaError) -> String {
+    let convert = "convert it to WAV or FLAC (or MP3, AAC-LC in M4A)";
+    let cut_short = matches!(e, SymphoniaError::IoError(io) if io.kind() == std::io::ErrorKind::UnexpectedEof);
+    match container(path) {
+        Some("Opus (in Ogg)") => format!("Opus is not supported: {convert}"),
+        Some("Matroska/WebM") => format!("Matroska/WebM files are not supported: {convert}"),
+        Some(kind) if cut_short => {
+            format!("it starts as {kind} but ends before its audio does: the file is truncated or damaged")
+        }
+        Some(kind) => format!("its {kind} audio cannot be read ({e}): the file is damaged, or {convert}"),
+        None => format!(
+            "it is not an audio file Segue can read ({e}); Segue plays WAV, AIFF, FLAC, MP3, Ogg Vorbis, and AAC or ALAC in M4A"
+        ),
+    }
+}
+
+impl Decoded {
+    /// Opens `path` for decoding (frame 0 next).
+    pub fn open(path: &Path) -> Result<Decoded, String> {
+        let file = File::open(path).map_err(|e| e.to_string())?;
+        let mss = MediaSourceStream::new(Box::new(file), Default::default());
+        let mut hint = Hint::new();
+        if let Some(ext) = path.extension().and_then(|e| e.to_str()) {
+            hint.with_extension(ext);
+        }
+        let options = FormatOptions { enable_gapless: true, ..Default::default() };
+        let probed = symphonia::default::get_probe()
+            .format(&hint, mss, &options, &MetadataOptions::default())
+            .map_err(|e| unsupported(path, &e))?;
+        let format = probed.format;
+        let track = format
+            .tracks()
+            .iter()
+            .find(|t| t.codec_params.codec != CODEC_TYPE_NULL && t.codec_params.sample_rate.is_some())
+            .ok_or_else(|| "it holds no audio track".to_string())?;
+        let params = track.codec_params.clone();
+        let (codec, lossy) = codec_name(params.codec, path);
+        let decoder = symphonia::default::get_codecs().make(&params, &DecoderOptions::default()).map_err(|e| {
+            let what = if container(path) == Some("MP4/M4A") && params.codec == CODEC_TYPE_AAC {
+                "this AAC (HE-AAC, or protected by DRM?)".to_string()
+            } else {
+                codec.to_string()
+            };
+            format!("{what} cannot be decoded ({e}): convert it to WAV or FLAC (or AAC-LC in M4A, MP3)")
+        })?;
+        let rate = params.sample_rate.unwrap_or(0);
+        if rate == 0 {
+            return Err("its header gives no sample rate".into());
+        }
+        let source_channels = params.channels.map_or(0, |c| c.count());
+        if source_channels == 0 {
+            return Err("its header gives no channel count".into());
+        }
+        // MP3: symphonia trims delay and padding (gapless mode); its numbers are for `check`.
+        let (mut delay, mut padding) = (params.delay.unwrap_or(0) as u64, params.padding.unwrap_or(0) as u64);
+        let mut lead = 0;
+        let mut frames = params.n_frames;
+        if params.codec == CODEC_TYPE_AAC {
+            if let Some(trim) = mp4_priming(path) {
+                lead = trim.priming;
+                delay = trim.priming;
+                if let Some(length) = trim.length {
+                    let total = params.n_frames.unwrap_or(length + lead);
+                    padding = total.saturating_sub(lead + length);
+                    frames = Some(length);
+                } else {
+                    frames = params.n_frames.map(|n| n.saturating_sub(lead + trim.padding));
+                    padding = trim.padding;
+                }
+            }
+        }
+        let id = track.id;
+        let mut decoded = Decoded {
+            format,
+            decoder,
+            track: id,
+            lead,
+            rate,
+            channels: if source_channels == 1 { 1 } else { 2 },
+            frames: 0,
+            file_format: AudioFormat { codec, source_channels: source_channels as u16, delay, padding, lossy },
+            fold: fold_for(params.channels, source_channels),
+            pending: Vec::new(),
+            pending_pos: 0,
+            pending_at: 0,
+            pos: 0,
+            samples: None,
+            path: path.display().to_string(),
+            fresh: true,
+        };
+        decoded.frames = match frames {
+            Some(n) => n,
+            // No length in the header (an MP3 without a Xing tag, some Ogg files): count the
+            // packets (no decoding), then start again.
+            None => {
+                let n = decoded.count_frames()?;
+                decoded.fresh = false;
+                decoded.frames = n;
+                decoded.seek(0)?;
+                n
+            }
+        };
+        Ok(decoded)
+    }
+
+    fn count_frames(&mut self) -> Result<u64, String> {
+        let mut end = 0u64;
+        loop {
+            match self.format.next_packet() {
+                Ok(p) if p.track_id() == self.track => end = end.max(p.ts + p.dur),
+                Ok(_) => {}
+                Err(SymphoniaError::IoError(e)) if e.kind() == std::io::ErrorKind::UnexpectedEof => break,
+                Err(e) => return Err(format!("cannot read it to its end: {e}")),
+            }
+        }
+        Ok(end.saturating_sub(self.lead))
+    }
+
+    /// Moves to file frame `frame` exactly (through a packet well before it).
+    pub fn seek(&mut self, frame: u64) -> Result<(), String> {
+        let frame = frame.min(self.frames);
+        self.pending.clear();
+        self.pending_pos = 0;
+        self.pos = frame;
+        if std::mem::take(&mut self.fresh) && frame == 0 {
+            // Just opened: the reader is at the first packet already.
+            return Ok(());
+        }
+        let from = (frame + self.lead).saturating_sub(PREROLL);
+        let to = SeekTo::TimeStamp { ts: from, track_id: self.track };
+        // Wherever the seek lands (at or before `from`), the packets' own timestamps say where
+        // they are, and decoding forward gets to the frame.
+        self.format.seek(SeekMode::Accurate, to).map_err(|e| format!("cannot seek in it: {e}"))?;
+        self.decoder.reset();
+        self.skip_to(frame)
+    }
+
+    /// Decodes and drops until the next frame handed out is `frame`.
+    fn skip_to(&mut self, frame: u64) -> Result<(), String> {
+        loop {
+            if !self.pending.is_empty() {
+                let ch = self.file_format.source_channels as usize;
+                let start = self.pending_at;
+                let end = start + (self.pending.len() / ch) as u64;
+                if frame < end && frame >= start {
+                    self.pending_pos = ((frame - start) as usize) * ch;
+                    return Ok(());
+                }
+                if frame < start {
+                    // Landed after the target: nothing before this packet can be had.
+                    self.pending_pos = 0;
+                    return Ok(());
+                }
+            }
+            if !self.decode_packet()? {
+                return Ok(());
+            }
+        }
+    }
+
+    /// Decodes the next packet of the track into `pending`; false at the end of the file.
+    fn decode_packet(&mut self) -> Result<bool, String> {
+        loop {
+            let packet = match self.format.next_packet() {
+                Ok(p) => p,
+                Err(SymphoniaError::IoError(e)) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(false),
+                Err(SymphoniaError::ResetRequired) => {
+                    self.decoder.reset();
+                    continue;
+                }
+                Err(e) => return Err(format!("cannot read {}: {e}", self.path)),
+            };
+            if packet.track_id() != self.track {
+                continue;
+            }
+            let ts = packet.ts;
+            let decoded = match self.decoder.decode(&packet) {
+                Ok(d) => d,
+                // A damaged packet: skipped (it plays as the gap it leaves).
+                Err(SymphoniaError::DecodeError(_)) => continue,
+                Err(e) => return Err(format!("cannot decode {}: {e}", self.path)),
+            };
+            let spec = *decoded.spec();
+            let frames = decoded.frames();
+            let samples = match &mut self.samples {
+                Some(s) if s.capacity() >= frames * spec.channels.count() => s,
+                slot => slot.insert(SampleBuffer::new(frames.max(4096) as u64, spec)),
+            };
+            samples.copy_interleaved_ref(decoded);
+            let ch = self.file_format.source_channels as usize;
+            let got = samples.samples();
+            // Our frame 0 is codec timestamp `lead`: drop what comes before it.
+            let (first, skip) = if ts >= self.lead { (ts - self.lead, 0) } else { (0, (self.lead - ts) as usize) };
+            let skip = skip.min(got.len() / ch);
+            self.pending.clear();
+            self.pending.extend_from_slice(&got[skip * ch..]);
+            self.pending_pos = 0;
+            self.pending_at = first;
+            if !self.pending.is_empty() {
+                return Ok(true);
+            }
+        }
+    }
+
+    /// Decodes up to `n` frames into the planar `out` (one or two channels) from index `at`;
+    /// fewer only at the end of the file.
+    pub fn read(&mut self, out: &mut [Vec<f32>], at: usize, n: usize) -> Result<usize, String> {
+        let ch = self.file_format.source_channels as usize;
+        let mut done = 0;
+        while done < n && self.pos < self.frames {
+            if self.pending_pos >= self.pending.len() {
+                self.fresh = false;
+                if !self.decode_packet()? {
+                    break;
+                }
+                continue;
+            }
+            let left = (self.frames - self.pos) as usize;
+            let have = (self.pending.len() - self.pending_pos) / ch;
+            let k = (n - done).min(have).min(left);
+            let src = &self.pending[self.pending_pos..self.pending_pos + k * ch];
+            match (&self.fold, out.len()) {
+                (Fold::Same, 1) => out[0][at + done..at + done + k].copy_from_slice(&src[..k]),
+                (Fold::Same, _) => {
+                    for (i, f) in src.chunks_exact(ch).enumerate() {
+                        out[0][at + done + i] = f[0];
+                        out[1][at + done + i] = f[ch.min(2) - 1];
+                    }
+                }
+                (Fold::Matrix(m), _) => {
+                    for (i, f) in src.chunks_exact(ch).enumerate() {
+                        let (mut l, mut r) = (0.0, 0.0);
+                        for (x, g) in f.iter().zip(m) {
+                            l += x * g[0];
+                            r += x * g[1];
+                        }
+                        out[0][at + done + i] = l;
+                        out[1][at + done + i] = r;
+                    }
+                }
+            }
+            self.pending_pos += k * ch;
+            self.pos += k as u64;
+            done += k;
+        }
+        Ok(done)
+    }
+}
+
+/// An AAC file's priming and length, from its MP4 edit list or iTunSMPB tag.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Priming {
+    pub priming: u64,
+    pub padding: u64,
+    /// The real length in frames, when the edit list gives it.
+    pub length: Option<u64>,
+}
+
+/// Reads the first sound track's edit list (`moov/trak/edts/elst`: media time = priming,
+/// segment duration = length) or, without one, the iTunSMPB tag.
+pub fn mp4_priming(path: &Path) -> Option<Priming> {
+    let mut file = File::open(path).ok()?;
+    let len = file.seek(SeekFrom::End(0)).ok()?;
+    let moov = find_box(&mut file, 0, len, b"moov")?;
+    let moov_data = read_box(&mut file, moov)?;
+    let movie_scale = child(&moov_data, b"mvhd").and_then(|m| timescale(m, 12, 20));
+    let mut at = 0;
+    while let Some((kind, body, next)) = next_box(&moov_data, at) {
+        at = next;
+        if kind != *b"trak" {
+            continue;
+        }
+        let mdia = child(body, b"mdia")?;
+        let is_sound = child(mdia, b"hdlr").is_some_and(|h| h.get(8..12) == Some(b"soun"));
+        if !is_sound {
+            continue;
+        }
+        let media_scale = child(mdia, b"mdhd").and_then(|m| timescale(m, 12, 20));
+        if let Some(elst) = child(body, b"edts").and_then(|e| child(e, b"elst")) {
+            let version = *elst.first()?;
+            let count = u32::from_be_bytes(elst.get(4..8)?.try_into().ok()?);
+            if count >= 1 {
+                let (duration, media_time) = if version == 1 {
+                    (be_u64(elst.get(8..16)?), be_u64(elst.get(16..24)?) as i64)
+                } else {
+                    (u32::from_be_bytes(elst.get(8..12)?.try_into().ok()?) as u64, i32::from_be_bytes(elst.get(12..16)?.try_into().ok()?) as i64)
+                };
+                if media_time >= 0 {
+                    let length = match (movie_scale, media_scale) {
+                        (Some(mv), Some(md)) if mv > 0 && duration > 0 => Some(duration * md / mv),
+                        _ => None,
+                    };
+                    return Some(Priming { priming: media_time as u64, padding: 0, length });
+                }
+            }
+        }
+        break;
+    }
+    itunsmpb(&moov_data)
+}
+
+/// `iTunSMPB`: " 00000000 PPPPPPPP DDDDDDDD LLLLLLLLLLLLLLLL ..." (hex: priming, padding, length).
+fn itunsmpb(moov: &[u8]) -> Option<Priming> {
+    let key = b"iTunSMPB";
+    let pos = moov.windows(key.len()).position(|w| w == key)?;
+    let rest = &moov[pos + key.len()..(pos + key.len() + 200).min(moov.len())];
+    let text: String = rest.iter().map(|&b| if b.is_ascii_hexdigit() || b == b' ' { b as char } else { '|' }).collect();
+    let words: Vec<&str> = text.split(['|', ' ']).filter(|w| w.len() >= 8).collect();
+    let hex = |w: &str| u64::from_str_radix(w, 16).ok();
+    let priming = hex(words.get(1)?)?;
+    let padding = hex(words.get(2)?)?;
+    let length = words.get(3).and_then(|w| hex(w)).filter(|&l| l > 0);
+    Some(Priming { priming, padding, length })
+}
+
+fn be_u64(b: &[u8]) -> u64 {
+    u64::from_be_bytes(b.try_into().unwrap_or([0; 8]))
+}
+
+/// The timescale of an `mvhd` / `mdhd` body (version 0: at `v0`, version 1: at `v1`).
+fn timescale(body: &[u8], v0: usize, v1: usize) -> Option<u64> {
+    let at = if *body.first()? == 1 { v1 } else { v0 };
+    Some(u32::from_be_bytes(body.get(at..at + 4)?.try_into().ok()?) as u64)
+}
+
+/// The box at `at` in `data`: (type, body, offset of the next box).
+fn next_box(data: &[u8], at: usize) -> Option<([u8; 4], &[u8], usize)> {
+    let size = u32::from_be_bytes(data.get(at..at + 4)?.try_into().ok()?) as usize;
+    let kind: [u8; 4] = data.get(at + 4..at + 8)?.try_into().ok()?;
+    let (header, size) = match size {
+        1 => (16, be_u64(data.get(at + 8..at + 16)?) as usize),
+        0 => (8, data.len() - at),
+        s => (8, s),
+    };
+    if size < header || at + size > data.len() {
+        return None;
+    }
+    Some((kind, &data[at + header..at + size], at + size))
+}
+
+/// The first child box of `kind` in a box body.
+fn child<'a>(body: &'a [u8], kind: &[u8; 4]) -> Option<&'a [u8]> {
+    let mut at = 0;
+    while let Some((k, b, next)) = next_box(body, at) {
+        if &k == kind {
+            return Some(b);
+        }
+        at = next;
+    }
+    None
+}
+
+/// A top-level box's (offset, size) in the file.
+fn find_box(file: &mut File, mut at: u64, end: u64, kind: &[u8; 4]) -> Option<(u64, u64)> {
+    while at + 8 <= end {
+        let mut head = [0u8; 16];
+        file.seek(SeekFrom::Start(at)).ok()?;
+        file.read_exact(&mut head[..8]).ok()?;
+        let mut size = u32::from_be_bytes(head[..4].try_into().ok()?) as u64;
+        if size == 1 {
+            file.read_exact(&mut head[8..16]).ok()?;
+            size = be_u64(&head[8..16]);
+        } else if size == 0 {
+            size = end - at;
+        }
+        if size < 8 {
+            return None;
+        }
+        if &head[4..8] == kind {
+            return Some((at, size));
+        }
+        at += size;
+    }
+    None
+}
+
+/// A box's bytes (header included), when it is of a size worth reading (`moov` is kilobytes).
+fn read_box(file: &mut File, (at, size): (u64, u64)) -> Option<Vec<u8>> {
+    if size > 64 << 20 {
+        return None;
+    }
+    let mut data = vec![0u8; size as usize];
+    file.seek(SeekFrom::Start(at)).ok()?;
+    file.read_exact(&mut data).ok()?;
+    // The body of the box: the children start after its 8-byte header.
+    Some(data.split_off(8))
+}
