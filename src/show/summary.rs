@@ -60,6 +60,19 @@ pub fn summary(file: &ShowFile) -> String {
         }
         let _ = writeln!(out, "{line}");
     }
+    if !file.audio.is_empty() {
+        let _ = writeln!(out, "Audio files:");
+        let width = file.audio.keys().map(|k| k.chars().count()).max().unwrap_or(0);
+        for (name, info) in &file.audio {
+            let _ = writeln!(
+                out,
+                "  {name:width$}  {} Hz, {}, {}",
+                info.sample_rate,
+                mmss(info.duration_secs()),
+                info.format.describe()
+            );
+        }
+    }
     out.truncate(out.trim_end().len());
     out
 }
@@ -149,8 +162,14 @@ mod tests {
 
     fn show_file(json: serde_json::Value) -> ShowFile {
         let mut audio = BTreeMap::new();
-        audio.insert("tension.wav".to_string(), AudioInfo { sample_rate: 48_000, channels: 2, frames: 48_000 * 40, format: AudioFormat::wav(2) });
-        audio.insert("song.wav".to_string(), AudioInfo { sample_rate: 44_100, channels: 2, frames: 44_100 * 90, format: AudioFormat::wav(2) });
+        audio.insert(
+            "tension.wav".to_string(),
+            AudioInfo { sample_rate: 48_000, channels: 2, frames: 48_000 * 40, format: AudioFormat::wav(2) },
+        );
+        audio.insert(
+            "song.wav".to_string(),
+            AudioInfo { sample_rate: 44_100, channels: 2, frames: 44_100 * 90, format: AudioFormat::wav(2) },
+        );
         ShowFile {
             path: PathBuf::from("ep1.json"),
             dir: PathBuf::from("."),

@@ -84,10 +84,21 @@ fn fold_for(channels: Option<Channels>, count: usize) -> Fold {
     };
     let left = Channels::FRONT_LEFT;
     let right = Channels::FRONT_RIGHT;
-    let lefts = Channels::REAR_LEFT | Channels::SIDE_LEFT | Channels::FRONT_LEFT_CENTRE | Channels::FRONT_LEFT_WIDE
-        | Channels::FRONT_LEFT_HIGH | Channels::TOP_FRONT_LEFT | Channels::TOP_REAR_LEFT | Channels::REAR_LEFT_CENTRE;
-    let rights = Channels::REAR_RIGHT | Channels::SIDE_RIGHT | Channels::FRONT_RIGHT_CENTRE
-        | Channels::FRONT_RIGHT_WIDE | Channels::FRONT_RIGHT_HIGH | Channels::TOP_FRONT_RIGHT | Channels::TOP_REAR_RIGHT
+    let lefts = Channels::REAR_LEFT
+        | Channels::SIDE_LEFT
+        | Channels::FRONT_LEFT_CENTRE
+        | Channels::FRONT_LEFT_WIDE
+        | Channels::FRONT_LEFT_HIGH
+        | Channels::TOP_FRONT_LEFT
+        | Channels::TOP_REAR_LEFT
+        | Channels::REAR_LEFT_CENTRE;
+    let rights = Channels::REAR_RIGHT
+        | Channels::SIDE_RIGHT
+        | Channels::FRONT_RIGHT_CENTRE
+        | Channels::FRONT_RIGHT_WIDE
+        | Channels::FRONT_RIGHT_HIGH
+        | Channels::TOP_FRONT_RIGHT
+        | Channels::TOP_REAR_RIGHT
         | Channels::REAR_RIGHT_CENTRE;
     let lfe = Channels::LFE1 | Channels::LFE2;
     // Channel i of the stream is the i-th set bit of the mask (symphonia's order).
@@ -124,8 +135,10 @@ fn codec_name(codec: symphonia::core::codecs::CodecType, path: &Path) -> (&'stat
         c::CODEC_TYPE_VORBIS => ("Vorbis", true),
         c::CODEC_TYPE_FLAC => ("FLAC", false),
         c::CODEC_TYPE_ALAC => ("ALAC", false),
+        c::CODEC_TYPE_OPUS => ("Opus", true),
         _ => {
-            let aiff = matches!(path.extension().and_then(|e| e.to_str()), Some("aif" | "aiff" | "aifc" | "AIF" | "AIFF"));
+            let aiff =
+                matches!(path.extension().and_then(|e| e.to_str()), Some("aif" | "aiff" | "aifc" | "AIF" | "AIFF"));
             (if aiff { "AIFF" } else { "WAV" }, false)
         }
     }
@@ -189,26 +202,24 @@ impl Decoded {
         let track = format
             .tracks()
             .iter()
-            .find(|t| t.codec_params.codec != CODEC_TYPE_NULL && t.codec_params.sample_rate.is_some())
+            .find(|t| t.codec_params.codec != CODEC_TYPE_NULL)
             .ok_or_else(|| "it holds no audio track".to_string())?;
         let params = track.codec_params.clone();
         let (codec, lossy) = codec_name(params.codec, path);
         let decoder = symphonia::default::get_codecs().make(&params, &DecoderOptions::default()).map_err(|e| {
-            let what = if container(path) == Some("MP4/M4A") && params.codec == CODEC_TYPE_AAC {
-                "this AAC (HE-AAC, or protected by DRM?)".to_string()
+            let convert = "convert it to WAV or FLAC (or MP3, AAC-LC in M4A)";
+            if container(path) == Some("MP4/M4A") && params.codec == CODEC_TYPE_AAC {
+                format!("this AAC cannot be decoded (HE-AAC, or protected by DRM?) ({e}): {convert}")
+            } else if codec == "Opus" {
+                format!("Opus is not supported: {convert}")
             } else {
-                codec.to_string()
-            };
-            format!("{what} cannot be decoded ({e}): convert it to WAV or FLAC (or AAC-LC in M4A, MP3)")
+                format!("its {codec} audio cannot be decoded ({e}): {convert}")
+            }
         })?;
-        let rate = params.sample_rate.unwrap_or(0);
-        if rate == 0 {
-            return Err("its header gives no sample rate".into());
-        }
-        let source_channels = params.channels.map_or(0, |c| c.count());
-        if source_channels == 0 {
-            return Err("its header gives no channel count".into());
-        }
+        // Some containers leave the rate and channels to the codec (AAC and ALAC in MP4).
+        let rate = params.sample_rate.or(decoder.codec_params().sample_rate).unwrap_or(0);
+        let channels = params.channels.or(decoder.codec_params().channels);
+        let source_channels = channels.map_or(0, |c| c.count());
         // MP3: symphonia trims delay and padding (gapless mode); its numbers are for `check`.
         let (mut delay, mut padding) = (params.delay.unwrap_or(0) as u64, params.padding.unwrap_or(0) as u64);
         let mut lead = 0;
@@ -234,10 +245,10 @@ impl Decoded {
             track: id,
             lead,
             rate,
-            channels: if source_channels == 1 { 1 } else { 2 },
+            channels: if source_channels <= 1 { 1 } else { 2 },
             frames: 0,
             file_format: AudioFormat { codec, source_channels: source_channels as u16, delay, padding, lossy },
-            fold: fold_for(params.channels, source_channels),
+            fold: fold_for(channels, source_channels),
             pending: Vec::new(),
             pending_pos: 0,
             pending_at: 0,
@@ -246,6 +257,13 @@ impl Decoded {
             path: path.display().to_string(),
             fresh: true,
         };
+        if rate == 0 || source_channels == 0 {
+            // The first packet's audio says (it stays as the first to hand out).
+            decoded.frames = u64::MAX;
+            if !decoded.decode_packet()? || decoded.rate == 0 {
+                return Err("it holds no audio (no packet decodes)".into());
+            }
+        }
         decoded.frames = match frames {
             Some(n) => n,
             // No length in the header (an MP3 without a Xing tag, some Ogg files): count the
@@ -277,13 +295,13 @@ impl Decoded {
     /// Moves to file frame `frame` exactly (through a packet well before it).
     pub fn seek(&mut self, frame: u64) -> Result<(), String> {
         let frame = frame.min(self.frames);
+        if std::mem::take(&mut self.fresh) && frame == 0 {
+            // Just opened: what comes next is frame 0 already.
+            return Ok(());
+        }
         self.pending.clear();
         self.pending_pos = 0;
         self.pos = frame;
-        if std::mem::take(&mut self.fresh) && frame == 0 {
-            // Just opened: the reader is at the first packet already.
-            return Ok(());
-        }
         let from = (frame + self.lead).saturating_sub(PREROLL);
         let to = SeekTo::TimeStamp { ts: from, track_id: self.track };
         // Wherever the seek lands (at or before `from`), the packets' own timestamps say where
@@ -340,6 +358,15 @@ impl Decoded {
             };
             let spec = *decoded.spec();
             let frames = decoded.frames();
+            if self.file_format.source_channels == 0 {
+                let count = spec.channels.count();
+                self.file_format.source_channels = count as u16;
+                self.channels = if count <= 1 { 1 } else { 2 };
+                self.fold = fold_for(Some(spec.channels), count);
+            }
+            if self.rate == 0 {
+                self.rate = spec.rate;
+            }
             let samples = match &mut self.samples {
                 Some(s) if s.capacity() >= frames * spec.channels.count() => s,
                 slot => slot.insert(SampleBuffer::new(frames.max(4096) as u64, spec)),
@@ -441,7 +468,10 @@ pub fn mp4_priming(path: &Path) -> Option<Priming> {
                 let (duration, media_time) = if version == 1 {
                     (be_u64(elst.get(8..16)?), be_u64(elst.get(16..24)?) as i64)
                 } else {
-                    (u32::from_be_bytes(elst.get(8..12)?.try_into().ok()?) as u64, i32::from_be_bytes(elst.get(12..16)?.try_into().ok()?) as i64)
+                    (
+                        u32::from_be_bytes(elst.get(8..12)?.try_into().ok()?) as u64,
+                        i32::from_be_bytes(elst.get(12..16)?.try_into().ok()?) as i64,
+                    )
                 };
                 if media_time >= 0 {
                     let length = match (movie_scale, media_scale) {

@@ -326,10 +326,9 @@ impl Source {
                     n
                 }
                 Reader::Codec(d) => {
-                    let got = d.read(&mut self.input, i, n).map_err(|reason| SourceError::Read {
-                        path: self.spec.path.clone(),
-                        reason,
-                    })?;
+                    let got = d
+                        .read(&mut self.input, i, n)
+                        .map_err(|reason| SourceError::Read { path: self.spec.path.clone(), reason })?;
                     if got < n {
                         let end = self.file_pos + got as u64;
                         if self.file_frames.saturating_sub(end) > END_SLACK {
