@@ -5,6 +5,8 @@
 //! 2. Engine mixing cost per block, 16 / 64 / 256 voices at 64 and 512 frames, from memory.
 //! 3. 64 streaming voices from 44.1 kHz files through the real loader, paced in real time.
 //! 4. Render speed of the demo show.
+//! 5. Decode throughput per format (one core, the loader's path at the file's own rate), so the
+//!    floor decoding sets is known.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -44,6 +46,71 @@ fn main() {
     }
     if want("render") {
         render_demo();
+    }
+    if want("decode") {
+        decode(&dir);
+    }
+}
+
+/// Decodes a 60 s stereo 44.1 kHz file of each format through `Source` (as the loader does, no
+/// resampling), best of 3: times real time on one core.
+fn decode(dir: &Path) {
+    use segue::stream::source::{whole_file, Source};
+    println!("\n## Decode throughput, 60 s stereo 44.1 kHz (one core, best of 3)");
+    println!("| format | × real time | CPU ms per s of audio |");
+    println!("|---|---|---|");
+    let wav = dir.join("decode-src.wav");
+    write_music(&wav, 44_100, 60.0, 3.0);
+    for (name, args) in [
+        ("WAV 16-bit", vec![]),
+        ("FLAC", vec!["-c:a", "flac"]),
+        ("ALAC (M4A)", vec!["-c:a", "alac"]),
+        ("MP3 192k", vec!["-c:a", "libmp3lame", "-b:a", "192k"]),
+        ("AAC 192k (M4A)", vec!["-c:a", "aac", "-b:a", "192k"]),
+        ("Vorbis q6", vec!["-c:a", "libvorbis", "-q:a", "6"]),
+    ] {
+        let ext = match name {
+            "FLAC" => "flac",
+            "ALAC (M4A)" | "AAC 192k (M4A)" => "m4a",
+            "MP3 192k" => "mp3",
+            "Vorbis q6" => "ogg",
+            _ => "wav",
+        };
+        let path = if args.is_empty() { wav.clone() } else { dir.join(format!("decode-{}.{ext}", ext_tag(name))) };
+        if !args.is_empty() && !path.exists() {
+            let ok = std::process::Command::new("ffmpeg")
+                .args(["-y", "-loglevel", "error", "-i"])
+                .arg(&wav)
+                .args(&args)
+                .arg(&path)
+                .status()
+                .is_ok_and(|s| s.success());
+            if !ok {
+                println!("| {name} | (ffmpeg could not make it) | |");
+                continue;
+            }
+        }
+        let spec = whole_file(&path).unwrap();
+        let mut best = f64::MAX;
+        for _ in 0..3 {
+            let started = Instant::now();
+            let mut source = Source::open(&spec, 44_100, 0).unwrap();
+            let mut buf = vec![0.0f32; 4096 * 2];
+            while source.read(&mut buf).unwrap() > 0 {}
+            best = best.min(started.elapsed().as_secs_f64());
+        }
+        let secs = spec.end as f64 / 44_100.0;
+        println!("| {name} | {:.0}× | {:.1} |", secs / best, best * 1000.0 / secs);
+    }
+}
+
+fn ext_tag(name: &str) -> &'static str {
+    if name.starts_with("ALAC") {
+        "alac"
+    } else if name.starts_with("AAC") {
+        "aac"
+    } else {
+        "x"
     }
 }
 
