@@ -48,6 +48,17 @@ impl Ramp {
         }
         self.value
     }
+
+    /// The gains for the next `out.len()` frames: the very values `tick` would give, a steady
+    /// stretch written at once.
+    #[inline]
+    pub fn fill(&mut self, out: &mut [f32]) {
+        let moving = (self.remaining as usize).min(out.len());
+        for g in &mut out[..moving] {
+            *g = self.tick();
+        }
+        out[moving..].fill(self.value);
+    }
 }
 
 /// A fade in progress at a seek position (see `Envelope::resume`).
@@ -149,6 +160,18 @@ impl Envelope {
         self.from + (self.to - self.from) * shape
     }
 
+    /// Makes `base` the current anchor. The level at an anchor is the one the segment before
+    /// ended on, so moving on to the next anchor takes one curve evaluation, not two.
+    #[inline]
+    fn move_anchor(&mut self, base: u32) {
+        let (at, _, next) = self.anchor;
+        if at == base {
+            return;
+        }
+        let v0 = if at != u32::MAX && at + ANCHOR == base { next } else { self.exact(base) };
+        self.anchor = (base, v0, self.exact((base + ANCHOR).min(self.len)));
+    }
+
     /// The straight line from the anchor at `base` (level `v0`) to the next (level `v1`).
     #[inline]
     fn between(&self, base: u32, v0: f32, v1: f32, done: u32) -> f32 {
@@ -182,11 +205,42 @@ impl Envelope {
             return self.to;
         }
         let base = self.done - self.done % ANCHOR;
-        if self.anchor.0 != base {
-            self.anchor = (base, self.exact(base), self.exact((base + ANCHOR).min(self.len)));
-        }
+        self.move_anchor(base);
         let (_, v0, v1) = self.anchor;
         self.between(base, v0, v1, self.done)
+    }
+
+    /// The levels for the next `out.len()` frames: the very values `tick` would give, computed a
+    /// stretch between two anchors at a time in a loop without branches (which the compiler
+    /// vectorises).
+    #[inline]
+    pub fn fill(&mut self, out: &mut [f32]) {
+        let mut at = 0;
+        while at < out.len() {
+            if self.len == 0 {
+                out[at..].fill(self.to);
+                return;
+            }
+            // Frames `done + 1 ..` up to the next anchor, the fade's end, or the slice's end.
+            let first = self.done + 1;
+            if first >= self.len {
+                *self = Envelope::steady(self.to);
+                continue;
+            }
+            let base = first - first % ANCHOR;
+            self.move_anchor(base);
+            let (_, v0, v1) = self.anchor;
+            let stop = (base + ANCHOR).min(self.len);
+            let n = ((stop - first) as usize).min(out.len() - at);
+            let span = (stop - base) as f32;
+            for (k, g) in out[at..at + n].iter_mut().enumerate() {
+                // As `between`: v0 + (v1 - v0) * ((done - base) / span).
+                let d = first + k as u32;
+                *g = v0 + (v1 - v0) * ((d - base) as f32 / span);
+            }
+            self.done += n as u32;
+            at += n;
+        }
     }
 }
 
@@ -202,6 +256,41 @@ pub fn db_to_gain(db: f32) -> f32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn fill_gives_the_very_values_tick_gives_however_the_frames_are_cut() {
+        for (len, curve, cut) in [
+            (1000u32, Curve::EqualPower, 7usize),
+            (64, Curve::Linear, 64),
+            (130, Curve::SCurve, 1),
+            (5000, Curve::EqualPower, 333),
+            (3, Curve::Linear, 100),
+        ] {
+            for start in [0u32, 1, 63, 64, 65] {
+                let start = start.min(len - 1);
+                let (mut a, mut b) =
+                    (Envelope::resume(0.2, 0.9, curve, start, len), Envelope::resume(0.2, 0.9, curve, start, len));
+                let ticked: Vec<f32> = (0..len as usize + 50).map(|_| a.tick()).collect();
+                let mut filled = vec![0.0f32; len as usize + 50];
+                for chunk in filled.chunks_mut(cut) {
+                    b.fill(chunk);
+                }
+                assert!(
+                    ticked.iter().zip(&filled).all(|(x, y)| x.to_bits() == y.to_bits()),
+                    "{len} {curve:?} from {start} in {cut}s"
+                );
+            }
+            let (mut r, mut q) = (Ramp::new(0.3), Ramp::new(0.3));
+            r.set(0.8, len);
+            q.set(0.8, len);
+            let ticked: Vec<f32> = (0..len as usize + 50).map(|_| r.tick()).collect();
+            let mut filled = vec![0.0f32; len as usize + 50];
+            for chunk in filled.chunks_mut(cut) {
+                q.fill(chunk);
+            }
+            assert!(ticked.iter().zip(&filled).all(|(x, y)| x.to_bits() == y.to_bits()), "ramp {len} in {cut}s");
+        }
+    }
 
     #[test]
     fn equal_power_crossfade_keeps_power() {

@@ -260,12 +260,16 @@ fn mix_into(
     // `x * (g * pan)` as in the steady path: a gain that stops moving mid-block gives the same
     // bits either way, so where the host cuts its blocks never shows in the output.
     let mut gains = [0.0f32; 64];
+    let mut levels = [0.0f32; 64];
     let mut at = 0;
     let mut peak = 0.0f32;
     while at < out_l.len() {
         let n = (out_l.len() - at).min(gains.len());
-        for g in &mut gains[..n] {
-            *g = gain.tick() * env.tick();
+        // The same values as `gain.tick() * env.tick()` frame by frame, made in runs.
+        gain.fill(&mut gains[..n]);
+        env.fill(&mut levels[..n]);
+        for (g, e) in gains[..n].iter_mut().zip(&levels[..n]) {
+            *g *= e;
         }
         let g_max = if meter { gains[..n].iter().fold(0.0f32, |m, g| m.max(g.abs())) } else { 0.0 };
         let (l, r) = (&mut out_l[at..at + n], &mut out_r[at..at + n]);
