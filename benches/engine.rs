@@ -5,6 +5,8 @@
 //! 2. Engine mixing cost per block, 16 / 64 / 256 voices at 64 and 512 frames, from memory.
 //! 3. 64 streaming voices from 44.1 kHz files through the real loader, paced in real time.
 //! 4. Render speed of the demo show.
+//! 6. Segue beside kira 0.12 (`kira`): in-memory voices with ramping gains, and where a start
+//!    scheduled inside a block lands.
 //! 5. Decode throughput per format (one core, the loader's path at the file's own rate), so the
 //!    floor decoding sets is known.
 
@@ -49,6 +51,9 @@ fn main() {
     }
     if want("decode") {
         decode(&dir);
+    }
+    if want("kira") {
+        versus_kira();
     }
 }
 
@@ -145,52 +150,11 @@ fn mix() {
     println!("\n## Engine mixing cost (voices from memory, stereo, -6 dB, panned)");
     println!("| voices | block | gains | median µs | p99 µs | max µs | ns per voice-frame (median) |");
     println!("|---|---|---|---|---|---|---|");
-    let secs = 12;
-    let samples: Box<[f32]> = (0..RATE as usize * secs * 2).map(|i| ((i as f32) * 0.001).sin() * 0.1).collect();
-    let head = Arc::new(Head { samples, channels: 2 });
+    let head = memory_head();
     for &voices in &[16usize, 64, 256] {
         for &block in &[64usize, 512] {
             for ramping in [false, true] {
-                let (mut engine, mut control, mut loader_ends) =
-                    Engine::new(EngineConfig { voices: 300, ..EngineConfig::new(RATE) });
-                let mut program = Program::empty();
-                program.generation = 1;
-                for v in 0..voices {
-                    let (_, tail) = rtrb::RingBuffer::new(16);
-                    program.clips.push(Clip {
-                        bus: Bus::Cues,
-                        owner: v as u32,
-                        gain: 0.5,
-                        pan: [0.8, 1.0],
-                        // A fade longer than the measurement keeps every gain moving per frame.
-                        fade_in_frames: if ramping { RATE * secs as u32 } else { 0 },
-                        fade_out_frames: 0,
-                        length: Some(head.frames()),
-                        duck: None,
-                        tempo: None,
-                        armed: Some(Feed::new(head.clone(), tail, Some(head.frames()))),
-                        lost: false,
-                    });
-                    program.cues.push(CueInfo { clip: v as u32, scene: 0, followers: Vec::new(), restart: true });
-                }
-                let _ = control.commands.push(Command::now(Action::LoadProgram(Box::new(program))));
-                for v in 0..voices {
-                    let _ = control.commands.push(Command::at(0, Action::StartCue { cue: v as u32 }));
-                }
-                let mut bufs = buffers(block);
-                // Past the de-click so the steady case is steady.
-                for _ in 0..(2048 / block) {
-                    run_block(&mut engine, &mut bufs, block);
-                }
-                let blocks = (RATE as usize * 10) / block;
-                let mut times = Vec::with_capacity(blocks);
-                for _ in 0..blocks {
-                    let t = Instant::now();
-                    run_block(&mut engine, &mut bufs, block);
-                    times.push(t.elapsed().as_nanos() as f64);
-                    while loader_ends.retired.pop().is_ok() {}
-                }
-                let s = stats(times);
+                let s = stats(memory_voice_times(&head, voices, block, ramping));
                 println!(
                     "| {voices} | {block} | {} | {:.1} | {:.1} | {:.1} | {:.2} |",
                     if ramping { "fading" } else { "steady" },
@@ -202,6 +166,187 @@ fn mix() {
             }
         }
     }
+}
+
+/// Seconds of audio each in-memory voice has.
+const MEMORY_SECS: usize = 12;
+
+/// The audio of the in-memory voices: a stereo sine at 0.1.
+fn memory_head() -> Arc<Head> {
+    let samples: Box<[f32]> = (0..RATE as usize * MEMORY_SECS * 2).map(|i| ((i as f32) * 0.001).sin() * 0.1).collect();
+    Arc::new(Head { samples, channels: 2 })
+}
+
+/// Block times (ns) of 10 s of `voices` voices playing `head` from memory in `block`-frame
+/// blocks; `ramping`: every gain mid-fade all the way.
+fn memory_voice_times(head: &Arc<Head>, voices: usize, block: usize, ramping: bool) -> Vec<f64> {
+    let (mut engine, mut control, mut loader_ends) =
+        Engine::new(EngineConfig { voices: 300, ..EngineConfig::new(RATE) });
+    let mut program = Program::empty();
+    program.generation = 1;
+    for v in 0..voices {
+        let (_, tail) = rtrb::RingBuffer::new(16);
+        program.clips.push(Clip {
+            bus: Bus::Cues,
+            owner: v as u32,
+            gain: 0.5,
+            pan: [0.8, 1.0],
+            // A fade longer than the measurement keeps every gain moving per frame.
+            fade_in_frames: if ramping { RATE * MEMORY_SECS as u32 } else { 0 },
+            fade_out_frames: 0,
+            length: Some(head.frames()),
+            duck: None,
+            tempo: None,
+            armed: Some(Feed::new(head.clone(), tail, Some(head.frames()))),
+            lost: false,
+        });
+        program.cues.push(CueInfo { clip: v as u32, scene: 0, followers: Vec::new(), restart: true });
+    }
+    let _ = control.commands.push(Command::now(Action::LoadProgram(Box::new(program))));
+    for v in 0..voices {
+        let _ = control.commands.push(Command::at(0, Action::StartCue { cue: v as u32 }));
+    }
+    let mut bufs = buffers(block);
+    // Past the de-click so the steady case is steady.
+    for _ in 0..(2048 / block).max(1) {
+        run_block(&mut engine, &mut bufs, block);
+    }
+    let blocks = (RATE as usize * 10) / block;
+    let mut times = Vec::with_capacity(blocks);
+    for _ in 0..blocks {
+        let t = Instant::now();
+        run_block(&mut engine, &mut bufs, block);
+        times.push(t.elapsed().as_nanos() as f64);
+        while loader_ends.retired.pop().is_ok() {}
+    }
+    times
+}
+
+/// kira 0.12 driven block by block through a backend of this bench's own (kira's mock backend
+/// keeps its output to itself): the `Renderer` kira hands its backend.
+struct KiraBlocks {
+    renderer: Option<kira::backend::Renderer>,
+}
+
+impl kira::backend::Backend for KiraBlocks {
+    type Settings = u32;
+    type Error = ();
+
+    fn setup(rate: u32, _internal_buffer_size: usize) -> Result<(Self, u32), ()> {
+        Ok((KiraBlocks { renderer: None }, rate))
+    }
+
+    fn start(&mut self, renderer: kira::backend::Renderer) -> Result<(), ()> {
+        self.renderer = Some(renderer);
+        Ok(())
+    }
+}
+
+fn kira_manager(sounds: usize) -> kira::AudioManager<KiraBlocks> {
+    let settings = kira::AudioManagerSettings {
+        internal_buffer_size: 128,
+        backend_settings: RATE,
+        main_track_builder: kira::track::MainTrackBuilder::new().sound_capacity(sounds + 16),
+        ..Default::default()
+    };
+    kira::AudioManager::new(settings).unwrap()
+}
+
+fn kira_block(manager: &mut kira::AudioManager<KiraBlocks>, out: &mut [f32]) {
+    let renderer = manager.backend_mut().renderer.as_mut().unwrap();
+    renderer.on_start_processing();
+    renderer.process(out, 2);
+}
+
+/// Block times (ns) of kira playing `voices` in-memory stereo sounds (the same sine), 128-frame
+/// blocks, every volume always in a 100 ms tween (a new one every 20 blocks).
+fn kira_voice_times(voices: usize) -> Vec<f64> {
+    use kira::sound::static_sound::{StaticSoundData, StaticSoundSettings};
+    let mut manager = kira_manager(voices);
+    let frames: std::sync::Arc<[kira::Frame]> = (0..RATE as usize * MEMORY_SECS)
+        .map(|i| {
+            let x = ((2 * i) as f32 * 0.001).sin() * 0.1;
+            kira::Frame { left: x, right: x }
+        })
+        .collect();
+    let mut handles = Vec::new();
+    for _ in 0..voices {
+        let data = StaticSoundData {
+            sample_rate: RATE,
+            frames: frames.clone(),
+            settings: StaticSoundSettings::new().volume(-6.0).panning(0.1),
+            slice: None,
+        };
+        handles.push(manager.play(data).unwrap());
+    }
+    let mut out = vec![0.0f32; 128 * 2];
+    for _ in 0..16 {
+        kira_block(&mut manager, &mut out);
+    }
+    let blocks = (RATE as usize * 10) / 128;
+    let mut times = Vec::with_capacity(blocks);
+    for b in 0..blocks {
+        if b % 20 == 0 {
+            let db = if (b / 20) % 2 == 0 { -12.0 } else { -6.0 };
+            for h in &mut handles {
+                h.set_volume(db, kira::Tween { duration: Duration::from_millis(100), ..Default::default() });
+            }
+        }
+        let t = Instant::now();
+        kira_block(&mut manager, &mut out);
+        times.push(t.elapsed().as_nanos() as f64);
+    }
+    times
+}
+
+/// Where kira starts a sound scheduled on a clock at a frame inside a block: frames late (or
+/// early) of the frame asked for, over starts at several places in a block.
+fn kira_onset_errors() -> Vec<i64> {
+    use kira::sound::static_sound::{StaticSoundData, StaticSoundSettings};
+    let mut errors = Vec::new();
+    for wanted in [1000u64, 1037, 1100, 1151] {
+        let mut manager = kira_manager(4);
+        let mut clock = manager.add_clock(kira::clock::ClockSpeed::TicksPerSecond(RATE as f64)).unwrap();
+        let at = kira::clock::ClockTime { clock: clock.id(), ticks: wanted, fraction: 0.0 };
+        let frames: std::sync::Arc<[kira::Frame]> = vec![kira::Frame { left: 0.5, right: 0.5 }; RATE as usize].into();
+        let data = StaticSoundData {
+            sample_rate: RATE,
+            frames,
+            settings: StaticSoundSettings::new().start_time(at),
+            slice: None,
+        };
+        manager.play(data).unwrap();
+        clock.start();
+        let mut heard: Vec<f32> = Vec::new();
+        let mut out = vec![0.0f32; 128 * 2];
+        for _ in 0..16 {
+            kira_block(&mut manager, &mut out);
+            heard.extend(out.iter().step_by(2));
+        }
+        // The clock starts with the first block: tick N is frame N.
+        let onset = heard.iter().position(|x| x.abs() > 0.01).map_or(i64::MAX, |k| k as i64);
+        errors.push(onset - wanted as i64);
+    }
+    errors
+}
+
+/// Segue and kira 0.12 in the same process on the same machine.
+fn versus_kira() {
+    println!("\n## Segue beside kira 0.12 (same process, same machine)");
+    println!("In-memory stereo voices, every gain ramping, 128-frame blocks (median ns per voice-frame):");
+    println!("| voices | Segue | kira | kira / Segue |");
+    println!("|---|---|---|---|");
+    let head = memory_head();
+    for voices in [16usize, 64, 256] {
+        let segue = stats(memory_voice_times(&head, voices, 128, true)).median / (voices * 128) as f64;
+        let kira = stats(kira_voice_times(voices)).median / (voices * 128) as f64;
+        println!("| {voices} | {segue:.2} | {kira:.2} | {:.1}× |", kira / segue);
+    }
+    let errors = kira_onset_errors();
+    println!(
+        "Onset error of a start scheduled inside a block (frames after the one asked for): Segue 0 \
+         (tests/timing.rs asserts it); kira {errors:?}"
+    );
 }
 
 /// Writes a 16-bit stereo WAV of a slowly wandering chord, `secs` long.
