@@ -265,11 +265,16 @@ fn mix_into(
     let mut peak = 0.0f32;
     while at < out_l.len() {
         let n = (out_l.len() - at).min(gains.len());
-        // The same values as `gain.tick() * env.tick()` frame by frame, made in runs.
-        gain.fill(&mut gains[..n]);
-        env.fill(&mut levels[..n]);
-        for (g, e) in gains[..n].iter_mut().zip(&levels[..n]) {
-            *g *= e;
+        // The same values as `gain.tick() * env.tick()` frame by frame, made in runs (with the
+        // level gain steady, the usual case, in one pass).
+        if gain.is_steady() {
+            env.fill_scaled(&mut gains[..n], gain.value());
+        } else {
+            gain.fill(&mut gains[..n]);
+            env.fill(&mut levels[..n]);
+            for (g, e) in gains[..n].iter_mut().zip(&levels[..n]) {
+                *g *= e;
+            }
         }
         let g_max = if meter { gains[..n].iter().fold(0.0f32, |m, g| m.max(g.abs())) } else { 0.0 };
         let (l, r) = (&mut out_l[at..at + n], &mut out_r[at..at + n]);
