@@ -37,12 +37,14 @@ fn main() {
         mix();
     }
     if want("stream") {
-        println!("\n## Streaming voices from 44.1 kHz stereo files (resampled to 48 kHz), paced in real time");
-        println!("| voices | block | median µs | p99 µs | max µs | ns per voice-frame (median) | CPU s per s of audio (all threads / loader) | underrun reports |");
-        println!("|---|---|---|---|---|---|---|---|");
-        for voices in [16, 64, 256] {
-            for block in [64, 512] {
-                stream(&dir, voices, block);
+        println!("\n## Streaming voices from 44.1 kHz stereo WAV and MP3 files (resampled to 48 kHz), paced in real time");
+        println!("| files | voices | block | median µs | p99 µs | max µs | ns per voice-frame (median) | CPU s per s of audio (all threads / loader) | underrun reports |");
+        println!("|---|---|---|---|---|---|---|---|---|");
+        for ext in ["wav", "mp3"] {
+            for voices in [16, 64, 256] {
+                for block in [64, 512] {
+                    stream(&dir, voices, block, ext);
+                }
             }
         }
     }
@@ -469,15 +471,26 @@ fn show100(dir: &Path) {
 }
 
 /// Streaming voices from 44.1 kHz files, paced in real time.
-fn stream(dir: &Path, voices: usize, block: usize) {
+fn stream(dir: &Path, voices: usize, block: usize, ext: &str) {
     let files: Vec<PathBuf> = (0..8).map(|i| dir.join(format!("stream{i}.wav"))).collect();
     for (i, f) in files.iter().enumerate() {
         write_music(f, 44_100, 30.0, i as f64 + 0.5);
+        let mp3 = f.with_extension("mp3");
+        if ext == "mp3" && !mp3.exists() {
+            let ok = std::process::Command::new("ffmpeg")
+                .args(["-y", "-loglevel", "error", "-i"])
+                .arg(f)
+                .args(["-c:a", "libmp3lame", "-b:a", "192k"])
+                .arg(&mp3)
+                .status()
+                .is_ok_and(|s| s.success());
+            assert!(ok, "ffmpeg makes the MP3s");
+        }
     }
     let cues: Vec<serde_json::Value> = (0..voices)
-        .map(|c| serde_json::json!({ "id": format!("c{c}"), "file": format!("stream{}.wav", c % 8), "at": 0, "gain_db": -18, "duck_db": 0 }))
+        .map(|c| serde_json::json!({ "id": format!("c{c}"), "file": format!("stream{}.{ext}", c % 8), "at": 0, "gain_db": -18, "duck_db": 0 }))
         .collect();
-    let show = dir.join(format!("stream{voices}.json"));
+    let show = dir.join(format!("stream{voices}-{ext}.json"));
     write_show(
         &show,
         &serde_json::json!({ "format": "segue-show/1", "scenes": [{ "id": "s", "at": 0, "cues": cues }] }),
@@ -513,7 +526,7 @@ fn stream(dir: &Path, voices: usize, block: usize) {
     let s = stats(times);
     let deadline = block as f64 / RATE as f64 * 1e9;
     println!(
-        "| {voices} | {block} | {:.1} ({:.2}%) | {:.1} ({:.2}%) | {:.1} | {:.2} | {:.3} / {:.3} | {underruns} |",
+        "| {ext} | {voices} | {block} | {:.1} ({:.2}%) | {:.1} ({:.2}%) | {:.1} | {:.2} | {:.3} / {:.3} | {underruns} |",
         s.median / 1000.0,
         100.0 * s.median / deadline,
         s.p99 / 1000.0,
