@@ -37,7 +37,9 @@ fn main() {
         mix();
     }
     if want("stream") {
-        println!("\n## Streaming voices from 44.1 kHz stereo WAV and MP3 files (resampled to 48 kHz), paced in real time");
+        println!(
+            "\n## Streaming voices from 44.1 kHz stereo WAV and MP3 files (resampled to 48 kHz), paced in real time"
+        );
         println!("| files | voices | block | median µs | p99 µs | max µs | ns per voice-frame (median) | CPU s per s of audio (all threads / loader) | underrun reports |");
         println!("|---|---|---|---|---|---|---|---|---|");
         for ext in ["wav", "mp3"] {

@@ -10,6 +10,7 @@
 
 pub mod app;
 pub mod control;
+pub mod deliver;
 pub mod engine;
 pub mod plugin;
 pub mod render;

@@ -85,7 +85,13 @@ enum Command {
     /// List audio backends and their output devices (channels, rates), and MIDI inputs.
     Devices,
     /// Validate a show file and its audio; print a summary, or every problem found.
-    Check { show: PathBuf },
+    Check {
+        show: PathBuf,
+        /// Also measure each audio file's integrated loudness and true peak (EBU R128), so songs
+        /// from different masters can be matched by gain_db.
+        #[arg(long)]
+        loudness: bool,
+    },
     /// Print the JSON Schema of the show format (for editors).
     Schema,
     /// Bounce a show's timeline to a 32-bit float stereo WAV.
@@ -108,6 +114,13 @@ enum Command {
         /// Also write the bed and cue buses as `bed.wav` and `cues.wav` into this folder.
         #[arg(long)]
         stems: Option<PathBuf>,
+        /// Sample format: 32f (float, the default), 24 or 16 (integer, TPDF-dithered).
+        #[arg(long, default_value = "32f", value_parser = parse_bits)]
+        bits: segue::deliver::wav::Bits,
+        /// Integrated loudness the mix should have (LUFS, e.g. -23 for EBU R128, -24 for ATSC
+        /// A/85): says how far off it is.
+        #[arg(long, allow_negative_numbers = true)]
+        loudness_target: Option<f64>,
     },
 }
 
@@ -117,6 +130,10 @@ fn parse_patch(text: &str) -> Result<segue::app::audio::Patch, String> {
 
 fn parse_cidr(text: &str) -> Result<(std::net::IpAddr, u8), String> {
     segue::app::osc::parse_cidr(text)
+}
+
+fn parse_bits(text: &str) -> Result<segue::deliver::wav::Bits, String> {
+    segue::deliver::wav::Bits::parse(text)
 }
 
 fn parse_time(text: &str) -> Result<f64, String> {
@@ -193,9 +210,15 @@ fn run() -> anyhow::Result<ExitCode> {
             print!("{}", app::midi::list());
             Ok(ExitCode::SUCCESS)
         }
-        Command::Check { show } => match show::load(&show) {
+        Command::Check { show, loudness } => match show::load(&show) {
             Ok(file) => {
                 println!("{}", show::summary::summary(&file));
+                if loudness {
+                    println!("Loudness (EBU R128, each file as it is, before gain_db):");
+                    for (name, line) in segue::deliver::loudness::of_files(&file) {
+                        println!("  {name}  {line}");
+                    }
+                }
                 Ok(ExitCode::SUCCESS)
             }
             Err(errors) => {
@@ -208,7 +231,7 @@ fn run() -> anyhow::Result<ExitCode> {
             println!("{}", show::schema::schema_json());
             Ok(ExitCode::SUCCESS)
         }
-        Command::Render { show, output, sample_rate, block, start, duration, stems } => {
+        Command::Render { show, output, sample_rate, block, start, duration, stems, bits, loudness_target } => {
             let file = match show::load(&show) {
                 Ok(file) => file,
                 Err(errors) => {
@@ -227,11 +250,28 @@ fn run() -> anyhow::Result<ExitCode> {
             for notice in rendered.notices.iter().filter(|n| n.severity != Severity::Info) {
                 eprintln!("{notice}");
             }
-            render::write_wav(&output, sample_rate, &rendered.main)?;
+            let write = |path: &std::path::Path, audio: &[Vec<f32>; 2]| -> anyhow::Result<()> {
+                let over = segue::deliver::wav::write(path, sample_rate, audio, bits).map_err(anyhow::Error::msg)?;
+                if over > 0 {
+                    let what = if bits == segue::deliver::wav::Bits::Float32 { "are above" } else { "were clipped at" };
+                    eprintln!("warning: {}: {over} samples {what} full scale", path.display());
+                }
+                Ok(())
+            };
+            write(&output, &rendered.main)?;
             if let Some(dir) = stems {
                 std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
-                render::write_wav(&dir.join("bed.wav"), sample_rate, &rendered.bed)?;
-                render::write_wav(&dir.join("cues.wav"), sample_rate, &rendered.cues)?;
+                write(&dir.join("bed.wav"), &rendered.bed)?;
+                write(&dir.join("cues.wav"), &rendered.cues)?;
+            }
+            match segue::deliver::loudness::measure(&[&rendered.main[0], &rendered.main[1]], sample_rate) {
+                Ok(loudness) => {
+                    eprintln!("loudness: {loudness}");
+                    for warning in loudness.warnings(loudness_target) {
+                        eprintln!("warning: {warning}");
+                    }
+                }
+                Err(e) => eprintln!("warning: {e}"),
             }
             let secs = rendered.frames() as f64 / sample_rate as f64;
             eprintln!(
