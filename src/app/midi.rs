@@ -182,20 +182,30 @@ impl JackIn {
     }
 }
 
+/// Why an ALSA port could not be had.
+enum AlsaMiss {
+    NoSequencer(String),
+    Port(String),
+}
+
+/// How often a JACK server that is not there is asked for again.
+const JACK_RETRY: Duration = Duration::from_secs(10);
+
 /// The ALSA side: a midir connection per wanted port.
 fn alsa_connect(
     wanted: &Wanted,
     map: MidiMap,
     requests: &crossbeam_channel::Sender<Request>,
     counts: &Arc<MidiCounts>,
-) -> Result<(String, midir::MidiInputConnection<()>), String> {
-    let mut input = midir::MidiInput::new("segue").map_err(|e| format!("the ALSA sequencer is not there ({e})"))?;
+) -> Result<(String, midir::MidiInputConnection<()>), AlsaMiss> {
+    let mut input = midir::MidiInput::new("segue")
+        .map_err(|e| AlsaMiss::NoSequencer(format!("the ALSA sequencer is not there ({e})")))?;
     input.ignore(midir::Ignore::TimeAndActiveSense);
     let port = input
         .ports()
         .into_iter()
         .find(|p| input.port_name(p).is_ok_and(|n| wanted.matches(&n)))
-        .ok_or_else(|| format!("no ALSA MIDI port matches \"{}\"", wanted.name))?;
+        .ok_or_else(|| AlsaMiss::Port(format!("no ALSA MIDI port matches \"{}\"", wanted.name)))?;
     let name = input.port_name(&port).unwrap_or_default();
     let (requests, counts) = (requests.clone(), counts.clone());
     let mut clock = StampClock::default();
@@ -212,7 +222,7 @@ fn alsa_connect(
             },
             (),
         )
-        .map_err(|e| format!("cannot listen to ALSA MIDI port \"{name}\": {e}"))?;
+        .map_err(|e| AlsaMiss::Port(format!("cannot listen to ALSA MIDI port \"{name}\": {e}")))?;
     Ok((name, connection))
 }
 
@@ -253,6 +263,9 @@ fn run(
     let mut missing: Vec<Wanted> = wanted;
     let mut said: Vec<Option<String>> = vec![None; missing.len()];
     let mut last_try: Option<Instant> = None;
+    let mut jack_tried: Option<Instant> = None;
+    let mut jack_error = String::new();
+    let mut sequencer_missing: Option<String> = None;
     while !stop.load(Ordering::Relaxed) {
         if !missing.is_empty() && last_try.is_none_or(|t| t.elapsed() >= RETRY) {
             last_try = Some(Instant::now());
@@ -262,11 +275,17 @@ fn run(
                 let mut why = Vec::new();
                 let mut found = None;
                 if w.system != System::Alsa {
-                    if jack.is_none() {
+                    // Without a server, asked again only every JACK_RETRY (libjack says why on
+                    // stderr each time it is asked).
+                    if jack.is_none() && jack_tried.is_none_or(|t: Instant| t.elapsed() >= JACK_RETRY) {
+                        jack_tried = Some(Instant::now());
                         match JackIn::open(counts) {
                             Ok(j) => jack = Some(j),
-                            Err(e) => why.push(e),
+                            Err(e) => jack_error = e,
                         }
+                    }
+                    if jack.is_none() {
+                        why.push(jack_error.clone());
                     }
                     if let Some(j) = &jack {
                         match j.connect(&w) {
@@ -276,12 +295,20 @@ fn run(
                     }
                 }
                 if found.is_none() && w.system != System::Jack {
-                    match alsa_connect(&w, map, requests, counts) {
-                        Ok((name, connection)) => {
-                            alsa.push(connection);
-                            found = Some(format!("ALSA MIDI port {name}"));
-                        }
-                        Err(e) => why.push(e),
+                    match &sequencer_missing {
+                        // A machine without the sequencer does not grow one mid-show.
+                        Some(e) => why.push(e.clone()),
+                        None => match alsa_connect(&w, map, requests, counts) {
+                            Ok((name, connection)) => {
+                                alsa.push(connection);
+                                found = Some(format!("ALSA MIDI port {name}"));
+                            }
+                            Err(AlsaMiss::NoSequencer(e)) => {
+                                why.push(e.clone());
+                                sequencer_missing = Some(e);
+                            }
+                            Err(AlsaMiss::Port(e)) => why.push(e),
+                        },
                     }
                 }
                 match found {

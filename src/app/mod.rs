@@ -85,6 +85,11 @@ pub fn play(options: PlayOptions) -> Result<(), PlayError> {
     // What --watch compares saves with: the file as it was before it was loaded.
     let mut opened = options.watch.then(|| std::fs::read(&options.show).ok()).flatten();
     let file = show::load(&options.show)?;
+    if !options.headless {
+        // libjack writes its complaints (a server that went away, a MIDI server not there) to
+        // stderr, which would scribble over the console; the player reports what matters itself.
+        jack::set_logger(jack::LoggerType::None);
+    }
     let mut device_options = options.device.clone();
     device_options.channels = options.patch.channels_needed();
     let output = device::choose(&device_options).map_err(PlayError::NoOutput)?;
