@@ -349,3 +349,37 @@ fn the_resampler_keeps_its_measured_quality() {
         "48 kHz through a 48 kHz engine: bit for bit"
     );
 }
+
+#[test]
+fn cut_and_damaged_compressed_files_give_an_answer_never_a_panic() {
+    let dir = scratch("formats-damaged");
+    let wav = tone_wav(&dir, "tone.wav", 44_100, 440.0, 0.5);
+    for (name, args) in [
+        ("t.m4a", vec!["-c:a", "aac"]),
+        ("t.mp3", vec!["-c:a", "libmp3lame"]),
+        ("t.flac", vec!["-c:a", "flac"]),
+        ("t.ogg", vec!["-c:a", "libvorbis"]),
+    ] {
+        let file = encode(&wav, &dir, name, &args);
+        let bytes = std::fs::read(dir.join(&file)).unwrap();
+        let broken = dir.join(format!("broken-{name}"));
+        // Cut at many lengths, and with bytes flipped all through (a fixed pattern: repeatable).
+        let mut cases: Vec<Vec<u8>> = (1..24).map(|k| bytes[..bytes.len() * k / 24].to_vec()).collect();
+        for stride in [7usize, 61, 509] {
+            let mut b = bytes.clone();
+            for i in (0..b.len()).step_by(stride) {
+                b[i] ^= 0x5A;
+            }
+            cases.push(b);
+        }
+        for case in cases {
+            std::fs::write(&broken, &case).unwrap();
+            // Probing and, when it says it plays, decoding all of it: an answer either way.
+            if let Ok(info) = segue::stream::probe::probe(&broken) {
+                if let Ok(spec) = segue::stream::source::whole_file(&broken) {
+                    let _ = segue::stream::source::decode_all(&spec, info.sample_rate);
+                }
+            }
+        }
+    }
+}
