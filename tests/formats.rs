@@ -383,3 +383,18 @@ fn cut_and_damaged_compressed_files_give_an_answer_never_a_panic() {
         }
     }
 }
+
+#[test]
+fn an_mp3_without_a_xing_header_is_counted_to_its_real_end() {
+    let dir = scratch("formats-noxing");
+    let wav = tone_wav(&dir, "tone.wav", 44_100, 440.0, 1.0);
+    let mp3 = encode(&wav, &dir, "plain.mp3", &["-c:a", "libmp3lame", "-b:a", "160k", "-write_xing", "0"]);
+    let info = segue::stream::probe::probe(&dir.join(&mp3)).unwrap();
+    // Without the LAME header its encoder delay (~1105 + 529 frames) and padding cannot be
+    // trimmed: it is longer than the WAV by those, never cut short (at most 2 MP3 frames more).
+    let wav_frames = (1.8 * 44_100.0) as u64;
+    assert!(info.frames >= wav_frames && info.frames <= wav_frames + 1105 + 529 + 2 * 1152, "{} frames", info.frames);
+    // It plays to its end with nothing reported (render() asserts no problems).
+    let out = left(cue_show(&dir, &mp3, json!({})), 2.2);
+    assert!(last_loud(&out) > first_loud(&out) + RATE as usize * 9 / 10, "the whole tone plays");
+}

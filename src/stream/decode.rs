@@ -56,6 +56,8 @@ pub struct Decoded {
     path: String,
     /// Opened and nothing read or sought yet.
     fresh: bool,
+    /// The decoder panicked: every call is an error from then on.
+    broken: bool,
 }
 
 /// How source channels become the output's one or two.
@@ -186,8 +188,13 @@ fn unsupported(path: &Path, e: &SymphoniaError) -> String {
 }
 
 impl Decoded {
-    /// Opens `path` for decoding (frame 0 next).
+    /// Opens `path` for decoding (frame 0 next). A decoder that panics on a malformed file (a
+    /// few of symphonia's do) gives an error, never takes the thread down.
     pub fn open(path: &Path) -> Result<Decoded, String> {
+        guarded(|| Decoded::open_inner(path))
+    }
+
+    fn open_inner(path: &Path) -> Result<Decoded, String> {
         let file = File::open(path).map_err(|e| e.to_string())?;
         let mss = MediaSourceStream::new(Box::new(file), Default::default());
         let mut hint = Hint::new();
@@ -238,6 +245,13 @@ impl Decoded {
                 }
             }
         }
+        // An MP3 without a LAME/Xing header and a raw ADTS stream get a length symphonia
+        // estimates from the bitrate: count the packets instead.
+        let estimated = (params.codec == symphonia::core::codecs::CODEC_TYPE_MP3 && params.delay.is_none())
+            || (params.codec == CODEC_TYPE_AAC && container(path) != Some("MP4/M4A"));
+        if estimated {
+            frames = None;
+        }
         let id = track.id;
         let mut decoded = Decoded {
             format,
@@ -256,6 +270,7 @@ impl Decoded {
             samples: None,
             path: path.display().to_string(),
             fresh: true,
+            broken: false,
         };
         if rate == 0 || source_channels == 0 {
             // The first packet's audio says (it stays as the first to hand out).
@@ -294,6 +309,10 @@ impl Decoded {
 
     /// Moves to file frame `frame` exactly (through a packet well before it).
     pub fn seek(&mut self, frame: u64) -> Result<(), String> {
+        self.guard(|d| d.seek_inner(frame))
+    }
+
+    fn seek_inner(&mut self, frame: u64) -> Result<(), String> {
         let frame = frame.min(self.frames);
         if std::mem::take(&mut self.fresh) && frame == 0 {
             // Just opened: what comes next is frame 0 already.
@@ -329,6 +348,9 @@ impl Decoded {
                 }
             }
             if !self.decode_packet()? {
+                // Past the end: nothing left to hand out.
+                self.pending.clear();
+                self.pending_pos = 0;
                 return Ok(());
             }
         }
@@ -358,6 +380,9 @@ impl Decoded {
             };
             let spec = *decoded.spec();
             let frames = decoded.frames();
+            if spec.channels.count() == 0 || spec.rate == 0 {
+                return Err(format!("cannot decode {}: a packet claims no channels or no rate", self.path));
+            }
             if self.file_format.source_channels == 0 {
                 let count = spec.channels.count();
                 self.file_format.source_channels = count as u16;
@@ -390,6 +415,26 @@ impl Decoded {
     /// Decodes up to `n` frames into the planar `out` (one or two channels) from index `at`;
     /// fewer only at the end of the file.
     pub fn read(&mut self, out: &mut [Vec<f32>], at: usize, n: usize) -> Result<usize, String> {
+        self.guard(|d| d.read_inner(out, at, n))
+    }
+
+    /// Runs `f`; after a panic in the decoder the file is given up for good.
+    fn guard<T>(&mut self, f: impl FnOnce(&mut Decoded) -> Result<T, String>) -> Result<T, String> {
+        if self.broken {
+            return Err(format!("{}: its decoder failed earlier (the file is damaged)", self.path));
+        }
+        let result = guarded(|| f(self));
+        if result.is_err() && self.broken_by_panic() {
+            self.broken = true;
+        }
+        result
+    }
+
+    fn broken_by_panic(&self) -> bool {
+        PANICKED.with(|p| p.replace(false))
+    }
+
+    fn read_inner(&mut self, out: &mut [Vec<f32>], at: usize, n: usize) -> Result<usize, String> {
         let ch = self.file_format.source_channels as usize;
         let mut done = 0;
         while done < n && self.pos < self.frames {
@@ -429,6 +474,27 @@ impl Decoded {
             done += k;
         }
         Ok(done)
+    }
+}
+
+thread_local! {
+    /// Set when `guarded` caught a panic on this thread.
+    static PANICKED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Runs `f`, turning a panic inside it (symphonia on a malformed file) into an error.
+fn guarded<T>(f: impl FnOnce() -> Result<T, String>) -> Result<T, String> {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
+        Ok(result) => result,
+        Err(payload) => {
+            PANICKED.with(|p| p.set(true));
+            let why = payload
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| payload.downcast_ref::<String>().cloned())
+                .unwrap_or_default();
+            Err(format!("the decoder failed on it (the file is damaged?): {why}"))
+        }
     }
 }
 
@@ -475,7 +541,9 @@ pub fn mp4_priming(path: &Path) -> Option<Priming> {
                 };
                 if media_time >= 0 {
                     let length = match (movie_scale, media_scale) {
-                        (Some(mv), Some(md)) if mv > 0 && duration > 0 => Some(duration * md / mv),
+                        (Some(mv), Some(md)) if mv > 0 && duration > 0 => {
+                            u64::try_from(duration as u128 * md as u128 / mv as u128).ok()
+                        }
                         _ => None,
                     };
                     return Some(Priming { priming: media_time as u64, padding: 0, length });
@@ -516,14 +584,15 @@ fn next_box(data: &[u8], at: usize) -> Option<([u8; 4], &[u8], usize)> {
     let size = u32::from_be_bytes(data.get(at..at + 4)?.try_into().ok()?) as usize;
     let kind: [u8; 4] = data.get(at + 4..at + 8)?.try_into().ok()?;
     let (header, size) = match size {
-        1 => (16, be_u64(data.get(at + 8..at + 16)?) as usize),
+        1 => (16, usize::try_from(be_u64(data.get(at + 8..at + 16)?)).ok()?),
         0 => (8, data.len() - at),
         s => (8, s),
     };
-    if size < header || at + size > data.len() {
+    let end = at.checked_add(size)?;
+    if size < header || end > data.len() {
         return None;
     }
-    Some((kind, &data[at + header..at + size], at + size))
+    Some((kind, &data[at + header..end], end))
 }
 
 /// The first child box of `kind` in a box body.
@@ -557,7 +626,7 @@ fn find_box(file: &mut File, mut at: u64, end: u64, kind: &[u8; 4]) -> Option<(u
         if &head[4..8] == kind {
             return Some((at, size));
         }
-        at += size;
+        at = at.checked_add(size)?;
     }
     None
 }
@@ -570,6 +639,7 @@ fn read_box(file: &mut File, (at, size): (u64, u64)) -> Option<Vec<u8>> {
     let mut data = vec![0u8; size as usize];
     file.seek(SeekFrom::Start(at)).ok()?;
     file.read_exact(&mut data).ok()?;
-    // The body of the box: the children start after its 8-byte header.
-    Some(data.split_off(8))
+    // The body of the box: the children start after its header (16 bytes with a 64-bit size).
+    let header = if data.get(..4) == Some(&[0, 0, 0, 1]) { 16 } else { 8 };
+    (data.len() >= header).then(|| data.split_off(header))
 }
