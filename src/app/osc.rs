@@ -16,12 +16,17 @@ use rosc::{OscMessage, OscPacket, OscType};
 use crate::app::remote::{reply, Remote, ReplyTo, Request, Source};
 use crate::engine::command::Level;
 
+/// Bundles one packet may hold, nested or not.
+const MAX_BUNDLES: usize = 16;
 /// TCP connections served at once; more are closed at once (a flood must not eat threads).
 const MAX_CONNECTIONS: usize = 16;
 /// The longest SLIP frame read; a longer one is malformed (and dropped whole).
 const MAX_FRAME: usize = 65_536;
-/// How long a reply may wait for a TCP peer that does not read.
-const TCP_WRITE_TIMEOUT: Duration = Duration::from_millis(20);
+/// How long the reply writer waits for a TCP peer that does not read before it gives the
+/// connection up.
+const TCP_WRITE_TIMEOUT: Duration = Duration::from_secs(2);
+/// Replies queued for one TCP connection.
+const REPLY_QUEUE: usize = 64;
 
 /// Reads an OSC message as a command.
 pub fn parse(msg: &OscMessage) -> Result<Remote, String> {
@@ -104,6 +109,8 @@ pub struct OscServer {
 
 /// Who may send: loopback always, else addresses inside `allow` (network, prefix length).
 fn allowed(ip: IpAddr, allow: &[(IpAddr, u8)]) -> bool {
+    // An IPv4 peer on a dual-stack socket arrives as ::ffff:a.b.c.d.
+    let ip = ip.to_canonical();
     if ip.is_loopback() {
         return true;
     }
@@ -127,6 +134,10 @@ pub fn parse_cidr(text: &str) -> Result<(IpAddr, u8), String> {
         None => (text, if text.contains(':') { 128 } else { 32 }),
     };
     let ip: IpAddr = ip.parse().map_err(|_| format!("\"{text}\" is not an IP network like 10.0.0.0/24"))?;
+    let most = if ip.is_ipv4() { 32 } else { 128 };
+    if bits > most {
+        return Err(format!("\"{text}\": a prefix length is at most {most}"));
+    }
     Ok((ip, bits))
 }
 
@@ -195,6 +206,12 @@ fn take_packet(
     counts: &OscCounts,
     requests: &crossbeam_channel::Sender<Request>,
 ) -> bool {
+    // rosc decodes nested bundles by recursion: a packet of thousands would overflow the stack
+    // before `messages` could refuse it. A show controller nests a few.
+    if bytes.windows(8).filter(|w| w == b"#bundle\0").count() > MAX_BUNDLES {
+        counts.malformed.fetch_add(1, Ordering::Relaxed);
+        return true;
+    }
     let Ok((_, packet)) = rosc::decoder::decode_udp(bytes) else {
         counts.malformed.fetch_add(1, Ordering::Relaxed);
         return true;
@@ -271,8 +288,23 @@ fn serve(
     stop: &AtomicBool,
     requests: &crossbeam_channel::Sender<Request>,
 ) {
+    // Replies are written by a thread of the connection's own, so a peer that does not read
+    // blocks nobody; the queue holds a few, then replies are dropped.
+    let (replies, outgoing) = crossbeam_channel::bounded::<Vec<u8>>(REPLY_QUEUE);
+    if let Ok(mut writer) = stream.try_clone() {
+        let _ = std::thread::Builder::new().name("segue-osc-reply".into()).spawn(move || {
+            for frame in outgoing {
+                if std::io::Write::write_all(&mut writer, &frame).is_err() {
+                    // A peer that has not read for the write timeout: its connection is closed
+                    // (its slot freed), and it can connect again.
+                    let _ = writer.shutdown(std::net::Shutdown::Both);
+                    return;
+                }
+            }
+        });
+    }
     let stream = Arc::new(stream);
-    let to = ReplyTo::Tcp(stream.clone());
+    let to = ReplyTo::Tcp(replies);
     let mut frames = SlipDecoder::default();
     let mut buf = [0u8; 4096];
     while !stop.load(Ordering::Relaxed) {
@@ -404,6 +436,31 @@ mod tests {
         assert!(allowed("10.1.2.77".parse().unwrap(), &allow));
         assert!(!allowed("10.1.3.1".parse().unwrap(), &allow));
         assert!(parse_cidr("nonsense").is_err());
+    }
+
+    #[test]
+    fn mapped_ipv4_peers_and_prefix_lengths_are_read_right() {
+        assert!(allowed("::ffff:127.0.0.1".parse().unwrap(), &[]));
+        assert!(allowed("::ffff:10.1.2.3".parse().unwrap(), &[parse_cidr("10.1.2.0/24").unwrap()]));
+        assert!(parse_cidr("10.0.0.0/33").unwrap_err().contains("at most 32"));
+    }
+
+    #[test]
+    fn a_packet_of_deeply_nested_bundles_is_refused_before_it_is_decoded() {
+        // 5000 nested bundles: each `#bundle\0`, a time tag and the size of what it holds.
+        let mut packet = Vec::new();
+        for _ in 0..5000 {
+            packet.extend_from_slice(b"#bundle\0");
+            packet.extend_from_slice(&[0, 0, 0, 0, 0, 0, 0, 1]);
+            packet.extend_from_slice(&[0, 0, 0, 0]);
+        }
+        let (tx, rx) = crossbeam_channel::unbounded();
+        let udp = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let counts = OscCounts::default();
+        let to = ReplyTo::Udp(udp.local_addr().unwrap());
+        assert!(take_packet(&packet, Instant::now(), &to, &udp, &counts, &tx));
+        assert_eq!(counts.malformed.load(Ordering::Relaxed), 1);
+        assert!(rx.try_recv().is_err());
     }
 
     #[test]

@@ -3,9 +3,7 @@
 //! control loop carries out one audio buffer after its arrival. Built on the input threads, read
 //! on the control loop.
 
-use std::io::Write;
-use std::net::{SocketAddr, TcpStream, UdpSocket};
-use std::sync::Arc;
+use std::net::{SocketAddr, UdpSocket};
 use std::time::Instant;
 
 use rosc::{OscMessage, OscPacket, OscType};
@@ -65,11 +63,13 @@ impl Source {
     }
 }
 
-/// Where an OSC reply goes: back to the UDP sender, or down the TCP connection it came on.
+/// Where an OSC reply goes: back to the UDP sender, or down the TCP connection it came on (to
+/// that connection's writer thread, SLIP-framed; a peer that does not read loses replies once
+/// its queue is full, and never holds up the control loop).
 #[derive(Debug, Clone)]
 pub enum ReplyTo {
     Udp(SocketAddr),
-    Tcp(Arc<TcpStream>),
+    Tcp(crossbeam_channel::Sender<Vec<u8>>),
 }
 
 /// A command as it arrived: when, and from where.
@@ -84,13 +84,14 @@ pub struct Request {
 }
 
 /// Sends `/segue/reply{address}` with `text` to where an OSC request came from (`udp`: the
-/// server's socket). A TCP peer that does not read in time loses its reply, never the show's
-/// time (the stream has a short write timeout).
+/// server's socket).
 pub fn reply(udp: &UdpSocket, to: &ReplyTo, address: &str, text: &str) -> std::io::Result<()> {
     let msg = OscMessage { addr: format!("/segue/reply{address}"), args: vec![OscType::String(text.into())] };
     let bytes = rosc::encoder::encode(&OscPacket::Message(msg)).map_err(|e| std::io::Error::other(e.to_string()))?;
     match to {
         ReplyTo::Udp(addr) => udp.send_to(&bytes, addr).map(|_| ()),
-        ReplyTo::Tcp(stream) => (&**stream).write_all(&crate::app::osc::slip_encode(&bytes)),
+        ReplyTo::Tcp(writer) => writer
+            .try_send(crate::app::osc::slip_encode(&bytes))
+            .map_err(|_| std::io::Error::other("the TCP peer is not reading its replies")),
     }
 }
