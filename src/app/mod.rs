@@ -197,6 +197,7 @@ pub fn play(options: PlayOptions) -> Result<(), PlayError> {
     // A valid saved show waiting for the transport to stop (or for `r`).
     let mut pending: Option<Box<show::ShowFile>> = None;
     let mut reload_now = false;
+    let mut last_command = Instant::now();
     loop {
         // Remote commands and keys, stamped on arrival, scheduled one buffer after it.
         let mut batch: Vec<Request> = Vec::new();
@@ -239,6 +240,7 @@ pub fn play(options: PlayOptions) -> Result<(), PlayError> {
             }
         }
         for request in batch {
+            last_command = Instant::now();
             out.command(&request);
             if request.remote == Remote::Quit {
                 return Ok(());
@@ -359,11 +361,25 @@ pub fn play(options: PlayOptions) -> Result<(), PlayError> {
                 },
             }
         }
-        let quiet = !rolling && !desk.anything_playing();
+        // Loaded by itself only into silence: the transport stopped, no cue playing, nothing at
+        // all on the output (a bed a scene command started counts), and no command for a second
+        // (one that has not sounded yet would be lost with the old show).
+        let silent = {
+            let m = desk.meters();
+            m.main[0] == 0.0 && m.main[1] == 0.0
+        };
+        let quiet = !rolling && !desk.anything_playing() && silent && last_command.elapsed() >= RELOAD_CALM;
         if let Some(file) = pending.take_if(|_| reload_now || quiet) {
             reload_now = false;
             let (_, position) = transport_state(&published);
+            // The operator's place: the standby cue, by id, if the new show still has it.
+            let standby = desk.controller.standby().map(|c| desk.controller.cue_id(c).to_string());
             desk.load(*file);
+            if let Some(cue) = standby.and_then(|id| desk.controller.cue_index(&id).ok()) {
+                if desk.controller.is_manual(cue) {
+                    let _ = desk.controller.set_standby(cue);
+                }
+            }
             if rolling {
                 // The timeline plays on in the new show from where it is (the transport's jump
                 // path: it lands as soon as the loader has the data).
@@ -444,6 +460,9 @@ pub fn play(options: PlayOptions) -> Result<(), PlayError> {
 fn show_problems(errors: &show::ShowErrors) -> Vec<String> {
     errors.problems.iter().map(|p| p.to_string()).collect()
 }
+
+/// How long after the last command a saved show may load by itself.
+const RELOAD_CALM: Duration = Duration::from_secs(1);
 
 /// How often a lost output is tried again.
 const RETRY: Duration = Duration::from_secs(1);
