@@ -564,3 +564,27 @@ fn devices_lists_the_outputs_and_the_midi_inputs_a_player_can_name() {
     // No ALSA sequencer on a machine without sound hardware: said, not a failure.
     assert!(text.contains("ALSA:"), "{text}");
 }
+
+#[test]
+fn a_midi_input_that_goes_away_and_comes_back_is_listened_to_again() {
+    let _jack = one_at_a_time();
+    server();
+    let sender = MidiSender::start();
+    let port = sender.port.clone();
+    let show = midi_show("live-midi-back");
+    let mut player = Player::start(server(), &show, &["--autoplay", "--midi", &format!("jack:{port}")]);
+    player.wait_for(|v| v["event"] == "midi" && v["text"].as_str().unwrap_or("").contains("listening"), "MIDI in");
+    // Unplugged: said.
+    drop(sender);
+    player.wait_for(
+        |v| v["event"] == "problem" && v["text"].as_str().unwrap_or("").contains("went away"),
+        "the input going away to be reported",
+    );
+    // Back under the same name: listened to again, and its notes play.
+    let sender = MidiSender::start();
+    assert_eq!(sender.port, port);
+    player
+        .wait_for(|v| v["event"] == "midi" && v["text"].as_str().unwrap_or("").contains("listening"), "MIDI in again");
+    sender.send_at(sender.now() + RATE / 10, &[0x90, 60, 100]);
+    player.wait_for(|v| v["event"] == "cue_started" && v["cue"] == "hit", "the note after the return");
+}

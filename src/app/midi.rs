@@ -182,6 +182,14 @@ impl JackIn {
     }
 }
 
+/// How a found input is connected.
+enum Link {
+    /// The JACK port connected to ours.
+    Jack(String),
+    /// The ALSA port's name and midir's connection to it (held: dropping it disconnects).
+    Alsa(String, #[allow(dead_code)] midir::MidiInputConnection<()>),
+}
+
 /// Why an ALSA port could not be had.
 enum AlsaMiss {
     NoSequencer(String),
@@ -259,7 +267,8 @@ fn run(
     stop: &AtomicBool,
 ) {
     let mut jack: Option<JackIn> = None;
-    let mut alsa: Vec<midir::MidiInputConnection<()>> = Vec::new();
+    // What each found input is connected through, to see when it goes away.
+    let mut connected: Vec<(Wanted, Link)> = Vec::new();
     let mut missing: Vec<Wanted> = wanted;
     let mut said: Vec<Option<String>> = vec![None; missing.len()];
     let mut last_try: Option<Instant> = None;
@@ -267,13 +276,46 @@ fn run(
     let mut jack_error = String::new();
     let mut sequencer_missing: Option<String> = None;
     while !stop.load(Ordering::Relaxed) {
-        if !missing.is_empty() && last_try.is_none_or(|t| t.elapsed() >= RETRY) {
+        if last_try.is_none_or(|t| t.elapsed() >= RETRY) {
             last_try = Some(Instant::now());
+            // An input that went away (unplugged, its server restarted) is looked for again.
+            let alsa_ports: Option<Vec<String>> =
+                connected.iter().any(|(_, l)| matches!(l, Link::Alsa(..))).then(|| {
+                    midir::MidiInput::new("segue-check")
+                        .map(|i| i.ports().iter().filter_map(|p| i.port_name(p).ok()).collect())
+                        .unwrap_or_default()
+                });
+            let mut i = 0;
+            while i < connected.len() {
+                let here = match &connected[i].1 {
+                    Link::Jack(port) => {
+                        jack.as_ref().is_some_and(|j| j.client.as_client().port_by_name(port).is_some())
+                    }
+                    Link::Alsa(name, _) => alsa_ports.as_ref().is_some_and(|ports| ports.contains(name)),
+                };
+                if here {
+                    i += 1;
+                    continue;
+                }
+                let (w, link) = connected.remove(i);
+                let what = match &link {
+                    Link::Jack(port) => format!("JACK MIDI port {port}"),
+                    Link::Alsa(name, _) => format!("ALSA MIDI port {name}"),
+                };
+                drop(link);
+                let _ = status.send(MidiStatus::Problem(format!(
+                    "MIDI in: {what} went away; looking for \"{}\" again every second",
+                    w.name
+                )));
+                missing.push(w);
+                said.push(None);
+            }
             let mut still = Vec::new();
             let mut still_said = Vec::new();
             for (w, said) in missing.drain(..).zip(said.drain(..)) {
                 let mut why = Vec::new();
                 let mut found = None;
+                let mut link = None;
                 if w.system != System::Alsa {
                     // Without a server, asked again only every JACK_RETRY (libjack says why on
                     // stderr each time it is asked).
@@ -289,7 +331,10 @@ fn run(
                     }
                     if let Some(j) = &jack {
                         match j.connect(&w) {
-                            Some(port) => found = Some(format!("JACK MIDI port {port}")),
+                            Some(port) => {
+                                found = Some(format!("JACK MIDI port {port}"));
+                                link = Some(Link::Jack(port));
+                            }
                             None => why.push(format!("no JACK MIDI port matches \"{}\"", w.name)),
                         }
                     }
@@ -300,8 +345,8 @@ fn run(
                         Some(e) => why.push(e.clone()),
                         None => match alsa_connect(&w, map, requests, counts) {
                             Ok((name, connection)) => {
-                                alsa.push(connection);
                                 found = Some(format!("ALSA MIDI port {name}"));
+                                link = Some(Link::Alsa(name, connection));
                             }
                             Err(AlsaMiss::NoSequencer(e)) => {
                                 why.push(e.clone());
@@ -314,6 +359,9 @@ fn run(
                 match found {
                     Some(port) => {
                         let _ = status.send(MidiStatus::Connected(format!("MIDI in: listening to {port}")));
+                        if let Some(link) = link {
+                            connected.push((w, link));
+                        }
                     }
                     None => {
                         let text = format!(
@@ -345,7 +393,7 @@ fn run(
         }
         std::thread::sleep(Duration::from_millis(1));
     }
-    drop(alsa);
+    drop(connected);
 }
 
 /// `segue devices`: the MIDI inputs `--midi` can name, JACK's and the ALSA sequencer's.
