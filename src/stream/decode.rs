@@ -58,6 +58,8 @@ pub struct Decoded {
     fresh: bool,
     /// The decoder panicked: every call is an error from then on.
     broken: bool,
+    /// The frame the next packet should start at (`None` right after opening or a seek).
+    next_expected: Option<u64>,
 }
 
 /// How source channels become the output's one or two.
@@ -271,6 +273,7 @@ impl Decoded {
             path: path.display().to_string(),
             fresh: true,
             broken: false,
+            next_expected: None,
         };
         if rate == 0 || source_channels == 0 {
             // The first packet's audio says (it stays as the first to hand out).
@@ -321,6 +324,7 @@ impl Decoded {
         self.pending.clear();
         self.pending_pos = 0;
         self.pos = frame;
+        self.next_expected = None;
         let from = (frame + self.lead).saturating_sub(PREROLL);
         let to = SeekTo::TimeStamp { ts: from, track_id: self.track };
         // Wherever the seek lands (at or before `from`), the packets' own timestamps say where
@@ -374,7 +378,7 @@ impl Decoded {
             let ts = packet.ts;
             let decoded = match self.decoder.decode(&packet) {
                 Ok(d) => d,
-                // A damaged packet: skipped (it plays as the gap it leaves).
+                // A damaged packet: skipped; the next one's timestamp fills its time with silence.
                 Err(SymphoniaError::DecodeError(_)) => continue,
                 Err(e) => return Err(format!("cannot decode {}: {e}", self.path)),
             };
@@ -403,10 +407,18 @@ impl Decoded {
             let (first, skip) = if ts >= self.lead { (ts - self.lead, 0) } else { (0, (self.lead - ts) as usize) };
             let skip = skip.min(got.len() / ch);
             self.pending.clear();
+            // A damaged packet skipped before this one leaves its time as silence, so what
+            // follows stays on its frames (up to a second; more is no gap but a jump).
+            let mut first = first;
+            if let Some(expected) = self.next_expected.filter(|&e| first > e && first - e <= self.rate as u64) {
+                self.pending.resize(((first - expected) as usize) * ch, 0.0);
+                first = expected;
+            }
             self.pending.extend_from_slice(&got[skip * ch..]);
             self.pending_pos = 0;
             self.pending_at = first;
             if !self.pending.is_empty() {
+                self.next_expected = Some(first + (self.pending.len() / ch) as u64);
                 return Ok(true);
             }
         }
