@@ -588,3 +588,22 @@ fn a_midi_input_that_goes_away_and_comes_back_is_listened_to_again() {
     sender.send_at(sender.now() + RATE / 10, &[0x90, 60, 100]);
     player.wait_for(|v| v["event"] == "cue_started" && v["cue"] == "hit", "the note after the return");
 }
+
+#[test]
+fn reload_without_watch_checks_the_file_off_the_loop_and_loads_it() {
+    let _jack = one_at_a_time();
+    let show = go_show("live-reload");
+    let mut player = Player::start(server(), &show, &["--autoplay"]);
+    let mut json: Value = serde_json::from_str(&std::fs::read_to_string(&show).unwrap()).unwrap();
+    let mut broken = json.clone();
+    broken["scenes"][0]["cues"][0]["pan"] = serde_json::json!(3);
+    std::fs::write(&show, broken.to_string()).unwrap();
+    assert_eq!(player.osc("/segue/reload", vec![]), "ok");
+    let invalid = player.wait_for(|v| v["event"] == "show_invalid", "the broken file to be listed");
+    assert!(invalid["problems"].to_string().contains("scenes[0].cues[0].pan"), "{invalid}");
+    json["scenes"][0]["cues"][0]["id"] = serde_json::json!("hit9");
+    std::fs::write(&show, json.to_string()).unwrap();
+    assert_eq!(player.osc("/segue/reload", vec![]), "ok");
+    player.wait_for(|v| v["event"] == "show_reloaded", "the good file to load, playing or not");
+    assert_eq!(player.osc("/segue/cue/hit9/start", vec![]), "ok");
+}

@@ -192,8 +192,11 @@ pub fn play(options: PlayOptions) -> Result<(), PlayError> {
     let mut rolling = options.autoplay;
     let mut last_go: Option<Instant> = None;
     let mut counts = console::Counts::default();
-    let saves =
-        if options.watch { watch::spawn(options.show.clone(), opened.take()) } else { crossbeam_channel::never() };
+    // Saves --watch saw, and checks `r` asked for, both made off this loop.
+    let (saved_tx, saves) = crossbeam_channel::unbounded::<watch::Saved>();
+    if options.watch {
+        watch::spawn(options.show.clone(), opened.take(), saved_tx.clone());
+    }
     // A valid saved show waiting for the transport to stop (or for `r`).
     let mut pending: Option<Box<show::ShowFile>> = None;
     let mut reload_now = false;
@@ -275,24 +278,13 @@ pub fn play(options: PlayOptions) -> Result<(), PlayError> {
                 }
                 Remote::Reload => {
                     if pending.is_none() {
-                        // Not seen by --watch (or no --watch): the file as it is now.
-                        match show::load(&options.show) {
-                            Ok(file) => pending = Some(Box::new(file)),
-                            Err(errors) => {
-                                let problems = show_problems(&errors);
-                                out.line(&serde_json::json!({ "event": "show_invalid", "problems": problems }));
-                                if let Some(c) = console.as_mut() {
-                                    c.show_problems(problems);
-                                }
-                            }
-                        }
+                        // Not seen by --watch (or no --watch): the file as it is now, checked
+                        // on a thread (probing every audio file takes a while); it loads when
+                        // the check comes back valid, or its problems are listed.
+                        watch::check_once(options.show.clone(), saved_tx.clone());
                     }
-                    reload_now = pending.is_some();
-                    if reload_now {
-                        Ok(())
-                    } else {
-                        Err(format!("{} has problems; the current show plays on", options.show.display()))
-                    }
+                    reload_now = true;
+                    Ok(())
                 }
                 remote => apply(&mut desk.controller, &mut transport_tx, remote, at, &mut rolling),
             };
@@ -349,6 +341,7 @@ pub fn play(options: PlayOptions) -> Result<(), PlayError> {
                 watch::Saved::Invalid(errors) => {
                     // An earlier valid save is not what the file is now.
                     pending = None;
+                    reload_now = false;
                     let problems = show_problems(&errors);
                     out.line(&serde_json::json!({ "event": "show_invalid", "problems": problems }));
                     if let Some(c) = console.as_mut() {
