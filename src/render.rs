@@ -5,7 +5,7 @@
 //! since every command carries its exact frame, the output is bit-identical for any block size.
 
 use std::io::IsTerminal;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use crate::control::{Controller, Notice, OFFLINE_STALL as STALL};
@@ -55,8 +55,6 @@ impl Rendered {
 pub enum RenderError {
     #[error("{0}")]
     Show(#[from] show::ShowErrors),
-    #[error("cannot write {path}: {reason}")]
-    Write { path: PathBuf, reason: String },
     #[error("the render stalled at {at:.3} s: {what} never got its audio from the loader")]
     Stalled { what: String, at: f64 },
     #[error("the block size must be at least 1 frame")]
@@ -175,21 +173,4 @@ fn progress_bar(total: u64, rate: u32) -> indicatif::ProgressBar {
 /// Whether a progress bar makes sense: only when stderr is a terminal.
 pub fn progress_wanted() -> bool {
     std::io::stderr().is_terminal()
-}
-
-/// Writes planar stereo as a 32-bit float WAV.
-pub fn write_wav(path: &Path, rate: u32, channels: &[Vec<f32>; 2]) -> Result<(), RenderError> {
-    let err = |e: hound::Error| RenderError::Write { path: path.to_path_buf(), reason: e.to_string() };
-    let spec = hound::WavSpec {
-        channels: 2,
-        sample_rate: rate,
-        bits_per_sample: 32,
-        sample_format: hound::SampleFormat::Float,
-    };
-    let mut writer = hound::WavWriter::create(path, spec).map_err(err)?;
-    for (l, r) in channels[0].iter().zip(&channels[1]) {
-        writer.write_sample(*l).map_err(err)?;
-        writer.write_sample(*r).map_err(err)?;
-    }
-    writer.finalize().map_err(err)
 }

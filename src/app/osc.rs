@@ -303,12 +303,12 @@ fn serve(
             }
         });
     }
-    let stream = Arc::new(stream);
+    let mut stream = stream;
     let to = ReplyTo::Tcp(replies);
     let mut frames = SlipDecoder::default();
     let mut buf = [0u8; 4096];
     while !stop.load(Ordering::Relaxed) {
-        let n = match (&*stream).read(&mut buf) {
+        let n = match stream.read(&mut buf) {
             Ok(0) => return,
             Ok(n) => n,
             Err(e) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => continue,

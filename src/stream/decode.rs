@@ -193,7 +193,7 @@ impl Decoded {
     /// Opens `path` for decoding (frame 0 next). A decoder that panics on a malformed file (a
     /// few of symphonia's do) gives an error, never takes the thread down.
     pub fn open(path: &Path) -> Result<Decoded, String> {
-        guarded(|| Decoded::open_inner(path))
+        guarded(|| Decoded::open_inner(path)).unwrap_or_else(Err)
     }
 
     fn open_inner(path: &Path) -> Result<Decoded, String> {
@@ -435,15 +435,10 @@ impl Decoded {
         if self.broken {
             return Err(format!("{}: its decoder failed earlier (the file is damaged)", self.path));
         }
-        let result = guarded(|| f(self));
-        if result.is_err() && self.broken_by_panic() {
+        guarded(|| f(self)).unwrap_or_else(|panicked| {
             self.broken = true;
-        }
-        result
-    }
-
-    fn broken_by_panic(&self) -> bool {
-        PANICKED.with(|p| p.replace(false))
+            Err(panicked)
+        })
     }
 
     fn read_inner(&mut self, out: &mut [Vec<f32>], at: usize, n: usize) -> Result<usize, String> {
@@ -489,25 +484,17 @@ impl Decoded {
     }
 }
 
-thread_local! {
-    /// Set when `guarded` caught a panic on this thread.
-    static PANICKED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
-}
-
-/// Runs `f`, turning a panic inside it (symphonia on a malformed file) into an error.
-fn guarded<T>(f: impl FnOnce() -> Result<T, String>) -> Result<T, String> {
-    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
-        Ok(result) => result,
-        Err(payload) => {
-            PANICKED.with(|p| p.set(true));
-            let why = payload
-                .downcast_ref::<&str>()
-                .map(|s| s.to_string())
-                .or_else(|| payload.downcast_ref::<String>().cloned())
-                .unwrap_or_default();
-            Err(format!("the decoder failed on it (the file is damaged?): {why}"))
-        }
-    }
+/// Runs `f`; a panic inside it (symphonia on a malformed file) comes back as the outer error,
+/// in words.
+fn guarded<T>(f: impl FnOnce() -> Result<T, String>) -> Result<Result<T, String>, String> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).map_err(|payload| {
+        let why = payload
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_default();
+        format!("the decoder failed on it (the file is damaged?): {why}")
+    })
 }
 
 /// An AAC file's priming and length, from its MP4 edit list or iTunSMPB tag.

@@ -351,21 +351,31 @@ impl Source {
     }
 }
 
-/// Opens `path` as a PCM WAV the bulk reader takes (`None`: not one, symphonia's turn).
-fn open_pcm(path: &Path) -> Option<Result<(Reader, u64), String>> {
-    let mut reader = hound::WavReader::open(path).ok()?;
-    let format = reader.spec();
-    let encoding = match (format.sample_format, format.bits_per_sample) {
-        (hound::SampleFormat::Float, 32) => Encoding::F32,
-        (hound::SampleFormat::Int, 8) => Encoding::U8,
-        (hound::SampleFormat::Int, 16) => Encoding::I16,
-        (hound::SampleFormat::Int, 24) => Encoding::I24,
-        (hound::SampleFormat::Int, 32) => Encoding::I32,
-        _ => return None,
-    };
+/// The encoding of a WAV the bulk reader takes: mono or stereo PCM of 8 to 32 bits, or 32-bit
+/// float (`None`: symphonia decodes it).
+fn bulk_encoding(format: &hound::WavSpec) -> Option<Encoding> {
     if format.channels > 2 {
         return None;
     }
+    match (format.sample_format, format.bits_per_sample) {
+        (hound::SampleFormat::Float, 32) => Some(Encoding::F32),
+        (hound::SampleFormat::Int, 8) => Some(Encoding::U8),
+        (hound::SampleFormat::Int, 16) => Some(Encoding::I16),
+        (hound::SampleFormat::Int, 24) => Some(Encoding::I24),
+        (hound::SampleFormat::Int, 32) => Some(Encoding::I32),
+        _ => None,
+    }
+}
+
+/// Whether the bulk WAV reader plays a file with this header (probing decides on it too).
+pub fn bulk_readable(format: &hound::WavSpec) -> bool {
+    bulk_encoding(format).is_some()
+}
+
+/// Opens `path` as a PCM WAV the bulk reader takes (`None`: not one, symphonia's turn).
+fn open_pcm(path: &Path) -> Option<Result<(Reader, u64), String>> {
+    let mut reader = hound::WavReader::open(path).ok()?;
+    let encoding = bulk_encoding(&reader.spec())?;
     let file_frames = reader.duration() as u64;
     let opened = (|| {
         reader.seek(0).map_err(|e| e.to_string())?;
