@@ -511,12 +511,21 @@ fn a_file_deleted_during_the_show_is_reported_by_name_and_the_bed_plays_on() {
     let text = problem["text"].as_str().unwrap_or_default().to_string();
     assert!(text.contains("song.wav") && text.contains("song"), "names the file and the cue: {text}");
     // Past the song's time in the scene.
-    std::thread::sleep(Duration::from_millis(1000));
+    let mut said = Vec::new();
+    let until = Instant::now() + Duration::from_millis(1000);
+    while let Ok(line) = player.lines.recv_timeout(until.saturating_duration_since(Instant::now())) {
+        said.push(line.to_string());
+    }
     let (_, heard) = rec.take();
     let end = heard.len() as f64 / RATE as f64;
     // The new scene's bed sounds at its level through all of it (0.3 dB: the window's edges).
-    let bed = level_db(&heard, RATE, 300.0, end - 0.6, end);
-    assert!((bed - db(0.1)).abs() < 0.3, "scene c's bed at {bed:.2} dB");
+    // The median of six 100 ms windows: a loaded machine's JACK dummy server may drop a cycle of
+    // its own (an xrun of the server, reported by the player, not a gap the player made).
+    let mut levels: Vec<f64> =
+        (0..6).map(|k| level_db(&heard, RATE, 300.0, end - 0.6 + k as f64 * 0.1, end - 0.5 + k as f64 * 0.1)).collect();
+    levels.sort_by(f64::total_cmp);
+    let bed = (levels[2] + levels[3]) / 2.0;
+    assert!((bed - db(0.1)).abs() < 0.3, "scene c's bed at {bed:.2} dB; the player said:\n{}", said.join("\n"));
     assert!(level_db(&heard, RATE, 1000.0, end - 0.6, end) < -80.0, "nothing of the missing song");
 }
 

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use common::*;
 use segue::control::Severity;
-use segue::engine::command::{Action, Command, Event, Level, Problem};
+use segue::engine::command::{Action, Command, Event, Level, LoaderMsg, Problem, Retired};
 use segue::engine::feed::{Feed, Head};
 use segue::engine::{Engine, EngineConfig, Outputs};
 use serde_json::json;
@@ -407,6 +407,66 @@ fn a_retrigger_that_cannot_start_leaves_the_playing_cue_sounding_and_says_why() 
     for k in 240..total {
         assert_eq!(out[k], signal[k], "frame {k}");
     }
+}
+
+#[test]
+fn a_start_that_comes_before_its_audio_is_loaded_sounds_in_time_from_where_the_audio_arrives() {
+    // One cue whose clip is not armed yet (a GO just after the show loaded, before the loader
+    // had its head ready). The test is the loader: it arms the clip, by hand, 2,000 frames late.
+    let len = 48_000usize;
+    let signal = sine(RATE, 440.0, 0.5, len, 0.0);
+    let head = Arc::new(Head { samples: signal.clone().into(), channels: 1 });
+    let (_producer, tail) = rtrb::RingBuffer::new(16);
+    let mut program = one_cue_program(Feed::new(head, tail, Some(len as u64)));
+    let feed = program.clips[0].armed.take().unwrap();
+    let (mut engine, mut control, mut loader_ends) = Engine::new(EngineConfig::new(RATE));
+    assert!(control.commands.push(Command::now(Action::LoadProgram(Box::new(program)))).is_ok());
+    assert!(control.commands.push(Command::at(100, Action::StartCue { cue: 0 })).is_ok());
+    let block = 256;
+    let total = 8_192;
+    let arrives = 2_048;
+    let mut out = vec![0.0f32; total];
+    let (mut right, mut bl, mut br, mut cl, mut cr) =
+        (vec![0.0; block], vec![0.0; block], vec![0.0; block], vec![0.0; block], vec![0.0; block]);
+    let mut feed = Some(feed);
+    let mut events = Vec::new();
+    for done in (0..total).step_by(block) {
+        if done == arrives {
+            let feed = feed.take().unwrap();
+            assert!(loader_ends.feeds.push(LoaderMsg::Arm { generation: 1, clip: 0, feed }).is_ok());
+        }
+        engine.process(Outputs {
+            main: [&mut out[done..done + block], &mut right],
+            bed: [&mut bl, &mut br],
+            cues: [&mut cl, &mut cr],
+        });
+        while let Ok(event) = control.events.pop() {
+            events.push(event);
+        }
+    }
+    // The start is taken on its frame (not refused), and the armed feed it used is handed back
+    // so the loader arms the clip again.
+    assert!(events.contains(&Event::CueStarted { cue: 0, at: 100 }), "{events:?}");
+    assert!(!events.iter().any(|e| matches!(e, Event::CannotStart { .. })), "{events:?}");
+    let mut used = false;
+    while let Ok(retired) = loader_ends.retired.pop() {
+        used |= matches!(retired, Retired::Used { generation: 1, clip: 0 });
+    }
+    assert!(used, "the loader is told the armed feed was used");
+    // Silence until the data comes; then the clip's frame due by then, not its first frame: it
+    // is in time with the frame it was asked for, and comes in over the 5 ms de-click (240
+    // frames at 48 kHz), after which it is the file exactly.
+    assert!(out[..arrives].iter().all(|&s| s == 0.0), "silence while the audio is not there");
+    let first = onset(&out, 0, ONSET).unwrap();
+    assert!((arrives..arrives + 2).contains(&first), "sounds from where the data arrives: frame {first}");
+    let peak = out[arrives..arrives + 240].iter().fold(0.0f32, |m, s| m.max(s.abs()));
+    assert!(peak < 0.5, "comes in over the de-click, not as a step (peak {peak})");
+    for t in arrives + 240..total {
+        assert_eq!(out[t], signal[t - 100], "frame {t} plays the clip's frame {}", t - 100);
+    }
+    // The frames it missed are reported, once, as it sounds.
+    let missed: u32 = events.iter().map(|e| if let Event::Underrun { frames, .. } = e { *frames } else { 0 }).sum();
+    assert_eq!(missed as usize, arrives - 100, "the late frames are reported: {events:?}");
 }
 
 #[test]

@@ -31,7 +31,7 @@ use meters::Meters;
 const CUE_METER_FRAMES: u64 = 2048;
 use program::{Bus, NoteTarget, Program};
 use schedule::{Due, Entry, Schedule};
-use voice::Voice;
+use voice::{Awaiting, Voice};
 
 /// Sizes fixed before audio starts.
 #[derive(Debug, Clone, Copy)]
@@ -226,7 +226,17 @@ impl Engine {
             match msg {
                 LoaderMsg::Arm { generation, clip, feed } => match self.program.clips.get_mut(clip as usize) {
                     Some(slot) if generation == self.program.generation => {
-                        if let Some(old) = slot.armed.replace(feed) {
+                        let waiting = self.voices[..self.high].iter_mut().find(|v| {
+                            v.awaiting == Some(Awaiting::Armed)
+                                && v.clip == clip
+                                && v.generation == generation
+                                && !v.stopped
+                        });
+                        if let Some(v) = waiting {
+                            // A start that came before its data: it sounds from here, in time.
+                            v.attach(feed);
+                            self.retire(Retired::Used { generation, clip });
+                        } else if let Some(old) = slot.armed.replace(feed) {
                             self.retire(Retired::Feed(old));
                         }
                     }
@@ -235,7 +245,9 @@ impl Engine {
                 LoaderMsg::Offset { generation, token, feed } => {
                     if generation != self.program.generation {
                         self.retire(Retired::Feed(feed));
-                    } else if let Some(v) = self.voices[..self.high].iter_mut().find(|v| v.awaiting == Some(token)) {
+                    } else if let Some(v) =
+                        self.voices[..self.high].iter_mut().find(|v| v.awaiting == Some(Awaiting::Offset(token)))
+                    {
                         v.attach(feed);
                     } else if self.offset_feeds.len() < self.offset_feeds.capacity() {
                         self.offset_feeds.push((token, feed));
@@ -247,6 +259,13 @@ impl Engine {
                     if generation == self.program.generation {
                         if let Some(slot) = self.program.clips.get_mut(clip as usize) {
                             slot.lost = true;
+                        }
+                        // Starts waiting for this clip's data wait no more (it ends, unheard).
+                        let declick = self.declick;
+                        for v in self.voices[..self.high].iter_mut() {
+                            if v.awaiting == Some(Awaiting::Armed) && v.clip == clip && v.generation == generation {
+                                v.stop(declick, Curve::Linear);
+                            }
                         }
                     }
                 }
@@ -632,24 +651,27 @@ impl Engine {
             self.emit(Event::CannotStart { clip: u32::MAX, at: now, why: Problem::Unknown });
             return;
         };
-        let clip = info.clip;
-        if !info.restart {
-            // `retrigger: ignore`: a cue that plays on is not started again.
-            let generation = self.program.generation;
-            let playing = self.voices[..self.high].iter().any(|v| {
-                !v.is_free() && v.bus == Bus::Cues && v.owner == cue && v.generation == generation && !v.stopped
-            });
-            if playing {
-                return;
-            }
+        let (clip, restart) = (info.clip, info.restart);
+        let generation = self.program.generation;
+        let playing = self.voices[..self.high]
+            .iter()
+            .any(|v| !v.is_free() && v.bus == Bus::Cues && v.owner == cue && v.generation == generation && !v.stopped);
+        // `retrigger: ignore`: a cue that plays on is not started again.
+        if playing && !restart {
+            return;
+        }
+        if playing && self.program.clips[clip as usize].armed.is_none() {
+            // A restart before the clip is armed again would cut the cue for a late start: the
+            // cue plays on, and the refused restart is reported.
+            self.emit(Event::CannotStart { clip, at: now, why: Problem::NotReady });
+            return;
         }
         let fade_in = self.program.clips[clip as usize].fade_in_frames;
         let Some(started) = self.start_clip(clip, now, fade_in, Curve::EqualPower) else {
-            // A restart that cannot start (not re-armed yet, no free voice) leaves the cue playing.
+            // A restart that cannot start (no free voice) leaves the cue playing.
             return;
         };
         // A cue started again restarts: the running voice gets out of the way with a de-click.
-        let generation = self.program.generation;
         let declick = self.declick;
         for (i, v) in self.voices[..self.high].iter_mut().enumerate() {
             if i != started
@@ -677,13 +699,22 @@ impl Engine {
             self.emit(Event::CannotStart { clip, at: now, why: Problem::NoFreeVoice });
             return None;
         };
-        let Some(feed) = slot.armed.take() else {
+        if slot.lost {
             self.emit(Event::CannotStart { clip, at: now, why: Problem::NotReady });
             return None;
-        };
-        self.voices[index].start(Ok(feed), 0, generation, clip, slot, now, fade_in, curve, self.declick);
+        }
+        // Live, a start never waits: one asked for before the loader has the clip's head ready
+        // (just after a load, or a restart before it is armed again) starts now without data
+        // and sounds, in time, from where its data arrives (counted as an underrun).
+        let feed = slot.armed.take().ok_or(Awaiting::Armed);
+        let waits = feed.is_err();
+        self.voices[index].start(feed, 0, generation, clip, slot, now, fade_in, curve, self.declick);
         self.high = self.high.max(index + 1);
-        self.retire(Retired::Used { generation, clip });
+        if waits {
+            self.voices[index].hold_until_fed(self.declick);
+        } else {
+            self.retire(Retired::Used { generation, clip });
+        }
         Some(index)
     }
 
@@ -709,7 +740,7 @@ impl Engine {
                 feed.skip(skip);
                 Ok(feed)
             }
-            None => Err(token),
+            None => Err(Awaiting::Offset(token)),
         };
         let (bus, owner, gain) = (slot.bus, slot.owner, slot.gain);
         let awaiting = feed.is_err();

@@ -5,13 +5,22 @@ use crate::engine::feed::Feed;
 use crate::engine::program::{Bus, Clip, DuckSpec};
 use crate::show::Curve;
 
+/// The feed a voice started without data waits for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Awaiting {
+    /// The offset feed with this token (a start mid-clip after a seek).
+    Offset(u32),
+    /// Its clip's armed feed (a start asked for before the loader had the clip's head ready).
+    Armed,
+}
+
 /// A slot in the engine's fixed voice arena; free while it has neither a feed nor awaits one.
 pub struct Voice {
     pub feed: Option<Feed>,
     /// A voice started mid-clip (after a seek) waits for its feed from the loader; the frames it
     /// waited are skipped when the feed comes and its envelope moves on meanwhile, so audio and
     /// fades land together where the timeline is.
-    pub awaiting: Option<u32>,
+    pub awaiting: Option<Awaiting>,
     waited: u64,
     pub generation: u32,
     pub clip: u32,
@@ -71,12 +80,12 @@ impl Voice {
         self.feed.is_none() && self.awaiting.is_none()
     }
 
-    /// Starts `feed` for `clip` (or waits for the feed with token `awaiting`), `offset` frames
-    /// into the clip, fading in over `fade_in` frames along `curve`.
+    /// Starts `feed` for `clip` (or waits for the feed it names), `offset` frames into the
+    /// clip, fading in over `fade_in` frames along `curve`.
     #[allow(clippy::too_many_arguments)]
     pub fn start(
         &mut self,
-        feed: Result<Feed, u32>,
+        feed: Result<Feed, Awaiting>,
         offset: u64,
         generation: u32,
         clip_index: u32,
@@ -88,7 +97,7 @@ impl Voice {
     ) {
         (self.feed, self.awaiting) = match feed {
             Ok(feed) => (Some(feed), None),
-            Err(token) => (None, Some(token)),
+            Err(awaiting) => (None, Some(awaiting)),
         };
         self.waited = 0;
         self.offset = offset;
@@ -123,6 +132,14 @@ impl Voice {
             }
             None => self.env = Envelope::steady(1.0),
         }
+    }
+
+    /// A start from the beginning whose feed is not here yet: the fade in moves on with the
+    /// timeline while it waits, and the gain comes up over the de-click where the data starts.
+    pub fn hold_until_fed(&mut self, declick: u32) {
+        let gain = self.gain.target();
+        self.gain = Ramp::new(0.0);
+        self.gain.set(gain, declick);
     }
 
     /// Counts `frames` as already waited for (a start that came late).
