@@ -92,6 +92,16 @@ enum Command {
         #[arg(long)]
         loudness: bool,
     },
+    /// Write the music cue sheet (one line per use, with writers, publishers, usage and
+    /// timecodes), from a render of the show's timeline: CSV, JSON or HTML by the extension.
+    Cuesheet {
+        show: PathBuf,
+        /// FILE.csv, FILE.json or FILE.html (default: CSV on standard output).
+        #[arg(short, long)]
+        output: Option<PathBuf>,
+        #[arg(long, default_value_t = 48_000, value_parser = clap::value_parser!(u32).range(8_000..=384_000))]
+        sample_rate: u32,
+    },
     /// Print the JSON Schema of the show format (for editors).
     Schema,
     /// Bounce a show's timeline to a 32-bit float stereo WAV.
@@ -213,6 +223,13 @@ fn run() -> anyhow::Result<ExitCode> {
         Command::Check { show, loudness } => match show::load(&show) {
             Ok(file) => {
                 println!("{}", show::summary::summary(&file));
+                let gaps = show::credits::show_gaps(&file.show);
+                if !gaps.is_empty() {
+                    eprintln!("{} warning(s): a cue sheet would be incomplete:", gaps.len());
+                    for gap in &gaps {
+                        eprintln!("warning: {}: {gap}", file.path.display());
+                    }
+                }
                 if loudness {
                     println!("Loudness (EBU R128, each file as it is, before gain_db):");
                     for (name, line) in segue::deliver::loudness::of_files(&file) {
@@ -227,6 +244,36 @@ fn run() -> anyhow::Result<ExitCode> {
                 Ok(ExitCode::FAILURE)
             }
         },
+        Command::Cuesheet { show, output, sample_rate } => {
+            let file = match show::load(&show) {
+                Ok(file) => file,
+                Err(errors) => {
+                    eprintln!("{errors}");
+                    return Ok(ExitCode::FAILURE);
+                }
+            };
+            let options = RenderOptions { sample_rate, trace: true, ..RenderOptions::default() };
+            let rendered = render::render_show(file.clone(), &options)?;
+            for notice in rendered.notices.iter().filter(|n| n.severity != Severity::Info) {
+                eprintln!("{notice}");
+            }
+            let sheet = segue::deliver::cuesheet::build(&file, sample_rate, &rendered.heard);
+            let kind = output.as_ref().and_then(|p| p.extension()).map(|e| e.to_string_lossy().to_lowercase());
+            let text = match kind.as_deref() {
+                None | Some("csv") => sheet.to_csv(),
+                Some("json") => sheet.to_json(),
+                Some("html" | "htm") => sheet.to_html(),
+                Some(other) => anyhow::bail!("-o: cannot write a cue sheet as .{other}: use .csv, .json or .html"),
+            };
+            match &output {
+                Some(path) => {
+                    std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))?;
+                    eprintln!("wrote {} ({} uses of music)", path.display(), sheet.uses.len());
+                }
+                None => print!("{text}"),
+            }
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Schema => {
             println!("{}", show::schema::schema_json());
             Ok(ExitCode::SUCCESS)
@@ -245,6 +292,7 @@ fn run() -> anyhow::Result<ExitCode> {
                 start,
                 duration,
                 progress: render::progress_wanted(),
+                trace: false,
             };
             let rendered = render::render_show(file, &options)?;
             for notice in rendered.notices.iter().filter(|n| n.severity != Severity::Info) {

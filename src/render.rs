@@ -24,11 +24,13 @@ pub struct RenderOptions {
     pub duration: Option<f64>,
     /// A progress bar on the terminal.
     pub progress: bool,
+    /// Note where each clip is heard (`Rendered::heard`), for a cue sheet.
+    pub trace: bool,
 }
 
 impl Default for RenderOptions {
     fn default() -> Self {
-        RenderOptions { sample_rate: 48_000, block: 512, start: None, duration: None, progress: false }
+        RenderOptions { sample_rate: 48_000, block: 512, start: None, duration: None, progress: false, trace: false }
     }
 }
 
@@ -39,6 +41,9 @@ pub struct Rendered {
     pub bed: [Vec<f32>; 2],
     pub cues: [Vec<f32>; 2],
     pub notices: Vec<Notice>,
+    /// With `RenderOptions::trace`: each clip's stretches of being heard, `(clip, from, to)` in
+    /// frames of the render (see `engine::HEARD`).
+    pub heard: Vec<(u32, u64, u64)>,
     /// Wall time spent, and how much of it waiting for the loader.
     pub elapsed: Duration,
     pub waited: Duration,
@@ -84,7 +89,8 @@ pub fn render_show_with(
     }
     let started = Instant::now();
     let rate = options.sample_rate;
-    let (mut engine, control, loader_ends) = Engine::new(EngineConfig::new(rate));
+    let (mut engine, control, loader_ends) =
+        Engine::new(EngineConfig { trace: options.trace, ..EngineConfig::new(rate) });
     let loader = Loader::spawn(LoaderConfig::offline(rate), loader_ends);
     let mut controller = Controller::new(file, rate, control, loader);
     let position = controller.frames(options.start.unwrap_or(0.0));
@@ -105,6 +111,7 @@ pub fn render_show_with(
         bed: [vec![0.0; total], vec![0.0; total]],
         cues: [vec![0.0; total], vec![0.0; total]],
         notices: Vec::new(),
+        heard: Vec::new(),
         elapsed: Duration::ZERO,
         waited: Duration::ZERO,
     };
@@ -152,7 +159,15 @@ pub fn render_show_with(
             bar.set_position(done as u64);
         }
     }
+    if options.trace {
+        engine.report_heard();
+    }
     out.notices.extend(controller.poll());
+    for event in out.notices.iter().filter_map(|n| n.event) {
+        if let crate::engine::command::Event::Heard { clip, from, to } = event {
+            out.heard.push((clip, from, to));
+        }
+    }
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }

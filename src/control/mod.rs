@@ -515,6 +515,9 @@ impl Controller {
                 (Severity::Info, at, format!("{} bed of scene \"{}\" fading in", time(at), self.scene_id(scene)))
             }
             Event::GoAtEnd { at } => (Severity::Warning, at, format!("{} GO: no manual cue is left", time(at))),
+            Event::Heard { clip, from, to } => {
+                (Severity::Info, from, format!("{} {} heard until {}", time(from), clip_name(clip), time(to)))
+            }
             Event::Underrun { clip, at, frames } => (
                 Severity::Warning,
                 at,

@@ -183,6 +183,13 @@ pub enum Event {
         at: u64,
         frames: u32,
     },
+    /// With the engine's trace on, when a voice ends (or `Engine::report_heard`): the clip was
+    /// heard from frame `from` to the frame before `to` (see `engine::HEARD`).
+    Heard {
+        clip: u32,
+        from: u64,
+        to: u64,
+    },
     CannotStart {
         clip: u32,
         at: u64,

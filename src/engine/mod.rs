@@ -43,13 +43,24 @@ pub struct EngineConfig {
     pub schedule: usize,
     /// Queue sizes (entries).
     pub queue: usize,
+    /// Report, when each voice ends, the first and last frame it was heard on
+    /// (`Event::Heard`): what a cue sheet is made from. Each voice is then mixed through a
+    /// scratch buffer and scanned; the output is the same to the bit.
+    pub trace: bool,
 }
 
 impl EngineConfig {
     pub fn new(sample_rate: u32) -> Self {
-        EngineConfig { sample_rate, voices: 128, schedule: 1024, queue: 4096 }
+        EngineConfig { sample_rate, voices: 128, schedule: 1024, queue: 4096, trace: false }
     }
 }
+
+/// A voice is heard while either channel of what it adds to its bus (after its gain and fades,
+/// before the bus levels and the duck) is above -60 dBFS.
+pub const HEARD: f32 = 0.001;
+
+/// Frames of the scratch buffer a traced voice is mixed through.
+const TRACE_FRAMES: usize = 1024;
 
 /// The control side's ends of the engine's queues.
 pub struct ControlEnds {
@@ -150,6 +161,8 @@ pub struct Engine {
     duck_set_at: Option<u64>,
     /// A seek kept ready for a transport start (see `locate`).
     located: Option<Box<Locate>>,
+    /// With `EngineConfig::trace`: the scratch buffer each voice is mixed through (else none).
+    trace: Option<[Box<[f32]>; 2]>,
 }
 
 impl Engine {
@@ -193,6 +206,7 @@ impl Engine {
             seek_at: None,
             duck_set_at: None,
             located: None,
+            trace: config.trace.then(|| [vec![0.0; TRACE_FRAMES].into(), vec![0.0; TRACE_FRAMES].into()]),
         };
         (
             engine,
@@ -493,9 +507,13 @@ impl Engine {
             let range = done..done + n;
             for v in self.voices[..self.high].iter_mut().filter(|v| !v.is_free()) {
                 v.metering = meter_cues && v.bus == Bus::Cues;
-                match v.bus {
-                    Bus::Bed => v.render(&mut bed_l[range.clone()], &mut bed_r[range.clone()]),
-                    Bus::Cues => v.render(&mut cue_l[range.clone()], &mut cue_r[range.clone()]),
+                let (l, r) = match v.bus {
+                    Bus::Bed => (&mut bed_l[range.clone()], &mut bed_r[range.clone()]),
+                    Bus::Cues => (&mut cue_l[range.clone()], &mut cue_r[range.clone()]),
+                };
+                match &mut self.trace {
+                    None => v.render(l, r),
+                    Some(scratch) => render_traced(v, l, r, scratch, now),
                 }
             }
             self.mix_buses(
@@ -944,6 +962,10 @@ impl Engine {
                 v.underrun = 0;
                 self.emit(Event::Underrun { clip, at: now, frames });
             }
+            if let Some((from, to)) = self.voices[i].heard.take() {
+                let clip = self.voices[i].clip;
+                self.emit(Event::Heard { clip, from, to });
+            }
             self.voices[i].awaiting = None;
             if let Some(feed) = self.voices[i].feed.take() {
                 self.retire(Retired::Feed(feed));
@@ -1002,6 +1024,17 @@ impl Engine {
         self.duck.set_target(target, attack, release);
     }
 
+    /// With `EngineConfig::trace`: reports where each voice still sounding has been heard so
+    /// far (`Event::Heard`), as if it ended here: the end of a render.
+    pub fn report_heard(&mut self) {
+        for i in 0..self.high {
+            if let Some((from, to)) = self.voices[i].heard.take() {
+                let clip = self.voices[i].clip;
+                self.emit(Event::Heard { clip, from, to });
+            }
+        }
+    }
+
     fn report_underruns(&mut self) {
         for i in 0..self.high {
             let v = &mut self.voices[i];
@@ -1052,4 +1085,32 @@ impl Engine {
 /// The shortest fade used anywhere: 5 ms, so no start or stop clicks.
 pub fn declick_frames(rate: u32) -> u32 {
     (rate / 200).max(1)
+}
+
+/// Mixes a voice through `scratch`, noting the frames it is heard on (`HEARD`); `now` is the
+/// engine time of `out`'s first frame. Adding the voice to a zeroed buffer first and that to the
+/// bus gives the bus the very sums a direct mix gives.
+fn render_traced(v: &mut Voice, out_l: &mut [f32], out_r: &mut [f32], scratch: &mut [Box<[f32]>; 2], now: u64) {
+    let [sl, sr] = scratch;
+    let mut at = 0;
+    while at < out_l.len() {
+        let n = (out_l.len() - at).min(sl.len());
+        let (l, r) = (&mut sl[..n], &mut sr[..n]);
+        l.fill(0.0);
+        r.fill(0.0);
+        v.render(l, r);
+        let heard = |k: &usize| l[*k].abs().max(r[*k].abs()) > HEARD;
+        if let (Some(first), Some(last)) = ((0..n).find(heard), (0..n).rev().find(heard)) {
+            let (first, last) = (now + (at + first) as u64, now + (at + last) as u64 + 1);
+            v.heard = Some(v.heard.map_or((first, last), |(from, _)| (from, last)));
+        }
+        let (ol, or) = (&mut out_l[at..at + n], &mut out_r[at..at + n]);
+        for (o, x) in ol.iter_mut().zip(l.iter()) {
+            *o += x;
+        }
+        for (o, x) in or.iter_mut().zip(r.iter()) {
+            *o += x;
+        }
+        at += n;
+    }
 }

@@ -46,6 +46,9 @@ pub struct Voice {
     /// taken while `metering` (the engine sets it for one block now and then).
     pub peak: f32,
     pub metering: bool,
+    /// With the engine's trace on: the first frame it was heard on and the frame after the last
+    /// (engine time), so far.
+    pub heard: Option<(u64, u64)>,
 }
 
 impl Default for Voice {
@@ -71,6 +74,7 @@ impl Default for Voice {
             underrun: 0,
             peak: 0.0,
             metering: false,
+            heard: None,
         }
     }
 }
@@ -116,6 +120,7 @@ impl Voice {
         self.fade_out = clip.fade_out_frames.max(declick);
         self.fade_out_curve = if clip.fade_out_frames >= declick { Curve::EqualPower } else { Curve::Linear };
         self.underrun = 0;
+        self.heard = None;
     }
 
     /// A start mid-clip after a seek: the level comes up over the de-click through the gain (so

@@ -117,6 +117,7 @@ pub fn empty_show() -> ShowFile {
     let show = show::Show {
         format: show::FORMAT.into(),
         name: String::new(),
+        production: None,
         end: None,
         duck: Default::default(),
         panic_ms: 1000.0,

@@ -15,6 +15,7 @@ use serde_json::{Map, Value};
 
 use super::model::{Show, FORMAT};
 use super::time::parse_time;
+use super::timecode::{FrameRate, Timecode, FRAME_RATES};
 use crate::stream::probe::{probe, AudioInfo};
 
 /// A loaded, validated show with the facts about its audio files.
@@ -160,13 +161,37 @@ pub(crate) struct Level {
 }
 
 pub(crate) const SHOW: Level =
-    Level { noun: "the show", fields: &["format", "name", "end", "duck", "panic_ms", "scenes"] };
+    Level { noun: "the show", fields: &["format", "name", "production", "end", "duck", "panic_ms", "scenes"] };
+pub(crate) const PRODUCTION: Level = Level {
+    noun: "the production",
+    fields: &["title", "episode_title", "episode_number", "air_date", "company", "frame_rate", "start_timecode"],
+};
+pub(crate) const WRITER: Level = Level { noun: "a writer", fields: &["name", "role", "society", "share"] };
+pub(crate) const PUBLISHER: Level = Level { noun: "a publisher", fields: &["name", "society", "share"] };
 pub(crate) const DUCK: Level = Level { noun: "duck", fields: &["depth_db", "attack_ms", "release_ms"] };
 pub(crate) const SCENE: Level =
     Level { noun: "a scene", fields: &["id", "name", "at", "note", "bed", "transition", "cues"] };
 pub(crate) const BED: Level = Level {
     noun: "a bed",
-    fields: &["file", "gain_db", "loop", "loop_start", "loop_end", "tempo_bpm", "beats_per_bar"],
+    fields: &[
+        "file",
+        "gain_db",
+        "loop",
+        "loop_start",
+        "loop_end",
+        "tempo_bpm",
+        "beats_per_bar",
+        // The credits (`show::credits::CREDIT_FIELDS`).
+        "title",
+        "artist",
+        "writers",
+        "publishers",
+        "isrc",
+        "iswc",
+        "library",
+        "usage",
+        "new_use",
+    ],
 };
 pub(crate) const TRANSITION: Level = Level { noun: "a transition", fields: &["fade_ms", "curve", "quantize"] };
 pub(crate) const CUE: Level = Level {
@@ -189,8 +214,17 @@ pub(crate) const CUE: Level = Level {
         "duck_db",
         "duck_attack_ms",
         "duck_release_ms",
-        "usage",
         "retrigger",
+        // The credits (`show::credits::CREDIT_FIELDS`).
+        "title",
+        "artist",
+        "writers",
+        "publishers",
+        "isrc",
+        "iswc",
+        "library",
+        "usage",
+        "new_use",
     ],
 };
 pub(crate) const FOLLOW: Level = Level { noun: "follow", fields: &["after", "wait_ms"] };
@@ -290,6 +324,9 @@ impl Checker {
             Some(v) => self.problem("format", format!("expected the string \"{FORMAT}\", found {}", found(v))),
         }
         self.string(&o, "name", false);
+        if let Some((v, path)) = self.field(&o, "production", true) {
+            self.production(v, path);
+        }
         if let Some(end) = self.time(&o, "end") {
             if end <= 0.0 {
                 self.problem(
@@ -376,6 +413,7 @@ impl Checker {
         self.end_after_start(&o, "loop_end", end, "loop_start", start);
         self.number(&o, "tempo_bpm", true, "a tempo in beats per minute, more than 0", |x| x > 0.0);
         self.whole(&o, "beats_per_bar", "a whole number of beats per bar, 1 or more", 1, u32::MAX as u64);
+        self.credits(&o);
 
         let mut points = Vec::new();
         points.extend(start.map(|s| point(&o, "loop_start", s, false)));
@@ -436,13 +474,57 @@ impl Checker {
         self.number(&o, "duck_db", true, "a duck depth in dB, 0 or less (0 = no ducking)", |x| x <= 0.0);
         self.number(&o, "duck_attack_ms", true, MS, |x| x >= 0.0);
         self.number(&o, "duck_release_ms", true, MS, |x| x >= 0.0);
-        self.string(&o, "usage", true);
         self.choice(&o, "retrigger", "what starting it while it plays does", RETRIGGERS);
+        self.credits(&o);
 
         let mut points = Vec::new();
         points.extend(start.map(|s| point(&o, "start", s, false)));
         points.extend(end.map(|s| point(&o, "end", s, true)));
         self.use_audio(&o, file, points);
+    }
+
+    fn production(&mut self, v: &Value, path: String) {
+        let Some(o) = self.object(v, path, &PRODUCTION) else {
+            return;
+        };
+        for key in ["title", "episode_title", "episode_number", "air_date", "company"] {
+            self.string(&o, key, true);
+        }
+        let rate = match self.choice(&o, "frame_rate", "a picture rate", FRAME_RATES) {
+            Some(name) => FrameRate::from_name(name),
+            None if o.map.contains_key("frame_rate") => None,
+            None => Some(FrameRate::default()),
+        };
+        if let (Some(text), Some(rate)) = (self.string(&o, "start_timecode", true), rate) {
+            if let Err(why) = Timecode::parse(text, rate) {
+                self.problem(child(&o.path, "start_timecode"), why);
+            }
+        }
+    }
+
+    /// A bed's or cue's credits: types and ranges (what a cue sheet would lack is a warning of
+    /// `segue check`, not a problem: see `show::credits::cue_sheet_gaps`).
+    fn credits(&mut self, o: &Obj) {
+        for key in ["title", "artist", "isrc", "iswc", "library", "usage"] {
+            self.string(o, key, true);
+        }
+        self.boolean(o, "new_use");
+        for (key, level) in [("writers", &WRITER), ("publishers", &PUBLISHER)] {
+            let Some((v, path)) = self.field(o, key, true) else { continue };
+            let Value::Array(people) = v else {
+                self.problem(path, format!("expected a list of {key}, found {}", found(v)));
+                continue;
+            };
+            for (i, p) in people.iter().enumerate() {
+                let Some(p) = self.object(p, format!("{path}[{i}]"), level) else { continue };
+                self.required_string(&p, "name", "their name as the society has it");
+                self.string(&p, "society", true);
+                if key == "writers" {
+                    self.string(&p, "role", true);
+                }
+                self.number(&p, "share", true, "a share in percent, 0 to 100", |x| (0.0..=100.0).contains(&x));
+            }
+        }
     }
 
     fn end_after_start(&mut self, o: &Obj, end_key: &str, end: Option<f64>, start_key: &str, start: Option<f64>) {

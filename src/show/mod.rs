@@ -7,17 +7,22 @@
 //! `docs/show-format.md`; `segue schema` prints its JSON Schema.
 //!
 //! - [`model`]: the serde types (`Show`, `Scene`, `Bed`, `Cue`, ...): the format itself.
+//! - [`credits`]: the production header and each piece's title, writers and publishers (for
+//!   cue sheets), and what `segue check` warns a cue sheet would lack.
+//! - [`timecode`]: SMPTE timecode at the production's frame rate (drop-frame included).
 //! - [`time`]: times written as seconds or `"HH:MM:SS.mmm"` / `"MM:SS.mmm"`.
 //! - [`load`]: reads a show file, validates it (every problem at once, each with its JSON path)
 //!   and probes its audio files.
 //! - [`schema`]: the JSON Schema of the format.
 //! - [`summary`]: the human summary `segue check` prints.
 
+pub mod credits;
 pub mod load;
 pub mod model;
 pub mod schema;
 pub mod summary;
 pub mod time;
+pub mod timecode;
 
 pub use load::{from_json, load, Problem, ShowErrors, ShowFile};
 pub use model::*;

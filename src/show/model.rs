@@ -7,6 +7,7 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use super::credits::{Credits, Production};
 use super::time::Seconds;
 
 /// The format tag every show file carries.
@@ -22,6 +23,9 @@ pub struct Show {
     /// The show's title, e.g. "Episode 1".
     #[serde(default)]
     pub name: String,
+    /// The production it is the music of: the cue sheet's header and picture rate.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub production: Option<Production>,
     /// Timeline position where everything fades out (the panic fade) and a render stops.
     /// Without it, the render runs until the last timed sound has ended.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -101,8 +105,11 @@ pub struct Scene {
 }
 
 /// The instrumental underscore that runs under a scene, usually looping.
+///
+/// (Unknown fields are refused by `show::load` before this is read; serde cannot refuse them
+/// with the flattened credits.)
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
+#[schemars(extend("additionalProperties" = false))]
 pub struct Bed {
     /// Audio file, relative to the show file.
     pub file: String,
@@ -123,6 +130,9 @@ pub struct Bed {
     #[serde(default = "four")]
     #[schemars(range(min = 1))]
     pub beats_per_bar: u32,
+    /// Title, writers, publishers and codes, for the cue sheet.
+    #[serde(flatten)]
+    pub credits: Credits,
 }
 
 fn yes() -> bool {
@@ -187,8 +197,11 @@ pub enum Retrigger {
 }
 
 /// A song cue: a piece of the soundtrack placed at a moment of a scene.
+///
+/// (Unknown fields are refused by `show::load` before this is read; serde cannot refuse them
+/// with the flattened credits.)
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
+#[schemars(extend("additionalProperties" = false))]
 pub struct Cue {
     /// Unique id among all cues of the show.
     pub id: String,
@@ -244,12 +257,12 @@ pub struct Cue {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 0))]
     pub duck_release_ms: Option<f64>,
-    /// Cue-sheet usage code (e.g. "VV", "BI"), kept for reports.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub usage: Option<String>,
     /// Starting the cue while it plays: `restart` or `ignore`.
     #[serde(default)]
     pub retrigger: Retrigger,
+    /// Title, writers, publishers, usage code, for the cue sheet.
+    #[serde(flatten)]
+    pub credits: Credits,
 }
 
 /// Start `wait_ms` after the cue named by `after` has ended (played its last sample).

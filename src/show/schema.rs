@@ -21,7 +21,9 @@ pub fn schema_json() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::show::load::{BED, CUE, CURVES, DUCK, FOLLOW, QUANTIZES, SCENE, SHOW, TRANSITION};
+    use crate::show::load::{
+        BED, CUE, CURVES, DUCK, FOLLOW, PRODUCTION, PUBLISHER, QUANTIZES, SCENE, SHOW, TRANSITION, WRITER,
+    };
     use serde_json::Value;
 
     fn schema() -> Value {
@@ -85,6 +87,9 @@ mod tests {
             ("Transition", &TRANSITION),
             ("Cue", &CUE),
             ("Follow", &FOLLOW),
+            ("Production", &PRODUCTION),
+            ("Writer", &WRITER),
+            ("Publisher", &PUBLISHER),
         ] {
             assert_eq!(properties(&s["$defs"][def]), sorted(level.fields), "{def}");
         }

@@ -1,0 +1,352 @@
+//! The music cue sheet (control side, after a render): one line per use of music, from what the
+//! engine heard (`Event::Heard` of a traced render), with the credits the show gives each piece.
+//! Written as CSV (the RapidCue layout), JSON, or a printable HTML page.
+//!
+//! The rules (also in `docs/cue-sheets.md`):
+//! - A clip is heard while what it adds to its bus is above -60 dBFS (`engine::HEARD`): from
+//!   its first audible sample (after a fade in, after silence at the file's start) to its last
+//!   (its fade out, or the crossfade that took it out).
+//! - Stretches of the same piece (same file and title) that overlap or are less than
+//!   [`JOIN_SECS`] apart are one use (a bed carried through scenes by crossfades into the same
+//!   music, a retriggered song), unless the later bed or cue says `"new_use": true`.
+//! - In: the picture frame the first audible sample falls in; out: the first picture frame after
+//!   the last, so [in, out) covers every frame it is heard in. Counted from the production's
+//!   `start_timecode` at its `frame_rate` (29.97 drop-frame labelled as such).
+//! - Duration: the heard time rounded up to whole seconds (no use is under-reported; a use
+//!   under a second is 0:01), written m:ss.
+
+use std::fmt::Write as _;
+
+use serde::Serialize;
+
+use crate::show::credits::{Credits, Production, Publisher, Writer};
+use crate::show::ShowFile;
+
+/// Stretches of one piece closer than this are one use.
+pub const JOIN_SECS: f64 = 1.0;
+
+/// A cue sheet: the production and its uses of music, in order of first sound.
+#[derive(Debug, Clone, Serialize)]
+pub struct CueSheet {
+    pub production: Production,
+    pub show: String,
+    pub sample_rate: u32,
+    pub uses: Vec<Use>,
+    /// Total music time per usage code, in seconds (sum of the rounded durations).
+    pub totals: Vec<(String, u64)>,
+}
+
+/// One use of a piece of music.
+#[derive(Debug, Clone, Serialize)]
+pub struct Use {
+    pub sequence: usize,
+    /// The cue's id, or `SCENE/bed` for a scene's bed.
+    pub cue: String,
+    pub title: String,
+    pub artist: Option<String>,
+    pub usage: String,
+    pub writers: Vec<Writer>,
+    pub publishers: Vec<Publisher>,
+    pub isrc: Option<String>,
+    pub iswc: Option<String>,
+    pub library: Option<String>,
+    pub timecode_in: String,
+    pub timecode_out: String,
+    /// Whole seconds, rounded up.
+    pub duration_secs: u64,
+    /// m:ss of `duration_secs`.
+    pub duration: String,
+    /// Heard from this audio frame (timeline frames at `sample_rate`) ...
+    pub from_frame: u64,
+    /// ... to the frame before this one.
+    pub to_frame: u64,
+}
+
+/// What a clip number of the compiled show is (see `control::compile`: cues first, in show
+/// order, then each scene's bed).
+struct Piece<'a> {
+    cue: String,
+    file: &'a str,
+    title: String,
+    credits: &'a Credits,
+    default_usage: &'static str,
+}
+
+fn pieces(file: &ShowFile) -> Vec<Option<Piece<'_>>> {
+    let show = &file.show;
+    let mut out = Vec::new();
+    for scene in &show.scenes {
+        for cue in &scene.cues {
+            let title = cue.credits.title.clone().or((!cue.name.is_empty()).then(|| cue.name.clone()));
+            out.push(Some(Piece {
+                cue: cue.id.clone(),
+                file: &cue.file,
+                title: title.unwrap_or_else(|| cue.id.clone()),
+                credits: &cue.credits,
+                default_usage: "",
+            }));
+        }
+    }
+    for scene in &show.scenes {
+        out.push(scene.bed.as_ref().map(|bed| {
+            let stem = std::path::Path::new(&bed.file).file_stem().map(|s| s.to_string_lossy().into_owned());
+            Piece {
+                cue: format!("{}/bed", scene.id),
+                file: &bed.file,
+                title: bed.credits.title.clone().or(stem).unwrap_or_else(|| bed.file.clone()),
+                credits: &bed.credits,
+                default_usage: "BI",
+            }
+        }));
+    }
+    out
+}
+
+/// Builds the sheet from where each clip was heard: `(clip, from, to)` in timeline frames at
+/// `sample_rate`, in any order.
+pub fn build(file: &ShowFile, sample_rate: u32, heard: &[(u32, u64, u64)]) -> CueSheet {
+    let pieces = pieces(file);
+    let production = file.show.production.clone().unwrap_or_default();
+    let start = production.start();
+    let rate = production.frame_rate;
+    let join = (JOIN_SECS * sample_rate as f64) as u64;
+    let mut stretches: Vec<(u32, u64, u64)> = heard.iter().copied().filter(|&(_, from, to)| to > from).collect();
+    stretches.sort_by_key(|&(clip, from, _)| (from, clip));
+    // (piece, from, to) per use, in order of first sound.
+    let mut spans: Vec<(usize, u64, u64)> = Vec::new();
+    for (clip, from, to) in stretches {
+        let Some(Some(piece)) = pieces.get(clip as usize) else { continue };
+        let same = |p: usize| {
+            let other = pieces[p].as_ref().expect("only pieces get spans");
+            other.file == piece.file && other.title == piece.title
+        };
+        let open = spans.iter_mut().rev().find(|(p, _, end)| same(*p) && from <= end.saturating_add(join));
+        match open {
+            Some((_, _, end)) if !piece.credits.new_use => *end = (*end).max(to),
+            _ => spans.push((clip as usize, from, to)),
+        }
+    }
+    let uses: Vec<Use> = spans
+        .iter()
+        .enumerate()
+        .map(|(i, &(p, from, to))| {
+            let piece = pieces[p].as_ref().expect("only pieces get spans");
+            let c = piece.credits;
+            let picture_in = rate.picture_frame(from, sample_rate);
+            // The first picture frame after the last audible sample (`to - 1`).
+            let picture_out = rate.picture_frame(to - 1, sample_rate) + 1;
+            let secs = (to - from).div_ceil(sample_rate as u64);
+            Use {
+                sequence: i + 1,
+                cue: piece.cue.clone(),
+                title: piece.title.clone(),
+                artist: c.artist.clone(),
+                usage: c.usage.clone().unwrap_or_else(|| piece.default_usage.to_string()),
+                writers: c.writers.clone(),
+                publishers: c.publishers.clone(),
+                isrc: c.isrc.clone(),
+                iswc: c.iswc.clone(),
+                library: c.library.clone(),
+                timecode_in: start.plus(picture_in).to_string(),
+                timecode_out: start.plus(picture_out).to_string(),
+                duration_secs: secs,
+                duration: format!("{}:{:02}", secs / 60, secs % 60),
+                from_frame: from,
+                to_frame: to,
+            }
+        })
+        .collect();
+    let mut totals: Vec<(String, u64)> = Vec::new();
+    for u in &uses {
+        match totals.iter_mut().find(|(usage, _)| *usage == u.usage) {
+            Some((_, t)) => *t += u.duration_secs,
+            None => totals.push((u.usage.clone(), u.duration_secs)),
+        }
+    }
+    let show = if file.show.name.is_empty() { file.path.display().to_string() } else { file.show.name.clone() };
+    CueSheet { production, show, sample_rate, uses, totals }
+}
+
+/// The CSV columns of a use's rows (see `docs/cue-sheets.md`).
+pub const CSV_COLUMNS: &[&str] = &[
+    "Sequence", "Cue ID", "Title", "Usage", "TC In", "TC Out", "Duration", "Role", "Name", "Society", "Share %",
+    "Artist", "ISRC", "ISWC", "Library",
+];
+
+fn csv_field(out: &mut String, text: &str) {
+    if text.contains([',', '"', '\n', '\r']) {
+        out.push('"');
+        out.push_str(&text.replace('"', "\"\""));
+        out.push('"');
+    } else {
+        out.push_str(text);
+    }
+}
+
+fn csv_row(out: &mut String, fields: &[&str]) {
+    for (i, f) in fields.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        csv_field(out, f);
+    }
+    out.push_str("\r\n");
+}
+
+fn share(s: Option<f64>) -> String {
+    s.map(|s| format!("{s:.2}")).unwrap_or_default()
+}
+
+impl CueSheet {
+    /// The production header as (label, value) lines.
+    pub fn header(&self) -> Vec<(&'static str, String)> {
+        let p = &self.production;
+        let total: u64 = self.uses.iter().map(|u| u.duration_secs).sum();
+        vec![
+            ("Series/Film Title", p.title.clone().unwrap_or_else(|| self.show.clone())),
+            ("Episode Title", p.episode_title.clone().unwrap_or_default()),
+            ("Episode Number", p.episode_number.clone().unwrap_or_default()),
+            ("Air Date", p.air_date.clone().unwrap_or_default()),
+            ("Production Company", p.company.clone().unwrap_or_default()),
+            ("Frame Rate", p.frame_rate.name().to_string()),
+            ("Start Timecode", p.start().to_string()),
+            ("Total Music Duration", format!("{}:{:02}", total / 60, total % 60)),
+        ]
+    }
+
+    /// CSV: the header as label,value lines, a blank line, the column names, then per use one
+    /// row for each writer and publisher (a use without any has one row). Every row repeats the
+    /// use's sequence, id, title, usage, timecodes and duration, so each row stands alone.
+    pub fn to_csv(&self) -> String {
+        let mut out = String::new();
+        for (label, value) in self.header() {
+            csv_row(&mut out, &[label, &value]);
+        }
+        out.push_str("\r\n");
+        csv_row(&mut out, CSV_COLUMNS);
+        for u in &self.uses {
+            let seq = u.sequence.to_string();
+            let mut parties: Vec<[String; 4]> = u
+                .writers
+                .iter()
+                .map(|w| {
+                    [
+                        w.role.clone().unwrap_or_default(),
+                        w.name.clone(),
+                        w.society.clone().unwrap_or_default(),
+                        share(w.share),
+                    ]
+                })
+                .collect();
+            // "E": the original publisher, as the societies' role codes have it.
+            parties.extend(
+                u.publishers
+                    .iter()
+                    .map(|p| ["E".to_string(), p.name.clone(), p.society.clone().unwrap_or_default(), share(p.share)]),
+            );
+            if parties.is_empty() {
+                parties.push(Default::default());
+            }
+            for [role, name, society, share] in &parties {
+                let opt = |o: &Option<String>| o.clone().unwrap_or_default();
+                csv_row(
+                    &mut out,
+                    &[
+                        &seq,
+                        &u.cue,
+                        &u.title,
+                        &u.usage,
+                        &u.timecode_in,
+                        &u.timecode_out,
+                        &u.duration,
+                        role,
+                        name,
+                        society,
+                        share,
+                        &opt(&u.artist),
+                        &opt(&u.isrc),
+                        &opt(&u.iswc),
+                        &opt(&u.library),
+                    ],
+                );
+            }
+        }
+        out
+    }
+
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).expect("a cue sheet is plain data")
+    }
+
+    /// A printable page: the production header, one table row per use (its writers and
+    /// publishers listed in it), and the music time by usage.
+    pub fn to_html(&self) -> String {
+        let e = html_escape;
+        let mut h = String::new();
+        let title = self.header()[0].1.clone();
+        let _ = write!(
+            h,
+            "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>Music cue sheet: {}</title>\n<style>\n\
+             body {{ font: 11pt/1.35 system-ui, sans-serif; margin: 2em; color: #111; }}\n\
+             h1 {{ font-size: 16pt; margin: 0 0 .4em; }}\n\
+             table {{ border-collapse: collapse; width: 100%; }}\n\
+             th, td {{ border: 1px solid #999; padding: 3px 6px; vertical-align: top; text-align: left; }}\n\
+             th {{ background: #eee; }} td.n {{ text-align: right; white-space: nowrap; }}\n\
+             table.head td {{ border: none; padding: 1px 12px 1px 0; }}\n\
+             @media print {{ body {{ margin: 0; }} tr {{ page-break-inside: avoid; }} }}\n\
+             </style></head><body>\n<h1>Music cue sheet</h1>\n<table class=\"head\">\n",
+            e(&title)
+        );
+        for (label, value) in self.header() {
+            let _ = writeln!(h, "<tr><td><b>{}</b></td><td>{}</td></tr>", e(label), e(&value));
+        }
+        h.push_str("</table>\n<h2>Music</h2>\n<table class=\"uses\">\n<tr><th>#</th><th>Title</th><th>Cue</th>\
+                    <th>Writers</th><th>Publishers</th><th>Usage</th><th>TC in</th><th>TC out</th><th>Duration</th></tr>\n");
+        for u in &self.uses {
+            let party = |name: &str, role: Option<&str>, society: Option<&str>, share: Option<f64>| {
+                let mut s = e(name);
+                let role = role.map(|r| format!(" ({})", e(r))).unwrap_or_default();
+                s.push_str(&role);
+                if let Some(society) = society {
+                    let _ = write!(s, ", {}", e(society));
+                }
+                if let Some(share) = share {
+                    let _ = write!(s, " {share:.2}%");
+                }
+                s
+            };
+            let writers: Vec<String> =
+                u.writers.iter().map(|w| party(&w.name, w.role.as_deref(), w.society.as_deref(), w.share)).collect();
+            let publishers: Vec<String> =
+                u.publishers.iter().map(|p| party(&p.name, None, p.society.as_deref(), p.share)).collect();
+            let mut title = e(&u.title);
+            if let Some(artist) = &u.artist {
+                let _ = write!(title, "<br><small>{}</small>", e(artist));
+            }
+            let _ = writeln!(
+                h,
+                "<tr><td class=\"n\">{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>\
+                 <td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td></tr>",
+                u.sequence,
+                title,
+                e(&u.cue),
+                writers.join("<br>"),
+                publishers.join("<br>"),
+                e(&u.usage),
+                e(&u.timecode_in),
+                e(&u.timecode_out),
+                e(&u.duration)
+            );
+        }
+        h.push_str("</table>\n<h2>Music time by usage</h2>\n<table class=\"totals\">\n");
+        for (usage, secs) in &self.totals {
+            let _ = writeln!(h, "<tr><td>{}</td><td class=\"n\">{}:{:02}</td></tr>", e(usage), secs / 60, secs % 60);
+        }
+        h.push_str("</table>\n</body></html>\n");
+        h
+    }
+}
+
+fn html_escape(text: &str) -> String {
+    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+}
