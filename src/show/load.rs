@@ -1079,6 +1079,30 @@ mod tests {
     }
 
     #[test]
+    fn production_and_credits_are_checked_for_their_types_and_ranges() {
+        let mut v = base();
+        set(&mut v, "/production", json!({ "title": "T", "frame_rate": "29.97DF", "start_timecode": "01:00:00:00" }));
+        set(&mut v, "/scenes/0/bed/writers", json!("Ann"));
+        set(&mut v, "/scenes/0/cues/0/writers", json!([{ "role": "C", "share": 120 }, { "name": "B", "pen": 1 }]));
+        set(&mut v, "/scenes/0/cues/0/publishers", json!([{ "name": "P", "share": "half" }]));
+        set(&mut v, "/scenes/0/cues/1/new_use", json!("yes"));
+        let p = problems(&v);
+        assert_problem(&p, "production.frame_rate", &["\"29.97df\""]);
+        assert_problem(&p, "scenes[0].bed.writers", &["expected a list of writers"]);
+        assert_problem(&p, "scenes[0].cues[0].writers[0].name", &["missing required field \"name\""]);
+        assert_problem(&p, "scenes[0].cues[0].writers[0].share", &["0 to 100", "120"]);
+        assert_problem(&p, "scenes[0].cues[0].writers[1].pen", &["unknown field"]);
+        assert_problem(&p, "scenes[0].cues[0].publishers[0].share", &["share in percent"]);
+        assert_problem(&p, "scenes[0].cues[1].new_use", &["true or false"]);
+        let mut v = base();
+        set(&mut v, "/production", json!({ "frame_rate": "29.97df", "start_timecode": "00:01:00;01" }));
+        assert_problem(&problems(&v), "production.start_timecode", &["drop-frame skips"]);
+        set(&mut v, "/production/start_timecode", json!("00:59:59;29"));
+        let show = check(&v).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(show.show.production.unwrap().start().to_string(), "00:59:59;29");
+    }
+
+    #[test]
     fn missing_show_file_is_reported() {
         let e = load(&media().join("no-such-show.json")).unwrap_err();
         assert_eq!(e.problems.len(), 1);
