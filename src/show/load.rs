@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{Map, Value};
 
+use super::credits::CREDIT_FIELDS;
 use super::model::{Show, FORMAT};
 use super::time::parse_time;
 use super::timecode::{FrameRate, Timecode, FRAME_RATES};
@@ -158,42 +159,42 @@ pub fn from_json(json: &str, origin: &Path, dir: &Path) -> Result<ShowFile, Show
 pub(crate) struct Level {
     pub(crate) noun: &'static str,
     pub(crate) fields: &'static [&'static str],
+    /// It also takes the credits' fields (`show::credits::CREDIT_FIELDS`).
+    pub(crate) credits: bool,
 }
 
-pub(crate) const SHOW: Level =
-    Level { noun: "the show", fields: &["format", "name", "production", "end", "duck", "panic_ms", "scenes"] };
+impl Level {
+    /// Every field the object takes.
+    pub(crate) fn all_fields(&self) -> Vec<&'static str> {
+        let credits = if self.credits { CREDIT_FIELDS } else { &[] };
+        self.fields.iter().chain(credits).copied().collect()
+    }
+}
+
+pub(crate) const SHOW: Level = Level {
+    noun: "the show",
+    fields: &["format", "name", "production", "end", "duck", "panic_ms", "scenes"],
+    credits: false,
+};
 pub(crate) const PRODUCTION: Level = Level {
     noun: "the production",
     fields: &["title", "episode_title", "episode_number", "air_date", "company", "frame_rate", "start_timecode"],
+    credits: false,
 };
-pub(crate) const WRITER: Level = Level { noun: "a writer", fields: &["name", "role", "society", "share"] };
-pub(crate) const PUBLISHER: Level = Level { noun: "a publisher", fields: &["name", "society", "share"] };
-pub(crate) const DUCK: Level = Level { noun: "duck", fields: &["depth_db", "attack_ms", "release_ms"] };
+pub(crate) const WRITER: Level =
+    Level { noun: "a writer", fields: &["name", "role", "society", "share"], credits: false };
+pub(crate) const PUBLISHER: Level =
+    Level { noun: "a publisher", fields: &["name", "society", "share"], credits: false };
+pub(crate) const DUCK: Level = Level { noun: "duck", fields: &["depth_db", "attack_ms", "release_ms"], credits: false };
 pub(crate) const SCENE: Level =
-    Level { noun: "a scene", fields: &["id", "name", "at", "note", "bed", "transition", "cues"] };
+    Level { noun: "a scene", fields: &["id", "name", "at", "note", "bed", "transition", "cues"], credits: false };
 pub(crate) const BED: Level = Level {
     noun: "a bed",
-    fields: &[
-        "file",
-        "gain_db",
-        "loop",
-        "loop_start",
-        "loop_end",
-        "tempo_bpm",
-        "beats_per_bar",
-        // The credits (`show::credits::CREDIT_FIELDS`).
-        "title",
-        "artist",
-        "writers",
-        "publishers",
-        "isrc",
-        "iswc",
-        "library",
-        "usage",
-        "new_use",
-    ],
+    fields: &["file", "gain_db", "loop", "loop_start", "loop_end", "tempo_bpm", "beats_per_bar"],
+    credits: true,
 };
-pub(crate) const TRANSITION: Level = Level { noun: "a transition", fields: &["fade_ms", "curve", "quantize"] };
+pub(crate) const TRANSITION: Level =
+    Level { noun: "a transition", fields: &["fade_ms", "curve", "quantize"], credits: false };
 pub(crate) const CUE: Level = Level {
     noun: "a cue",
     fields: &[
@@ -215,19 +216,10 @@ pub(crate) const CUE: Level = Level {
         "duck_attack_ms",
         "duck_release_ms",
         "retrigger",
-        // The credits (`show::credits::CREDIT_FIELDS`).
-        "title",
-        "artist",
-        "writers",
-        "publishers",
-        "isrc",
-        "iswc",
-        "library",
-        "usage",
-        "new_use",
     ],
+    credits: true,
 };
-pub(crate) const FOLLOW: Level = Level { noun: "follow", fields: &["after", "wait_ms"] };
+pub(crate) const FOLLOW: Level = Level { noun: "follow", fields: &["after", "wait_ms"], credits: false };
 
 pub(crate) const CURVES: &[&str] = &["linear", "equal_power", "s_curve"];
 pub(crate) const QUANTIZES: &[&str] = &["none", "beat", "bar"];
@@ -661,21 +653,18 @@ impl Checker {
             self.problem(path, format!("expected {what}, found {}", found(v)));
             return None;
         };
+        let fields = level.all_fields();
         for key in map.keys() {
-            if level.fields.contains(&key.as_str()) {
+            if fields.contains(&key.as_str()) {
                 continue;
             }
-            let hint = match closest(key, level.fields) {
+            let hint = match closest(key, &fields) {
                 Some(c) => format!("; did you mean \"{c}\"?"),
                 None => String::new(),
             };
             self.problem(
                 child(&path, key),
-                format!(
-                    "unknown field \"{key}\"{hint} (fields allowed in {}: {})",
-                    level.noun,
-                    level.fields.join(", ")
-                ),
+                format!("unknown field \"{key}\"{hint} (fields allowed in {}: {})", level.noun, fields.join(", ")),
             );
         }
         Some(Obj { map, path })

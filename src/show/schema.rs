@@ -91,7 +91,7 @@ mod tests {
             ("Writer", &WRITER),
             ("Publisher", &PUBLISHER),
         ] {
-            assert_eq!(properties(&s["$defs"][def]), sorted(level.fields), "{def}");
+            assert_eq!(properties(&s["$defs"][def]), sorted(&level.all_fields()), "{def}");
         }
         use crate::show::model::{Curve, Quantize};
         let curves: Vec<Value> = [Curve::Linear, Curve::EqualPower, Curve::SCurve]
