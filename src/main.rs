@@ -101,6 +101,10 @@ enum Command {
         output: Option<PathBuf>,
         #[arg(long, default_value_t = 48_000, value_parser = clap::value_parser!(u32).range(8_000..=384_000))]
         sample_rate: u32,
+        /// The sheet of what a `segue play` run played, from its performance log (the
+        /// `NAME.play.log` beside the journal; its last run of this show) instead of a render.
+        #[arg(long)]
+        from_log: Option<PathBuf>,
     },
     /// Print the JSON Schema of the show format (for editors).
     Schema,
@@ -244,7 +248,7 @@ fn run() -> anyhow::Result<ExitCode> {
                 Ok(ExitCode::FAILURE)
             }
         },
-        Command::Cuesheet { show, output, sample_rate } => {
+        Command::Cuesheet { show, output, sample_rate, from_log } => {
             let file = match show::load(&show) {
                 Ok(file) => file,
                 Err(errors) => {
@@ -252,12 +256,23 @@ fn run() -> anyhow::Result<ExitCode> {
                     return Ok(ExitCode::FAILURE);
                 }
             };
-            let options = RenderOptions { sample_rate, trace: true, ..RenderOptions::default() };
-            let rendered = render::render_show(file.clone(), &options)?;
-            for notice in rendered.notices.iter().filter(|n| n.severity != Severity::Info) {
-                eprintln!("{notice}");
-            }
-            let sheet = segue::deliver::cuesheet::build(&file, sample_rate, &rendered.heard);
+            let (rate, heard) = match &from_log {
+                Some(log) => {
+                    let text =
+                        std::fs::read_to_string(log).with_context(|| format!("cannot read {}", log.display()))?;
+                    segue::deliver::cuesheet::heard_from_log(&file, &text, &log.display().to_string())
+                        .map_err(anyhow::Error::msg)?
+                }
+                None => {
+                    let options = RenderOptions { sample_rate, trace: true, ..RenderOptions::default() };
+                    let rendered = render::render_show(file.clone(), &options)?;
+                    for notice in rendered.notices.iter().filter(|n| n.severity != Severity::Info) {
+                        eprintln!("{notice}");
+                    }
+                    (sample_rate, rendered.heard)
+                }
+            };
+            let sheet = segue::deliver::cuesheet::build(&file, rate, &heard);
             let kind = output.as_ref().and_then(|p| p.extension()).map(|e| e.to_string_lossy().to_lowercase());
             let text = match kind.as_deref() {
                 None | Some("csv") => sheet.to_csv(),

@@ -256,12 +256,17 @@ fn resume_reopens_where_the_journal_says_and_the_log_lists_what_sounded() {
     drop(player);
     // The performance log: the scene, its bed, the cue's start and its completed end, in order.
     let log = std::fs::read_to_string(show.with_file_name("ep.play.log")).unwrap();
-    let whats: Vec<String> = log
-        .lines()
-        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+    let lines: Vec<Value> = log.lines().map(|l| serde_json::from_str::<Value>(l).unwrap()).collect();
+    assert_eq!(lines[0]["what"], "session", "a run starts with its session line: {log}");
+    assert_eq!(lines[0]["rate"], RATE);
+    let whats: Vec<String> = lines
+        .iter()
+        .filter(|v| !["session", "rolled", "halted", "heard"].contains(&v["what"].as_str().unwrap()))
         .map(|v| format!("{} {}", v["what"].as_str().unwrap(), v["cue"].as_str().or(v["scene"].as_str()).unwrap_or("")))
         .collect();
     assert_eq!(whats, ["scene_entered s", "bed_started s", "cue_started hit", "cue_ended hit"], "{log}");
+    assert!(lines.iter().any(|v| v["what"] == "rolled" && v["position"] == 0), "the transport's start: {log}");
+    assert!(lines.iter().any(|v| v["what"] == "heard" && v["use"] == "hit"), "where the cue was heard: {log}");
     // Reopened with --resume: stopped, where the journal was, and plays on from there.
     let mut again = Player::start(server(), &show, &["--resume", "--journal", &arg]);
     let state: Value = serde_json::from_str(&again.osc("/segue/state", vec![])).unwrap();
@@ -615,4 +620,44 @@ fn reload_without_watch_checks_the_file_off_the_loop_and_loads_it() {
     assert_eq!(player.osc("/segue/reload", vec![]), "ok");
     player.wait_for(|v| v["event"] == "show_reloaded", "the good file to load, playing or not");
     assert_eq!(player.osc("/segue/cue/hit9/start", vec![]), "ok");
+}
+
+#[test]
+fn the_cue_sheet_of_a_played_run_from_its_log_equals_the_sheet_of_the_render() {
+    let _jack = one_at_a_time();
+    let dir = scratch("live-cuesheet");
+    let bed = sine_file(&dir, "bed.wav", RATE, 220.0, 0.1, 1.5, 0.0);
+    let song = sine_file(&dir, "song.wav", RATE, 880.0, 0.4, 0.8, 0.0);
+    let sting = sine_file(&dir, "sting.wav", RATE, 660.0, 0.4, 0.5, 0.0);
+    show_file(
+        &dir,
+        serde_json::json!({
+            "format": "segue-show/1",
+            "end": 2.5,
+            "panic_ms": 300,
+            "production": { "title": "Logged", "frame_rate": "25", "start_timecode": "01:00:00:00" },
+            "scenes": [{ "id": "s", "at": 0, "bed": { "file": bed, "title": "Bed" }, "cues": [
+                { "id": "song", "file": song, "at": 0.4, "fade_out_ms": 200, "title": "Song",
+                  "writers": [{ "name": "W", "role": "C", "share": 100 }] },
+                { "id": "sting", "file": sting, "follow": { "after": "song", "wait_ms": 100 }, "title": "Sting" }
+            ]}]
+        }),
+    );
+    let show = dir.join("show.json");
+    let journal = dir.join("run.journal.json");
+    let arg = journal.display().to_string();
+    let mut player = Player::start(server(), &show, &["--autoplay", "--journal", &arg]);
+    // The end's fade takes the bed out; its stretch is logged when it ends.
+    player.wait_for(|v| v["event"] == "heard" && v["use"] == "s/bed", "the bed's stretch");
+    drop(player);
+    let sheet = |extra: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_segue")).arg("cuesheet").arg(&show).args(extra).output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let log = dir.join("run.play.log").display().to_string();
+    let rendered = sheet(&[]);
+    let played = sheet(&["--from-log", &log]);
+    assert!(rendered.contains("01:00:00:00") && rendered.lines().filter(|l| l.contains(",Song,")).count() == 1);
+    assert_eq!(played, rendered, "the sheet of what the run played is the render's");
 }

@@ -80,6 +80,9 @@ impl Out {
                 json!({ "event": "underrun", "clip": controller.clip_name(clip), "frames": frames })
             }
             Some(Event::ProgramLoaded { .. }) => json!({ "event": "show_loaded" }),
+            Some(Event::Heard { clip, from, to }) => {
+                json!({ "event": "heard", "use": controller.use_id(clip), "from_frame": from, "to_frame": to })
+            }
             _ if notice.severity == Severity::Info => json!({ "event": "info" }),
             _ => json!({ "event": "problem" }),
         };

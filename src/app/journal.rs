@@ -6,7 +6,12 @@
 //!   the old or the new one, never half of one) twice a second and whenever a cue or scene
 //!   starts. `segue play SHOW --resume` opens where it says, stopped.
 //! - The **performance log** (JSON lines, appended) records every cue and bed that actually
-//!   started and ended, with engine frame and wall time: the record of what an audience heard.
+//!   started and ended, with engine frame and wall time, and where each was heard
+//!   (`heard`, from the engine's trace): the record of what an audience heard. Each run begins
+//!   with a `session` line (the engine's rate; frames count from 0 in each run) and the
+//!   transport's moves (`rolled`: from this frame the timeline runs from `position`; `halted`)
+//!   place its frames on the show's timeline, so `segue cuesheet --from-log` can write the cue
+//!   sheet of the run.
 //!
 //! A write that fails (a full disk, a folder that went away) is reported once and the show goes
 //! on; the next successful write is reported too.
@@ -19,6 +24,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
+use crate::control::chase::TransportMsg;
 use crate::control::{Controller, Notice};
 use crate::engine::command::Event;
 
@@ -136,11 +142,25 @@ impl Journal {
         &self.log_path
     }
 
-    /// Records what sounded (cues and beds starting and ending) in the performance log; returns
-    /// a problem to report, if writing failed.
+    /// Records what the transport did (`rolled`: from engine frame `frame` the timeline runs from
+    /// `position`; `halted`), so a reader can place the log's frames on the timeline.
+    pub fn record_move(&mut self, controller: &Controller, mark: TransportMsg) -> Option<String> {
+        let line = match mark {
+            TransportMsg::Rolled { position, at } => json!({ "what": "rolled", "frame": at, "position": position }),
+            TransportMsg::Halted { at } => json!({ "what": "halted", "frame": at }),
+            _ => return None,
+        };
+        self.append(controller, line)
+    }
+
+    /// Records what sounded (cues and beds starting and ending, and where each was heard) in
+    /// the performance log; returns a problem to report, if writing failed.
     pub fn record(&mut self, controller: &Controller, notice: &Notice) -> Option<String> {
         let rate = controller.sample_rate() as f64;
         let line = match notice.event? {
+            Event::Heard { clip, from, to } => {
+                json!({ "what": "heard", "use": controller.use_id(clip), "from_frame": from, "to_frame": to })
+            }
             Event::CueStarted { cue, at } => {
                 json!({ "what": "cue_started", "cue": controller.cue_id(cue), "frame": at, "time": at as f64 / rate })
             }
@@ -158,7 +178,12 @@ impl Journal {
             }
             _ => return None,
         };
-        let mut line = line;
+        self.append(controller, line)
+    }
+
+    /// Appends a line (with the wall time and the show); the first of a run is preceded by a
+    /// `session` line with the engine's rate (each run's frames count from 0).
+    fn append(&mut self, controller: &Controller, mut line: serde_json::Value) -> Option<String> {
         line["wall_ms"] = json!(wall_ms());
         line["show"] = json!(self.show);
         let result = (|| -> std::io::Result<()> {
@@ -166,7 +191,10 @@ impl Journal {
                 if let Some(dir) = self.log_path.parent() {
                     std::fs::create_dir_all(dir)?;
                 }
-                self.log = Some(OpenOptions::new().create(true).append(true).open(&self.log_path)?);
+                let mut log = OpenOptions::new().create(true).append(true).open(&self.log_path)?;
+                let session = json!({ "what": "session", "rate": controller.sample_rate(), "show": self.show, "wall_ms": wall_ms() });
+                writeln!(log, "{session}")?;
+                self.log = Some(log);
             }
             let log = self.log.as_mut().expect("just opened");
             writeln!(log, "{line}")?;

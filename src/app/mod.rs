@@ -94,7 +94,9 @@ pub fn play(options: PlayOptions) -> Result<(), PlayError> {
     device_options.channels = options.patch.channels_needed();
     let output = device::choose(&device_options).map_err(PlayError::NoOutput)?;
     let rate = output.config.sample_rate;
-    let (mut engine, ends, loader_ends) = Engine::new(EngineConfig::new(rate));
+    // The trace: the performance log records where each bed and cue was heard (a cue sheet of
+    // what the audience heard: `segue cuesheet --from-log`).
+    let (mut engine, ends, loader_ends) = Engine::new(EngineConfig { trace: true, ..EngineConfig::new(rate) });
     let loader = Loader::spawn(LoaderConfig::live(rate), loader_ends);
     let mut controller = Controller::new(file, rate, ends, loader);
     let journal_path = options.journal.clone().unwrap_or_else(|| journal::default_path(&options.show));
@@ -309,7 +311,16 @@ pub fn play(options: PlayOptions) -> Result<(), PlayError> {
             }
         }
         let mut moved = false;
-        for notice in desk.poll() {
+        let notices = desk.poll();
+        for mark in desk.moves.drain(..) {
+            if let Some(problem) = journal.record_move(&desk.controller, mark) {
+                match console.as_mut() {
+                    Some(c) => c.problem(&problem),
+                    None => out.problem(&problem),
+                }
+            }
+        }
+        for notice in notices {
             use crate::engine::command::Event;
             match notice.event {
                 Some(Event::Underrun { .. }) => counts.underruns += 1,

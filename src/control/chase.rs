@@ -32,6 +32,11 @@ pub enum TransportMsg {
     /// Play will (re)start at `position` (the transport is stopped there, or a loop jumps back
     /// there): prepare a seek so the engine can apply it on the exact frame.
     Prepare { position: u64 },
+    /// For the record: from engine frame `at` the timeline rolls from `position` (play
+    /// started, or jumped).
+    Rolled { position: u64, at: u64 },
+    /// For the record: the transport stopped at engine frame `at`.
+    Halted { at: u64 },
 }
 
 /// The transport as it is at the first frame of a block.
@@ -91,6 +96,8 @@ impl Chase {
                 // must not be played again).
                 let mut sought = jumped;
                 if jumped {
+                    // A full queue loses only this mark of the record.
+                    let _ = self.to_desk.push(TransportMsg::Rolled { position, at: clock });
                     if position == 0 && self.play_from_the_top(engine, pacing) {
                         sought = false;
                     } else if engine.locate(position) {
@@ -138,6 +145,7 @@ impl Chase {
     pub fn stop(&mut self, engine: &mut Engine) {
         if self.expected.take().is_some() {
             engine.schedule_command(Command::now(Action::StopAll { fade_ms: TRANSPORT_STOP_FADE_MS }));
+            let _ = self.to_desk.push(TransportMsg::Halted { at: engine.clock() });
         }
     }
 

@@ -25,6 +25,9 @@ pub struct Desk {
     pub cues: CueList,
     /// Each playing cue's peak at the last meter reading: (cue index, linear).
     pub cue_levels: Vec<(u32, f32)>,
+    /// What the transport did since the front end last took them (`TransportMsg::Rolled` and
+    /// `Halted`), for a performance log.
+    pub moves: Vec<TransportMsg>,
     transport: rtrb::Consumer<TransportMsg>,
     meters: MeterReading,
     meters_read: Option<Instant>,
@@ -38,6 +41,7 @@ impl Desk {
             controller,
             cues,
             cue_levels: Vec::with_capacity(64),
+            moves: Vec::new(),
             transport,
             meters: MeterReading::default(),
             meters_read: None,
@@ -50,6 +54,13 @@ impl Desk {
     pub fn poll(&mut self) -> Vec<Notice> {
         let mut notices = Vec::new();
         while let Ok(msg) = self.transport.pop() {
+            if matches!(msg, TransportMsg::Rolled { .. } | TransportMsg::Halted { .. }) {
+                // Kept for a front end that logs them (the plugin's desk lets them go).
+                if self.moves.len() < 1024 {
+                    self.moves.push(msg);
+                }
+                continue;
+            }
             if let Err(e) = self.controller.follow(msg) {
                 notices.push(Notice { severity: Severity::Warning, at: None, event: None, text: e.to_string() });
             }

@@ -234,6 +234,18 @@ impl Controller {
         self.scene_ids.get(scene as usize).map_or("?", |s| s.as_str())
     }
 
+    /// What a clip is on a cue sheet: the cue's id, or `SCENE/bed` for a scene's bed (as
+    /// `deliver::cuesheet` names its uses).
+    pub fn use_id(&self, clip: u32) -> String {
+        if let Some(cue) = self.cue_ids.get(clip as usize) {
+            return cue.clone();
+        }
+        match self.scene_beds.iter().position(|&b| b == Some(clip)) {
+            Some(scene) => format!("{}/bed", self.scene_id(scene as u32)),
+            None => format!("clip {clip}"),
+        }
+    }
+
     /// "cue \"theme\"" or "the bed of scene \"chase\"".
     pub fn clip_name(&self, clip: u32) -> String {
         self.clip_names.get(clip as usize).cloned().unwrap_or_else(|| format!("clip {clip}"))
@@ -437,6 +449,8 @@ impl Controller {
         match msg {
             chase::TransportMsg::Play { position, at } => self.seek(position, at),
             chase::TransportMsg::Prepare { position } => self.prepare_locate(position),
+            // What the transport did, for the record (the desk keeps them): nothing to do.
+            chase::TransportMsg::Rolled { .. } | chase::TransportMsg::Halted { .. } => Ok(()),
         }
     }
 

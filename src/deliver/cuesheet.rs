@@ -18,9 +18,14 @@
 use std::fmt::Write as _;
 
 use serde::Serialize;
+use serde_json::Value;
 
 use crate::show::credits::{Credits, Production, Publisher, Writer};
 use crate::show::ShowFile;
+
+/// Where a clip was heard: `(clip, from, to)`, from its first audible frame to the frame after
+/// its last, in timeline frames.
+pub type Stretch = (u32, u64, u64);
 
 /// Stretches of one piece closer than this are one use.
 pub const JOIN_SECS: f64 = 1.0;
@@ -104,13 +109,13 @@ fn pieces(file: &ShowFile) -> Vec<Option<Piece<'_>>> {
 
 /// Builds the sheet from where each clip was heard: `(clip, from, to)` in timeline frames at
 /// `sample_rate`, in any order.
-pub fn build(file: &ShowFile, sample_rate: u32, heard: &[(u32, u64, u64)]) -> CueSheet {
+pub fn build(file: &ShowFile, sample_rate: u32, heard: &[Stretch]) -> CueSheet {
     let pieces = pieces(file);
     let production = file.show.production.clone().unwrap_or_default();
     let start = production.start();
     let rate = production.frame_rate;
     let join = (JOIN_SECS * sample_rate as f64) as u64;
-    let mut stretches: Vec<(u32, u64, u64)> = heard.iter().copied().filter(|&(_, from, to)| to > from).collect();
+    let mut stretches: Vec<Stretch> = heard.iter().copied().filter(|&(_, from, to)| to > from).collect();
     stretches.sort_by_key(|&(clip, from, _)| (from, clip));
     // (piece, from, to) per use, in order of first sound.
     let mut spans: Vec<(usize, u64, u64)> = Vec::new();
@@ -165,6 +170,80 @@ pub fn build(file: &ShowFile, sample_rate: u32, heard: &[(u32, u64, u64)]) -> Cu
     }
     let show = if file.show.name.is_empty() { file.path.display().to_string() } else { file.show.name.clone() };
     CueSheet { production, show, sample_rate, uses, totals }
+}
+
+/// Where each clip was heard in a run of `segue play`, from its performance log: the last run
+/// of this show in the log (`session` lines start runs), its `heard` lines placed on the show's
+/// timeline by the run's `rolled` / `halted` transport marks. Returns the run's sample rate and
+/// `(clip, from, to)` in timeline frames at that rate, for [`build`]. A stretch heard while the
+/// transport was stopped (a GO with the timeline at rest) sits at the stopped position.
+pub fn heard_from_log(file: &ShowFile, log: &str, log_name: &str) -> Result<(u32, Vec<Stretch>), String> {
+    let ids: Vec<Option<String>> = pieces(file).into_iter().map(|p| p.map(|p| p.cue)).collect();
+    let show = std::fs::canonicalize(&file.path).unwrap_or_else(|_| file.path.clone()).display().to_string();
+    // (rate, lines) per run of this show.
+    let mut runs: Vec<(u32, Vec<Value>)> = Vec::new();
+    let mut ours = false;
+    for (n, text) in log.lines().enumerate() {
+        if text.trim().is_empty() {
+            continue;
+        }
+        let line: Value = serde_json::from_str(text)
+            .map_err(|e| format!("{log_name}: line {}: not a performance log line ({e})", n + 1))?;
+        if line["what"] == "session" {
+            ours = line["show"] == show.as_str();
+            if ours {
+                let rate = line["rate"].as_u64().filter(|r| (1..=u32::MAX as u64).contains(r));
+                let rate = rate.ok_or_else(|| format!("{log_name}: line {}: a session without its rate", n + 1))?;
+                runs.push((rate as u32, Vec::new()));
+            }
+        } else if ours {
+            if let Some((_, lines)) = runs.last_mut() {
+                lines.push(line);
+            }
+        }
+    }
+    let Some((rate, lines)) = runs.into_iter().rev().find(|(_, l)| l.iter().any(|l| l["what"] == "heard")) else {
+        return Err(format!("{log_name}: no run of {show} in it heard anything (is it the log of this show?)"));
+    };
+    // The transport's marks in engine frames: from `frame` on, the timeline rolls from
+    // `position` (`true`) or rests at `position` (`false`). Heard lines come when a voice ends,
+    // often after a later mark, so each is placed by the mark in force at its first frame.
+    let mut marks: Vec<(u64, u64, bool)> = vec![(0, 0, false)];
+    for line in &lines {
+        let Some(at) = line["frame"].as_u64() else { continue };
+        match line["what"].as_str() {
+            Some("rolled") => {
+                if let Some(position) = line["position"].as_u64() {
+                    marks.push((at, position, true));
+                }
+            }
+            Some("halted") => {
+                let &(from, position, rolling) = marks.last().expect("starts with one");
+                let rests = if rolling { position + at.saturating_sub(from) } else { position };
+                marks.push((at, rests, false));
+            }
+            _ => {}
+        }
+    }
+    let timeline = |frame: u64| {
+        let i = marks.partition_point(|&(at, ..)| at <= frame).saturating_sub(1);
+        let (at, position, rolling) = marks[i];
+        if rolling {
+            position + (frame - at.min(frame))
+        } else {
+            position
+        }
+    };
+    let mut heard = Vec::new();
+    for line in lines.iter().filter(|l| l["what"] == "heard") {
+        let (Some(from), Some(to)) = (line["from_frame"].as_u64(), line["to_frame"].as_u64()) else { continue };
+        let id = line["use"].as_str().unwrap_or_default();
+        // A use the show no longer has (it was edited since): left out.
+        let Some(clip) = ids.iter().position(|i| i.as_deref() == Some(id)) else { continue };
+        let start = timeline(from);
+        heard.push((clip as u32, start, start + to.saturating_sub(from)));
+    }
+    Ok((rate, heard))
 }
 
 /// The CSV columns of a use's rows (see `docs/cue-sheets.md`).
