@@ -114,14 +114,15 @@ fn the_live_players_audio_callback_never_allocates() {
     use segue::app::audio::{AudioSide, ClockMap, Patch, TransportCmd};
     use segue::control::chase::Chase;
     use segue::control::Controller;
-    use segue::engine::{Engine, EngineConfig};
+    use segue::engine::Engine;
     use segue::stream::loader::{Loader, LoaderConfig};
     use std::sync::atomic::AtomicU64;
     use std::sync::Arc;
 
     let file = segue::show::load(std::path::Path::new("presets/demo/show.json")).unwrap();
     let rate = 48_000;
-    let (engine, ends, loader_ends) = Engine::new(EngineConfig::new(rate));
+    // The player's own engine configuration (with the trace its performance log uses).
+    let (engine, ends, loader_ends) = Engine::new(segue::app::engine_config(rate));
     let loader = Loader::spawn(LoaderConfig::live(rate), loader_ends);
     let mut controller = Controller::new(file, rate, ends, loader);
     let (to_desk, mut from_audio) = rtrb::RingBuffer::new(256);

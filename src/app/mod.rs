@@ -94,9 +94,7 @@ pub fn play(options: PlayOptions) -> Result<(), PlayError> {
     device_options.channels = options.patch.channels_needed();
     let output = device::choose(&device_options).map_err(PlayError::NoOutput)?;
     let rate = output.config.sample_rate;
-    // The trace: the performance log records where each bed and cue was heard (a cue sheet of
-    // what the audience heard: `segue cuesheet --from-log`).
-    let (mut engine, ends, loader_ends) = Engine::new(EngineConfig { trace: true, ..EngineConfig::new(rate) });
+    let (mut engine, ends, loader_ends) = Engine::new(engine_config(rate));
     let loader = Loader::spawn(LoaderConfig::live(rate), loader_ends);
     let mut controller = Controller::new(file, rate, ends, loader);
     let journal_path = options.journal.clone().unwrap_or_else(|| journal::default_path(&options.show));
@@ -547,6 +545,12 @@ fn push(tx: &mut rtrb::Producer<TransportCmd>, cmd: TransportCmd) -> Result<(), 
 }
 
 /// (playing, timeline frame) as the audio thread last published it.
+/// The live player's engine: with the trace, so the performance log records where each bed
+/// and cue was heard (the cue sheet of what the audience heard: `segue cuesheet --from-log`).
+pub fn engine_config(rate: u32) -> EngineConfig {
+    EngineConfig { trace: true, ..EngineConfig::new(rate) }
+}
+
 fn transport_state(published: &AtomicU64) -> (bool, u64) {
     let word = published.load(Ordering::Relaxed);
     (word & PLAYING_BIT != 0, word & !PLAYING_BIT)
