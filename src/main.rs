@@ -106,6 +106,24 @@ enum Command {
         #[arg(long)]
         from_log: Option<PathBuf>,
     },
+    /// Draw the mix as rendered: scenes on a timecode axis, a lane per bed and cue with its
+    /// fades, the bed's duck, the main waveform and loudness; SVG or PNG by the extension.
+    Picture {
+        show: PathBuf,
+        /// FILE.svg or FILE.png.
+        #[arg(short, long)]
+        output: PathBuf,
+        /// Where the picture starts and ends on the timeline (seconds or MM:SS.mmm; default:
+        /// the whole render).
+        #[arg(long, value_parser = parse_time)]
+        from: Option<f64>,
+        #[arg(long, value_parser = parse_time)]
+        to: Option<f64>,
+        #[arg(long, default_value_t = 1600, value_parser = clap::value_parser!(u32).range(200..=20_000))]
+        width: u32,
+        #[arg(long, default_value_t = 48_000, value_parser = clap::value_parser!(u32).range(8_000..=384_000))]
+        sample_rate: u32,
+    },
     /// Print the JSON Schema of the show format (for editors).
     Schema,
     /// Bounce a show's timeline to a 32-bit float stereo WAV.
@@ -289,6 +307,35 @@ fn run() -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
+        Command::Picture { show, output, from, to, width, sample_rate } => {
+            let file = match show::load(&show) {
+                Ok(file) => file,
+                Err(errors) => {
+                    eprintln!("{errors}");
+                    return Ok(ExitCode::FAILURE);
+                }
+            };
+            let kind = output.extension().map(|e| e.to_string_lossy().to_lowercase());
+            if !matches!(kind.as_deref(), Some("svg" | "png")) {
+                anyhow::bail!("-o {}: a picture is written as .svg or .png", output.display());
+            }
+            let options = RenderOptions { sample_rate, trace: true, trace_levels: true, ..RenderOptions::default() };
+            let rendered = render::render_show(file.clone(), &options)?;
+            let frames = rendered.frames() as u64;
+            let at = |secs: f64| ((secs * sample_rate as f64).round().max(0.0) as u64).min(frames);
+            let view = segue::deliver::picture::View { from: from.map_or(0, at), to: to.map_or(frames, at), width };
+            if view.to <= view.from {
+                anyhow::bail!(
+                    "--from must be before --to (and inside the render's {:.1} s)",
+                    frames as f64 / sample_rate as f64
+                );
+            }
+            let drawing = segue::deliver::picture::draw(&file, &rendered, view);
+            let bytes = if kind.as_deref() == Some("png") { drawing.to_png() } else { drawing.to_svg().into_bytes() };
+            std::fs::write(&output, bytes).with_context(|| format!("cannot write {}", output.display()))?;
+            eprintln!("wrote {} ({} x {} px)", output.display(), drawing.width, drawing.height);
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Schema => {
             println!("{}", show::schema::schema_json());
             Ok(ExitCode::SUCCESS)
@@ -308,6 +355,7 @@ fn run() -> anyhow::Result<ExitCode> {
                 duration,
                 progress: render::progress_wanted(),
                 trace: false,
+                trace_levels: false,
             };
             let rendered = render::render_show(file, &options)?;
             for notice in rendered.notices.iter().filter(|n| n.severity != Severity::Info) {

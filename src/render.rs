@@ -26,11 +26,22 @@ pub struct RenderOptions {
     pub progress: bool,
     /// Note where each clip is heard (`Rendered::heard`), for a cue sheet.
     pub trace: bool,
+    /// Also note each clip's level as it moves and the bed's duck (`Rendered::levels`,
+    /// `Rendered::duck`), for a picture of the mix.
+    pub trace_levels: bool,
 }
 
 impl Default for RenderOptions {
     fn default() -> Self {
-        RenderOptions { sample_rate: 48_000, block: 512, start: None, duration: None, progress: false, trace: false }
+        RenderOptions {
+            sample_rate: 48_000,
+            block: 512,
+            start: None,
+            duration: None,
+            progress: false,
+            trace: false,
+            trace_levels: false,
+        }
     }
 }
 
@@ -44,6 +55,12 @@ pub struct Rendered {
     /// With `RenderOptions::trace`: each clip's stretches of being heard, `(clip, from, to)` in
     /// frames of the render (see `engine::HEARD`).
     pub heard: Vec<(u32, u64, u64)>,
+    /// With `RenderOptions::trace_levels`: `(clip, frame, gain)` where a clip's gain and fade
+    /// moved, and `(frame, dB)` where the bed's duck did.
+    pub levels: Vec<(u32, u64, f32)>,
+    pub duck: Vec<(u64, f32)>,
+    /// `(scene, frame)` of every scene entry.
+    pub scenes: Vec<(u32, u64)>,
     /// Wall time spent, and how much of it waiting for the loader.
     pub elapsed: Duration,
     pub waited: Duration,
@@ -89,8 +106,11 @@ pub fn render_show_with(
     }
     let started = Instant::now();
     let rate = options.sample_rate;
-    let (mut engine, control, loader_ends) =
-        Engine::new(EngineConfig { trace: options.trace, ..EngineConfig::new(rate) });
+    let (mut engine, control, loader_ends) = Engine::new(EngineConfig {
+        trace: options.trace,
+        trace_levels: options.trace_levels,
+        ..EngineConfig::new(rate)
+    });
     let loader = Loader::spawn(LoaderConfig::offline(rate), loader_ends);
     let mut controller = Controller::new(file, rate, control, loader);
     let position = controller.frames(options.start.unwrap_or(0.0));
@@ -112,6 +132,9 @@ pub fn render_show_with(
         cues: [vec![0.0; total], vec![0.0; total]],
         notices: Vec::new(),
         heard: Vec::new(),
+        levels: Vec::new(),
+        duck: Vec::new(),
+        scenes: Vec::new(),
         elapsed: Duration::ZERO,
         waited: Duration::ZERO,
     };
@@ -159,15 +182,22 @@ pub fn render_show_with(
             bar.set_position(done as u64);
         }
     }
-    if options.trace {
+    if options.trace || options.trace_levels {
         engine.report_heard();
     }
     out.notices.extend(controller.poll());
+    use crate::engine::command::Event;
     for event in out.notices.iter().filter_map(|n| n.event) {
-        if let crate::engine::command::Event::Heard { clip, from, to } = event {
-            out.heard.push((clip, from, to));
+        match event {
+            Event::Heard { clip, from, to } => out.heard.push((clip, from, to)),
+            Event::Level { clip, at, gain } => out.levels.push((clip, at, gain)),
+            Event::Duck { at, db } => out.duck.push((at, db)),
+            Event::SceneEntered { scene, at } => out.scenes.push((scene, at)),
+            _ => {}
         }
     }
+    // The points of a drawing have no words: they are kept above, not as notices.
+    out.notices.retain(|n| !matches!(n.event, Some(Event::Level { .. } | Event::Duck { .. })));
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }

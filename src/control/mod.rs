@@ -529,6 +529,8 @@ impl Controller {
                 (Severity::Info, at, format!("{} bed of scene \"{}\" fading in", time(at), self.scene_id(scene)))
             }
             Event::GoAtEnd { at } => (Severity::Warning, at, format!("{} GO: no manual cue is left", time(at))),
+            // Points of a drawing: no words.
+            Event::Level { at, .. } | Event::Duck { at, .. } => (Severity::Info, at, String::new()),
             Event::Heard { clip, from, to } => {
                 (Severity::Info, from, format!("{} {} heard until {}", time(from), clip_name(clip), time(to)))
             }

@@ -69,12 +69,17 @@ pub struct Use {
 
 /// What a clip number of the compiled show is (see `control::compile`: cues first, in show
 /// order, then each scene's bed).
-struct Piece<'a> {
-    cue: String,
+pub(crate) struct Piece<'a> {
+    pub(crate) cue: String,
     file: &'a str,
     title: String,
     credits: &'a Credits,
     default_usage: &'static str,
+}
+
+/// Each clip of the compiled show as a piece of music (`None`: a scene without a bed).
+pub(crate) fn pieces_of(file: &ShowFile) -> Vec<Option<Piece<'_>>> {
+    pieces(file)
 }
 
 fn pieces(file: &ShowFile) -> Vec<Option<Piece<'_>>> {

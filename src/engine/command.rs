@@ -190,6 +190,18 @@ pub enum Event {
         from: u64,
         to: u64,
     },
+    /// With the engine's level trace on: the clip's gain and fade together are `gain` (linear)
+    /// from frame `at` (reported as it moves).
+    Level {
+        clip: u32,
+        at: u64,
+        gain: f32,
+    },
+    /// With the engine's level trace on: the bed's duck is at `db` from frame `at`.
+    Duck {
+        at: u64,
+        db: f32,
+    },
     CannotStart {
         clip: u32,
         at: u64,

@@ -47,13 +47,21 @@ pub struct EngineConfig {
     /// (`Event::Heard`): what a cue sheet is made from. Each voice is then mixed through a
     /// scratch buffer and scanned; the output is the same to the bit.
     pub trace: bool,
+    /// With `trace`, also report each voice's level as it moves (`Event::Level`, a fade drawn
+    /// as a ramp) and the bed's duck (`Event::Duck`): what a picture of the mix is drawn from.
+    pub trace_levels: bool,
 }
 
 impl EngineConfig {
     pub fn new(sample_rate: u32) -> Self {
-        EngineConfig { sample_rate, voices: 128, schedule: 1024, queue: 4096, trace: false }
+        EngineConfig { sample_rate, voices: 128, schedule: 1024, queue: 4096, trace: false, trace_levels: false }
     }
 }
+
+/// A traced level is reported again when it has moved this much (linear gain).
+const LEVEL_STEP: f32 = 0.005;
+/// The duck is reported again when it has moved this much (dB).
+const DUCK_STEP_DB: f32 = 0.1;
 
 /// A voice is heard while either channel of what it adds to its bus (after its gain and fades,
 /// before the bus levels and the duck) is above -60 dBFS.
@@ -163,6 +171,9 @@ pub struct Engine {
     located: Option<Box<Locate>>,
     /// With `EngineConfig::trace`: the scratch buffer each voice is mixed through (else none).
     trace: Option<[Box<[f32]>; 2]>,
+    trace_levels: bool,
+    /// The duck as last reported (with `trace_levels`).
+    traced_duck: f32,
 }
 
 impl Engine {
@@ -206,7 +217,10 @@ impl Engine {
             seek_at: None,
             duck_set_at: None,
             located: None,
-            trace: config.trace.then(|| [vec![0.0; TRACE_FRAMES].into(), vec![0.0; TRACE_FRAMES].into()]),
+            trace: (config.trace || config.trace_levels)
+                .then(|| [vec![0.0; TRACE_FRAMES].into(), vec![0.0; TRACE_FRAMES].into()]),
+            trace_levels: config.trace_levels,
+            traced_duck: f32::NAN,
         };
         (
             engine,
@@ -513,8 +527,17 @@ impl Engine {
                 };
                 match &mut self.trace {
                     None => v.render(l, r),
-                    Some(scratch) => render_traced(v, l, r, scratch, now),
+                    Some(scratch) => {
+                        let levels = self.trace_levels.then_some(&mut self.events);
+                        render_traced(v, l, r, scratch, now, levels)
+                    }
                 }
+            }
+            let duck_moved = (self.duck.db() - self.traced_duck).abs();
+            let settled = duck_moved > 0.0 && self.duck.is_steady();
+            if self.trace_levels && (duck_moved >= DUCK_STEP_DB || settled || self.traced_duck.is_nan()) {
+                self.traced_duck = self.duck.db();
+                self.emit(Event::Duck { at: now, db: self.traced_duck });
             }
             self.mix_buses(
                 &mut main_l[range.clone()],
@@ -1090,11 +1113,29 @@ pub fn declick_frames(rate: u32) -> u32 {
 /// Mixes a voice through `scratch`, noting the frames it is heard on (`HEARD`); `now` is the
 /// engine time of `out`'s first frame. Adding the voice to a zeroed buffer first and that to the
 /// bus gives the bus the very sums a direct mix gives.
-fn render_traced(v: &mut Voice, out_l: &mut [f32], out_r: &mut [f32], scratch: &mut [Box<[f32]>; 2], now: u64) {
+fn render_traced(
+    v: &mut Voice,
+    out_l: &mut [f32],
+    out_r: &mut [f32],
+    scratch: &mut [Box<[f32]>; 2],
+    now: u64,
+    levels: Option<&mut rtrb::Producer<Event>>,
+) {
     let [sl, sr] = scratch;
+    let mut levels = levels;
     let mut at = 0;
     while at < out_l.len() {
         let n = (out_l.len() - at).min(sl.len());
+        if let Some(events) = levels.as_mut() {
+            let level = v.level();
+            // Also where a ramp ends, so a drawing reaches the level it holds.
+            let moved = (level - v.traced_level).abs();
+            if v.traced_level.is_nan() || moved >= LEVEL_STEP || (moved > 0.0 && v.is_steady()) {
+                v.traced_level = level;
+                // A full queue drops a point of the drawing, nothing that sounds.
+                let _ = events.push(Event::Level { clip: v.clip, at: now + at as u64, gain: level });
+            }
+        }
         let (l, r) = (&mut sl[..n], &mut sr[..n]);
         l.fill(0.0);
         r.fill(0.0);

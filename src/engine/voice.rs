@@ -49,6 +49,8 @@ pub struct Voice {
     /// With the engine's trace on: the first frame it was heard on and the frame after the last
     /// (engine time), so far.
     pub heard: Option<(u64, u64)>,
+    /// With the engine's level trace on: the level last reported (NaN: none yet).
+    pub traced_level: f32,
 }
 
 impl Default for Voice {
@@ -75,6 +77,7 @@ impl Default for Voice {
             peak: 0.0,
             metering: false,
             heard: None,
+            traced_level: f32::NAN,
         }
     }
 }
@@ -121,6 +124,7 @@ impl Voice {
         self.fade_out_curve = if clip.fade_out_frames >= declick { Curve::EqualPower } else { Curve::Linear };
         self.underrun = 0;
         self.heard = None;
+        self.traced_level = f32::NAN;
     }
 
     /// A start mid-clip after a seek: the level comes up over the de-click through the gain (so
@@ -159,6 +163,16 @@ impl Voice {
         self.feed = Some(feed);
         self.awaiting = None;
         self.waited = 0;
+    }
+
+    /// Whether neither its gain nor its fade is moving.
+    pub fn is_steady(&self) -> bool {
+        self.gain.is_steady() && self.env.is_steady()
+    }
+
+    /// Its gain and fade together now (what it multiplies its file by, before pan).
+    pub fn level(&self) -> f32 {
+        self.gain.value() * self.env.level()
     }
 
     /// Fades out over `frames` along `curve`, then the voice ends (a stop, never completed).
