@@ -274,6 +274,8 @@ fn run() -> anyhow::Result<ExitCode> {
                     return Ok(ExitCode::FAILURE);
                 }
             };
+            // A log has no audio to draw: its sheet goes without the picture.
+            let mut picture = None;
             let (rate, heard) = match &from_log {
                 Some(log) => {
                     let text =
@@ -282,11 +284,15 @@ fn run() -> anyhow::Result<ExitCode> {
                         .map_err(anyhow::Error::msg)?
                 }
                 None => {
-                    let options = RenderOptions { sample_rate, trace: true, ..RenderOptions::default() };
+                    // The levels too: the HTML sheet has the picture of the mix below.
+                    let options =
+                        RenderOptions { sample_rate, trace: true, trace_levels: true, ..RenderOptions::default() };
                     let rendered = render::render_show(file.clone(), &options)?;
                     for notice in rendered.notices.iter().filter(|n| n.severity != Severity::Info) {
                         eprintln!("{notice}");
                     }
+                    let view = segue::deliver::picture::View { from: 0, to: rendered.frames() as u64, width: 1600 };
+                    picture = Some(segue::deliver::picture::draw(&file, &rendered, view).to_svg());
                     (sample_rate, rendered.heard)
                 }
             };
@@ -295,7 +301,7 @@ fn run() -> anyhow::Result<ExitCode> {
             let text = match kind.as_deref() {
                 None | Some("csv") => sheet.to_csv(),
                 Some("json") => sheet.to_json(),
-                Some("html" | "htm") => sheet.to_html(),
+                Some("html" | "htm") => sheet.to_html(picture.as_deref()),
                 Some(other) => anyhow::bail!("-o: cannot write a cue sheet as .{other}: use .csv, .json or .html"),
             };
             match &output {

@@ -269,7 +269,7 @@ fn shares_and_the_production_header_come_back_out_of_csv_and_json() {
     );
     assert_eq!(back["uses"][0]["publishers"][0]["share"], 100.0);
     assert_eq!(back["uses"][0]["timecode_in"], "10:00:01:00");
-    let html = sheet.to_html();
+    let html = sheet.to_html(None);
     assert!(html.contains("Pilot, part &quot;one&quot;") && html.contains("Ann Writer (CA), ASCAP 50.00%"), "{html}");
 }
 
@@ -317,6 +317,9 @@ fn check_warns_where_a_cue_sheet_would_be_incomplete_and_cuesheet_writes_each_fo
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
         let text = std::fs::read_to_string(&path).unwrap();
         assert!(text.contains("Ann Writer"), "{ext}: {text}");
+        if ext == "html" {
+            assert!(text.contains("<svg ") && text.contains("data-id=\"song\""), "the picture of the mix below");
+        }
     }
     let out = Command::new(env!("CARGO_BIN_EXE_segue"))
         .arg("cuesheet")

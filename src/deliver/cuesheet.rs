@@ -363,8 +363,9 @@ impl CueSheet {
     }
 
     /// A printable page: the production header, one table row per use (its writers and
-    /// publishers listed in it), and the music time by usage.
-    pub fn to_html(&self) -> String {
+    /// publishers listed in it), the music time by usage, and `picture` (an SVG of the mix,
+    /// `deliver::picture`) below, when given.
+    pub fn to_html(&self, picture: Option<&str>) -> String {
         let e = html_escape;
         let mut h = String::new();
         let title = self.header()[0].1.clone();
@@ -377,6 +378,7 @@ impl CueSheet {
              th, td {{ border: 1px solid #999; padding: 3px 6px; vertical-align: top; text-align: left; }}\n\
              th {{ background: #eee; }} td.n {{ text-align: right; white-space: nowrap; }}\n\
              table.head td {{ border: none; padding: 1px 12px 1px 0; }}\n\
+             div.picture svg {{ max-width: 100%; height: auto; }}\n\
              @media print {{ body {{ margin: 0; }} tr {{ page-break-inside: avoid; }} }}\n\
              </style></head><body>\n<h1>Music cue sheet</h1>\n<table class=\"head\">\n",
             e(&title)
@@ -426,7 +428,13 @@ impl CueSheet {
         for (usage, secs) in &self.totals {
             let _ = writeln!(h, "<tr><td>{}</td><td class=\"n\">{}:{:02}</td></tr>", e(usage), secs / 60, secs % 60);
         }
-        h.push_str("</table>\n</body></html>\n");
+        h.push_str("</table>\n");
+        if let Some(svg) = picture {
+            h.push_str("<h2>The mix</h2>\n<div class=\"picture\">\n");
+            h.push_str(svg);
+            h.push_str("</div>\n");
+        }
+        h.push_str("</body></html>\n");
         h
     }
 }
