@@ -280,8 +280,16 @@ fn run() -> anyhow::Result<ExitCode> {
                 Some(log) => {
                     let text =
                         std::fs::read_to_string(log).with_context(|| format!("cannot read {}", log.display()))?;
-                    segue::deliver::cuesheet::heard_from_log(&file, &text, &log.display().to_string())
-                        .map_err(anyhow::Error::msg)?
+                    let run = segue::deliver::cuesheet::heard_from_log(&file, &text, &log.display().to_string())
+                        .map_err(anyhow::Error::msg)?;
+                    if let Some(first) = run.skipped.first() {
+                        eprintln!(
+                            "warning: {}: {} line(s) are not JSON (cut short?) and were passed over, the first is line {first}",
+                            log.display(),
+                            run.skipped.len()
+                        );
+                    }
+                    (run.rate, run.heard)
                 }
                 None => {
                     // The levels too: the HTML sheet has the picture of the mix below.

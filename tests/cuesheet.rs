@@ -329,3 +329,48 @@ fn check_warns_where_a_cue_sheet_would_be_incomplete_and_cuesheet_writes_each_fo
         .unwrap();
     assert!(!out.status.success() && String::from_utf8_lossy(&out.stderr).contains("use .csv, .json or .html"));
 }
+
+#[test]
+fn a_bed_after_a_scene_without_one_is_on_the_sheet_with_its_own_credits() {
+    let dir = scratch("cuesheet-bedless-first");
+    sine_file(&dir, "song.wav", RATE, 440.0, 0.5, 1.0, 0.0);
+    sine_file(&dir, "bed.wav", RATE, 220.0, 0.3, 2.0, 0.0);
+    let file = show_file(
+        &dir,
+        json!({
+            "format": "segue-show/1",
+            "end": 4.0,
+            "scenes": [
+                { "id": "cold", "at": 0, "cues": [{ "id": "song", "file": "song.wav", "at": 0.5, "title": "Song" }] },
+                { "id": "warm", "at": 2.0, "bed": { "file": "bed.wav", "title": "Warm Bed", "usage": "BV" } }
+            ]
+        }),
+    );
+    let sheet = cuesheet::build(&file, RATE, &traced(file.clone()).heard);
+    let uses: Vec<(&str, &str, &str)> =
+        sheet.uses.iter().map(|u| (u.cue.as_str(), u.title.as_str(), u.usage.as_str())).collect();
+    assert_eq!(uses, [("song", "Song", ""), ("warm/bed", "Warm Bed", "BV")]);
+}
+
+#[test]
+fn a_log_places_a_go_at_the_stopped_playhead_and_passes_over_a_line_cut_short() {
+    let file = credited_show("cuesheet-log-lines");
+    let show = std::fs::canonicalize(&file.path).unwrap().display().to_string();
+    let lines = [
+        json!({ "what": "session", "rate": RATE, "show": show }),
+        // Stopped at 2 s, a GO heard from engine frame 4800 for 0.1 s.
+        json!({ "what": "halted", "frame": 0, "position": 2 * RATE, "show": show }),
+        json!({ "what": "heard", "use": "song", "from_frame": 4_800, "to_frame": 9_600, "show": show }),
+        // Then rolling from 3 s at engine frame 48000: heard from 72000 is 3.5 s on the timeline.
+        json!({ "what": "rolled", "frame": 48_000, "position": 3 * RATE, "show": show }),
+        json!({ "what": "heard", "use": "song", "from_frame": 72_000, "to_frame": 120_000, "show": show }),
+    ];
+    let mut log: String = lines.iter().map(|l| format!("{l}\n")).collect();
+    log.push_str("{\"what\": \"heard\", \"use\": \"so");
+    let run = cuesheet::heard_from_log(&file, &log, "test.log").unwrap();
+    assert_eq!(run.rate, RATE);
+    assert_eq!(run.heard, [(0, 2 * RATE as u64, 2 * RATE as u64 + 4_800), (0, 168_000, 216_000)]);
+    assert_eq!(run.skipped, [6], "the cut line is passed over and said");
+    let other = cuesheet::heard_from_log(&file, &log.replace(&show, "/elsewhere/show.json"), "test.log");
+    assert!(other.is_err_and(|e| e.contains("no run of")), "another show's log");
+}

@@ -143,11 +143,12 @@ impl Journal {
     }
 
     /// Records what the transport did (`rolled`: from engine frame `frame` the timeline runs from
-    /// `position`; `halted`), so a reader can place the log's frames on the timeline.
+    /// `position`; `halted`: from `frame` it rests at `position`), so a reader can place the
+    /// log's frames on the timeline.
     pub fn record_move(&mut self, controller: &Controller, mark: TransportMsg) -> Option<String> {
         let line = match mark {
             TransportMsg::Rolled { position, at } => json!({ "what": "rolled", "frame": at, "position": position }),
-            TransportMsg::Halted { at } => json!({ "what": "halted", "frame": at }),
+            TransportMsg::Halted { position, at } => json!({ "what": "halted", "frame": at, "position": position }),
             _ => return None,
         };
         self.append(controller, line)

@@ -238,7 +238,10 @@ pub fn play(options: PlayOptions) -> Result<(), PlayError> {
                         console.problem(&e.to_string());
                     }
                 }
-                Some(console::KeyAction::Quit) => return Ok(()),
+                Some(console::KeyAction::Quit) => {
+                    farewell(&mut desk, &mut journal);
+                    return Ok(());
+                }
                 None => {}
             }
         }
@@ -246,6 +249,7 @@ pub fn play(options: PlayOptions) -> Result<(), PlayError> {
             last_command = Instant::now();
             out.command(&request);
             if request.remote == Remote::Quit {
+                farewell(&mut desk, &mut journal);
                 return Ok(());
             }
             match request.source {
@@ -545,6 +549,23 @@ fn push(tx: &mut rtrb::Producer<TransportCmd>, cmd: TransportCmd) -> Result<(), 
 }
 
 /// (playing, timeline frame) as the audio thread last published it.
+/// Before the player quits: what is still sounding goes into the performance log (where it was
+/// heard so far), so its cue sheet has the last uses too. Waits at most a fifth of a second.
+fn farewell(desk: &mut Desk, journal: &mut journal::Journal) {
+    if desk.controller.send(None, Action::ReportHeard).is_err() {
+        return;
+    }
+    let until = Instant::now() + Duration::from_millis(200);
+    let mut reported = false;
+    while Instant::now() < until && !reported {
+        std::thread::sleep(Duration::from_millis(10));
+        for notice in desk.poll() {
+            reported |= matches!(notice.event, Some(crate::engine::command::Event::Heard { .. }));
+            let _ = journal.record(&desk.controller, &notice);
+        }
+    }
+}
+
 /// The live player's engine: with the trace, so the performance log records where each bed
 /// and cue was heard (the cue sheet of what the audience heard: `segue cuesheet --from-log`).
 pub fn engine_config(rate: u32) -> EngineConfig {

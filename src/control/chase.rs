@@ -35,8 +35,9 @@ pub enum TransportMsg {
     /// For the record: from engine frame `at` the timeline rolls from `position` (play
     /// started, or jumped).
     Rolled { position: u64, at: u64 },
-    /// For the record: the transport stopped at engine frame `at`.
-    Halted { at: u64 },
+    /// For the record: from engine frame `at` the transport is stopped at timeline `position`
+    /// (it stopped, or the stopped playhead moved).
+    Halted { position: u64, at: u64 },
 }
 
 /// The transport as it is at the first frame of a block.
@@ -68,11 +69,13 @@ pub struct Chase {
     prepared_at: Option<u64>,
     /// The show generation last followed: a new show is followed from where the transport is.
     chased: u32,
+    /// Where the stopped transport was last said to rest (for the record).
+    rested: Option<u64>,
 }
 
 impl Chase {
     pub fn new(to_desk: rtrb::Producer<TransportMsg>) -> Chase {
-        Chase { to_desk, expected: None, prepared_at: None, chased: 0 }
+        Chase { to_desk, expected: None, prepared_at: None, chased: 0, rested: None }
     }
 
     /// Whether the last block followed a playing transport.
@@ -95,6 +98,7 @@ impl Chase {
                 // Whether a seek covers what is at `position` itself (then its scene entry there
                 // must not be played again).
                 let mut sought = jumped;
+                self.rested = None;
                 if jumped {
                     // A full queue loses only this mark of the record.
                     let _ = self.to_desk.push(TransportMsg::Rolled { position, at: clock });
@@ -136,7 +140,13 @@ impl Chase {
             }
             (false, _) | (true, None) => {
                 self.stop(engine);
-                self.prepare(transport.position.unwrap_or(0));
+                let position = transport.position.unwrap_or(0);
+                if self.rested != Some(position)
+                    && self.to_desk.push(TransportMsg::Halted { position, at: engine.clock() }).is_ok()
+                {
+                    self.rested = Some(position);
+                }
+                self.prepare(position);
             }
         }
     }
@@ -145,7 +155,6 @@ impl Chase {
     pub fn stop(&mut self, engine: &mut Engine) {
         if self.expected.take().is_some() {
             engine.schedule_command(Command::now(Action::StopAll { fade_ms: TRANSPORT_STOP_FADE_MS }));
-            let _ = self.to_desk.push(TransportMsg::Halted { at: engine.clock() });
         }
     }
 

@@ -1,7 +1,8 @@
 //! Turns a validated show into the engine's `Program` and the loader's clip list (control side).
 //!
-//! Clip numbering: cue `i` (in show order, scene by scene) is clip `i`; the bed of scene `s` is
-//! clip `cues + s`.
+//! Clip numbering: cue `i` (in show order, scene by scene) is clip `i`; then the beds, in scene
+//! order: the bed of the `k`-th scene that has one is clip `cues + k` (scenes without a bed have
+//! no clip).
 
 use std::collections::HashMap;
 

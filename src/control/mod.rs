@@ -90,6 +90,9 @@ pub struct Controller {
     note_clips: Vec<u32>,
     scene: Option<u32>,
     extra: BTreeSet<u32>,
+    /// Cues sounding (or waiting for their data), as the engine's events tell: kept armed, so
+    /// a start that came before its data gets it even after the scene moved on.
+    sounding: BTreeSet<u32>,
     wanted: Vec<bool>,
     clip_names: Vec<String>,
     /// Clips whose files failed in the loader: they stay silent until the show is reloaded.
@@ -125,6 +128,7 @@ impl Controller {
             note_clips: Vec::new(),
             scene: None,
             extra: BTreeSet::new(),
+            sounding: BTreeSet::new(),
             wanted: Vec::new(),
             clip_names: Vec::new(),
             failed: BTreeSet::new(),
@@ -180,6 +184,7 @@ impl Controller {
         self.scene_ids = compiled.scene_ids;
         self.scene = None;
         self.extra.clear();
+        self.sounding.clear();
         self.wanted.clear();
         self.failed.clear();
         self.locate_scene = None;
@@ -474,10 +479,14 @@ impl Controller {
                     self.standby = 0;
                     self.update_wanted();
                 }
-                Event::CueStarted { cue, .. } if self.manual.get(self.standby as usize) == Some(&cue) => {
-                    self.standby += 1;
+                Event::CueStarted { cue, .. } => {
+                    if self.manual.get(self.standby as usize) == Some(&cue) {
+                        self.standby += 1;
+                    }
+                    self.sounding.insert(cue);
                     self.update_wanted();
                 }
+                Event::CueEnded { cue, .. } if self.sounding.remove(&cue) => self.update_wanted(),
                 _ => {}
             }
             if let Some(notice) = self.describe(event) {
@@ -619,7 +628,7 @@ impl Controller {
         }
         // The next two GOs (cue index == clip index for cues).
         let standby = self.manual.iter().skip(self.standby as usize).take(2);
-        for &clip in self.note_clips.iter().chain(self.extra.iter()).chain(standby) {
+        for &clip in self.note_clips.iter().chain(self.extra.iter()).chain(&self.sounding).chain(standby) {
             want[clip as usize] = true;
         }
         // Follow targets, transitively (cue index == clip index for cues).

@@ -68,7 +68,7 @@ pub struct Use {
 }
 
 /// What a clip number of the compiled show is (see `control::compile`: cues first, in show
-/// order, then each scene's bed).
+/// order, then the beds of the scenes that have one, in scene order).
 pub(crate) struct Piece<'a> {
     pub(crate) cue: String,
     file: &'a str,
@@ -98,15 +98,15 @@ fn pieces(file: &ShowFile) -> Vec<Option<Piece<'_>>> {
         }
     }
     for scene in &show.scenes {
-        out.push(scene.bed.as_ref().map(|bed| {
-            let stem = std::path::Path::new(&bed.file).file_stem().map(|s| s.to_string_lossy().into_owned());
-            Piece {
-                cue: format!("{}/bed", scene.id),
-                file: &bed.file,
-                title: bed.credits.title.clone().or(stem).unwrap_or_else(|| bed.file.clone()),
-                credits: &bed.credits,
-                default_usage: "BI",
-            }
+        // Only a scene with a bed has a clip for it.
+        let Some(bed) = &scene.bed else { continue };
+        let stem = std::path::Path::new(&bed.file).file_stem().map(|s| s.to_string_lossy().into_owned());
+        out.push(Some(Piece {
+            cue: format!("{}/bed", scene.id),
+            file: &bed.file,
+            title: bed.credits.title.clone().or(stem).unwrap_or_else(|| bed.file.clone()),
+            credits: &bed.credits,
+            default_usage: "BI",
         }));
     }
     out
@@ -179,21 +179,25 @@ pub fn build(file: &ShowFile, sample_rate: u32, heard: &[Stretch]) -> CueSheet {
 
 /// Where each clip was heard in a run of `segue play`, from its performance log: the last run
 /// of this show in the log (`session` lines start runs), its `heard` lines placed on the show's
-/// timeline by the run's `rolled` / `halted` transport marks. Returns the run's sample rate and
-/// `(clip, from, to)` in timeline frames at that rate, for [`build`]. A stretch heard while the
-/// transport was stopped (a GO with the timeline at rest) sits at the stopped position.
-pub fn heard_from_log(file: &ShowFile, log: &str, log_name: &str) -> Result<(u32, Vec<Stretch>), String> {
+/// timeline by the run's `rolled` / `halted` transport marks: `(clip, from, to)` in timeline
+/// frames at the run's rate, for [`build`]. A stretch heard while the transport was stopped (a
+/// GO with the timeline at rest) sits at the stopped position.
+pub fn heard_from_log(file: &ShowFile, log: &str, log_name: &str) -> Result<LogRun, String> {
     let ids: Vec<Option<String>> = pieces(file).into_iter().map(|p| p.map(|p| p.cue)).collect();
     let show = std::fs::canonicalize(&file.path).unwrap_or_else(|_| file.path.clone()).display().to_string();
     // (rate, lines) per run of this show.
     let mut runs: Vec<(u32, Vec<Value>)> = Vec::new();
+    let mut skipped = Vec::new();
     let mut ours = false;
     for (n, text) in log.lines().enumerate() {
         if text.trim().is_empty() {
             continue;
         }
-        let line: Value = serde_json::from_str(text)
-            .map_err(|e| format!("{log_name}: line {}: not a performance log line ({e})", n + 1))?;
+        // A line cut short (a crash, a full disk) is passed over and counted.
+        let Ok(line) = serde_json::from_str::<Value>(text) else {
+            skipped.push(n + 1);
+            continue;
+        };
         if line["what"] == "session" {
             ours = line["show"] == show.as_str();
             if ours {
@@ -223,9 +227,10 @@ pub fn heard_from_log(file: &ShowFile, log: &str, log_name: &str) -> Result<(u32
                 }
             }
             Some("halted") => {
+                // Where it rests (the log says; older logs did not: where it rolled to).
                 let &(from, position, rolling) = marks.last().expect("starts with one");
-                let rests = if rolling { position + at.saturating_sub(from) } else { position };
-                marks.push((at, rests, false));
+                let rolled_to = if rolling { position + at.saturating_sub(from) } else { position };
+                marks.push((at, line["position"].as_u64().unwrap_or(rolled_to), false));
             }
             _ => {}
         }
@@ -248,7 +253,16 @@ pub fn heard_from_log(file: &ShowFile, log: &str, log_name: &str) -> Result<(u32
         let start = timeline(from);
         heard.push((clip as u32, start, start + to.saturating_sub(from)));
     }
-    Ok((rate, heard))
+    Ok(LogRun { rate, heard, skipped })
+}
+
+/// What a performance log says of its last run of a show.
+pub struct LogRun {
+    /// The run's engine rate: the stretches' frames are at it.
+    pub rate: u32,
+    pub heard: Vec<Stretch>,
+    /// Lines that are not JSON (cut short by a crash or a full disk), by number: passed over.
+    pub skipped: Vec<usize>,
 }
 
 /// The CSV columns of a use's rows (see `docs/cue-sheets.md`).

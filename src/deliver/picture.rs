@@ -95,6 +95,7 @@ impl Drawing {
 
 /// Draws the render of `file` (rendered from timeline 0 with `trace_levels`).
 pub fn draw(file: &ShowFile, rendered: &Rendered, view: View) -> Drawing {
+    let view = View { to: view.to.max(view.from + 1), ..view };
     let rate = rendered.sample_rate;
     let width = view.width.max(200);
     let right = width as f64 - RIGHT_MARGIN;
@@ -131,7 +132,7 @@ pub fn draw(file: &ShowFile, rendered: &Rendered, view: View) -> Drawing {
     // Lanes: beds, then cues, each packed.
     let pieces = cuesheet::pieces_of(file);
     let bed_count = file.show.scenes.iter().filter(|s| s.bed.is_some()).count();
-    let cue_clips = pieces.len() - file.show.scenes.len();
+    let cue_clips = pieces.len() - bed_count;
     let mut stretches: Vec<(u32, u64, u64)> =
         rendered.heard.iter().copied().filter(|&(_, a, b)| b > view.from && a < view.to).collect();
     stretches.sort_by_key(|&(clip, from, _)| (from, clip));

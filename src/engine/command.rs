@@ -91,6 +91,9 @@ pub enum Action {
     Standby {
         manual: u32,
     },
+    /// With the engine's trace on: report where each voice still sounding has been heard so far
+    /// (`Engine::report_heard`; a front end that is about to stop).
+    ReportHeard,
     /// Back to the top of the show, as a fresh engine is: everything stops with the de-click,
     /// no scene, GO at the first manual cue. A transport starting at timeline 0 plays the show
     /// from here exactly as `segue render` does.

@@ -355,7 +355,9 @@ impl Engine {
         let lost = |clip: u32| lost(clip) || self.program.clips.get(clip as usize).is_some_and(|c| c.lost);
         for v in &self.voices[..self.high] {
             // A voice fading out (a crossfade picked up by a seek) still sounds until its fade ends.
-            if v.awaiting.is_some() && v.frames_until_done() > 0 && !lost(v.clip) {
+            // A start stopped before its data came waits for nothing (its fade ends it).
+            let stopped_early = v.stopped && v.awaiting == Some(Awaiting::Armed);
+            if v.awaiting.is_some() && !stopped_early && v.frames_until_done() > 0 && !lost(v.clip) {
                 return Some(v.clip);
             }
             if let Some(feed) = &v.feed.as_ref().filter(|_| !lost(v.clip)) {
@@ -676,6 +678,7 @@ impl Engine {
             }
             Action::DropOffsetFeeds { below } => self.drop_offset_feeds(below),
             Action::Rewind => self.rewind(now),
+            Action::ReportHeard => self.report_heard(),
             Action::Standby { manual } => {
                 if (manual as usize) < self.program.manual.len() {
                     self.go_next = manual;
@@ -740,7 +743,7 @@ impl Engine {
             self.emit(Event::CannotStart { clip, at: now, why: Problem::NoFreeVoice });
             return None;
         };
-        if slot.lost {
+        if slot.lost && slot.armed.is_none() {
             self.emit(Event::CannotStart { clip, at: now, why: Problem::NotReady });
             return None;
         }

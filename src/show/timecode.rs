@@ -139,7 +139,8 @@ impl fmt::Display for Timecode {
         }
         let (ff, secs) = (n % base, n / base);
         let sep = if self.rate.drop_frame() { ';' } else { ':' };
-        write!(f, "{:02}:{:02}:{:02}{sep}{:02}", secs / 3600, secs / 60 % 60, secs % 60, ff)
+        // Past 23:59:59 a timecode starts again at 00 (as a deck's does).
+        write!(f, "{:02}:{:02}:{:02}{sep}{:02}", secs / 3600 % 24, secs / 60 % 60, secs % 60, ff)
     }
 }
 
