@@ -158,7 +158,7 @@ fn mix() {
     for &voices in &[16usize, 64, 256] {
         for &block in &[64usize, 512] {
             for ramping in [false, true] {
-                let s = stats(memory_voice_times(&head, voices, block, ramping));
+                let s = stats(memory_voice_times(&head, voices, block, ramping, false));
                 println!(
                     "| {voices} | {block} | {} | {:.1} | {:.1} | {:.1} | {:.2} |",
                     if ramping { "fading" } else { "steady" },
@@ -168,6 +168,20 @@ fn mix() {
                     s.median / (voices * block) as f64
                 );
             }
+        }
+    }
+    // The live player's engine runs with the trace (where each voice is heard, for the log).
+    for &block in &[64usize, 512] {
+        for ramping in [false, true] {
+            let s = stats(memory_voice_times(&head, 64, block, ramping, true));
+            println!(
+                "| 64 | {block} | {}, traced | {:.1} | {:.1} | {:.1} | {:.2} |",
+                if ramping { "fading" } else { "steady" },
+                s.median / 1000.0,
+                s.p99 / 1000.0,
+                s.max / 1000.0,
+                s.median / (64 * block) as f64
+            );
         }
     }
 }
@@ -183,9 +197,11 @@ fn memory_head() -> Arc<Head> {
 
 /// Block times (ns) of 10 s of `voices` voices playing `head` from memory in `block`-frame
 /// blocks; `ramping`: every gain mid-fade all the way.
-fn memory_voice_times(head: &Arc<Head>, voices: usize, block: usize, ramping: bool) -> Vec<f64> {
+/// `trace`: with the trace the live player runs (each voice mixed through a scratch buffer and
+/// scanned for where it is heard).
+fn memory_voice_times(head: &Arc<Head>, voices: usize, block: usize, ramping: bool, trace: bool) -> Vec<f64> {
     let (mut engine, mut control, mut loader_ends) =
-        Engine::new(EngineConfig { voices: 300, ..EngineConfig::new(RATE) });
+        Engine::new(EngineConfig { voices: 300, trace, ..EngineConfig::new(RATE) });
     let mut program = Program::empty();
     program.generation = 1;
     for v in 0..voices {
@@ -342,7 +358,7 @@ fn versus_kira() {
     println!("|---|---|---|---|");
     let head = memory_head();
     for voices in [16usize, 64, 256] {
-        let segue = stats(memory_voice_times(&head, voices, 128, true)).median / (voices * 128) as f64;
+        let segue = stats(memory_voice_times(&head, voices, 128, true, false)).median / (voices * 128) as f64;
         let kira = stats(kira_voice_times(voices)).median / (voices * 128) as f64;
         println!("| {voices} | {segue:.2} | {kira:.2} | {:.1}× |", kira / segue);
     }
