@@ -234,7 +234,7 @@ impl Decoded {
         let mut lead = 0;
         let mut frames = params.n_frames;
         if params.codec == CODEC_TYPE_AAC {
-            if let Some(trim) = mp4_priming(path) {
+            if let Some(trim) = mp4_priming(path, rate) {
                 lead = trim.priming;
                 delay = trim.priming;
                 if let Some(length) = trim.length {
@@ -508,7 +508,10 @@ pub struct Priming {
 
 /// Reads the first sound track's edit list (`moov/trak/edts/elst`: media time = priming,
 /// segment duration = length) or, without one, the iTunSMPB tag.
-pub fn mp4_priming(path: &Path) -> Option<Priming> {
+/// Times come in the track's media timescale (the edit's duration in the movie's); both are
+/// turned into frames at the stream's `rate` (most files use the sample rate as the media
+/// timescale, but not all).
+pub fn mp4_priming(path: &Path, rate: u32) -> Option<Priming> {
     let mut file = File::open(path).ok()?;
     let len = file.seek(SeekFrom::End(0)).ok()?;
     let moov = find_box(&mut file, 0, len, b"moov")?;
@@ -539,13 +542,19 @@ pub fn mp4_priming(path: &Path) -> Option<Priming> {
                     )
                 };
                 if media_time >= 0 {
-                    let length = match (movie_scale, media_scale) {
-                        (Some(mv), Some(md)) if mv > 0 && duration > 0 => {
-                            u64::try_from(duration as u128 * md as u128 / mv as u128).ok()
-                        }
+                    // Without a rate (a file that does not say), the media timescale is taken for it.
+                    let rate = if rate > 0 { rate as u128 } else { media_scale.unwrap_or(1) as u128 };
+                    let to_frames =
+                        |t: u128, scale: u64| u64::try_from((t * rate + scale as u128 / 2) / scale as u128).ok();
+                    let priming = match media_scale {
+                        Some(md) if md > 0 => to_frames(media_time as u128, md)?,
+                        _ => media_time as u64,
+                    };
+                    let length = match movie_scale {
+                        Some(mv) if mv > 0 && duration > 0 => to_frames(duration as u128, mv),
                         _ => None,
                     };
-                    return Some(Priming { priming: media_time as u64, padding: 0, length });
+                    return Some(Priming { priming, padding: 0, length });
                 }
             }
         }
@@ -641,4 +650,49 @@ fn read_box(file: &mut File, (at, size): (u64, u64)) -> Option<Vec<u8>> {
     // The body of the box: the children start after its header (16 bytes with a 64-bit size).
     let header = if data.get(..4) == Some(&[0, 0, 0, 1]) { 16 } else { 8 };
     (data.len() >= header).then(|| data.split_off(header))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn mp4_box(kind: &[u8; 4], body: &[u8]) -> Vec<u8> {
+        let mut b = ((body.len() + 8) as u32).to_be_bytes().to_vec();
+        b.extend_from_slice(kind);
+        b.extend_from_slice(body);
+        b
+    }
+
+    /// A version-0 `mvhd` / `mdhd` body with `scale` at its timescale's place.
+    fn header(scale: u32) -> Vec<u8> {
+        let mut b = vec![0u8; 24];
+        b[12..16].copy_from_slice(&scale.to_be_bytes());
+        b
+    }
+
+    #[test]
+    fn edit_list_times_in_other_timescales_become_frames_at_the_stream_rate() {
+        // Movie timescale 1000, media timescale 90000, a 44.1 kHz stream: 2112 frames of priming
+        // are 4310.2 ticks at 90 kHz (4310 written), 10 s of edit are 10000 ms.
+        let mut elst = vec![0u8; 8];
+        elst[4..8].copy_from_slice(&1u32.to_be_bytes());
+        elst.extend_from_slice(&10_000u32.to_be_bytes());
+        elst.extend_from_slice(&4_310i32.to_be_bytes());
+        elst.extend_from_slice(&[0, 1, 0, 0]);
+        let mut hdlr = vec![0u8; 8];
+        hdlr.extend_from_slice(b"soun");
+        hdlr.extend_from_slice(&[0; 12]);
+        let mdia = [mp4_box(b"mdhd", &header(90_000)), mp4_box(b"hdlr", &hdlr)].concat();
+        let trak = [mp4_box(b"edts", &mp4_box(b"elst", &elst)), mp4_box(b"mdia", &mdia)].concat();
+        let moov = [mp4_box(b"mvhd", &header(1_000)), mp4_box(b"trak", &trak)].concat();
+        let file = [mp4_box(b"ftyp", b"M4A \0\0\0\0"), mp4_box(b"moov", &moov)].concat();
+        let path = std::env::temp_dir().join("segue-timescale.m4a");
+        std::fs::write(&path, file).unwrap();
+        let trim = mp4_priming(&path, 44_100).expect("the edit list is read");
+        // 4310 / 90000 x 44100 = 2111.9: the priming to the nearest frame.
+        assert_eq!(trim.priming, 2112);
+        assert_eq!(trim.length, Some(441_000));
+        // Where the media timescale is the rate (the usual case) the numbers are as written.
+        assert_eq!(mp4_priming(&path, 90_000).unwrap().priming, 4_310);
+    }
 }
