@@ -45,7 +45,7 @@ fn main() {
         for ext in ["wav", "mp3"] {
             for voices in [16, 64, 256] {
                 for block in [64, 512] {
-                    stream(&dir, voices, block, ext);
+                    stream(&dir, voices, block, ext, false);
                 }
             }
         }
@@ -362,6 +362,29 @@ fn versus_kira() {
         let kira = stats(kira_voice_times(voices)).median / (voices * 128) as f64;
         println!("| {voices} | {segue:.2} | {kira:.2} | {:.1}× |", kira / segue);
     }
+    println!(
+        "Streaming stereo voices from 44.1 kHz files at 48 kHz, 64-frame blocks paced in real time \
+         (block time as a share of the 1.33 ms deadline; CPU seconds per second of audio, all threads):"
+    );
+    println!("| files | voices | Segue median / p99 / max | kira median / p99 / max | Segue CPU | kira CPU |");
+    println!("|---|---|---|---|---|---|");
+    let deadline = 64.0 / RATE as f64 * 1e9;
+    let dir = std::env::temp_dir().join("segue-bench");
+    let share = |s: &Stats| {
+        format!(
+            "{:.2} / {:.2} / {:.1} %",
+            100.0 * s.median / deadline,
+            100.0 * s.p99 / deadline,
+            100.0 * s.max / deadline
+        )
+    };
+    for ext in ["wav", "mp3"] {
+        for voices in [16usize, 64] {
+            let (segue, segue_cpu) = stream(&dir, voices, 64, ext, true);
+            let (kira, kira_cpu) = kira_stream(&dir, voices, 64, ext);
+            println!("| {ext} | {voices} | {} | {} | {segue_cpu:.3} | {kira_cpu:.3} |", share(&segue), share(&kira));
+        }
+    }
     let errors = kira_onset_errors();
     println!(
         "Onset error of a start scheduled inside a block (frames after the one asked for): Segue 0 \
@@ -488,8 +511,8 @@ fn show100(dir: &Path) {
     println!("- peak RSS {:.1} MB (the process before loading: {:.1} MB)", peak_rss_mb(), rss_before);
 }
 
-/// Streaming voices from 44.1 kHz files, paced in real time.
-fn stream(dir: &Path, voices: usize, block: usize, ext: &str) {
+/// The 44.1 kHz stereo files the streaming workloads play (8 of them, 30 s), as WAV or MP3.
+fn stream_files(dir: &Path, ext: &str) -> Vec<PathBuf> {
     let files: Vec<PathBuf> = (0..8).map(|i| dir.join(format!("stream{i}.wav"))).collect();
     for (i, f) in files.iter().enumerate() {
         write_music(f, 44_100, 30.0, i as f64 + 0.5);
@@ -505,6 +528,13 @@ fn stream(dir: &Path, voices: usize, block: usize, ext: &str) {
             assert!(ok, "ffmpeg makes the MP3s");
         }
     }
+    files.iter().map(|f| f.with_extension(ext)).collect()
+}
+
+/// Streaming voices from 44.1 kHz files, paced in real time; returns the block times' stats
+/// and the CPU seconds (all threads) per second of audio.
+fn stream(dir: &Path, voices: usize, block: usize, ext: &str, quiet: bool) -> (Stats, f64) {
+    stream_files(dir, ext);
     let cues: Vec<serde_json::Value> = (0..voices)
         .map(|c| serde_json::json!({ "id": format!("c{c}"), "file": format!("stream{}.{ext}", c % 8), "at": 0, "gain_db": -18, "duck_db": 0 }))
         .collect();
@@ -543,6 +573,9 @@ fn stream(dir: &Path, voices: usize, block: usize, ext: &str) {
     let _ = wall;
     let s = stats(times);
     let deadline = block as f64 / RATE as f64 * 1e9;
+    if quiet {
+        return (s, cpu / secs);
+    }
     println!(
         "| {ext} | {voices} | {block} | {:.1} ({:.2}%) | {:.1} ({:.2}%) | {:.1} | {:.2} | {:.3} / {:.3} | {underruns} |",
         s.median / 1000.0,
@@ -554,6 +587,40 @@ fn stream(dir: &Path, voices: usize, block: usize, ext: &str) {
         cpu / secs,
         loader / secs,
     );
+    (s, cpu / secs)
+}
+
+/// kira 0.12 streaming the same files (its `StreamingSoundData`: a decoding thread per sound,
+/// resampled to 48 kHz on its audio thread), block by block, paced in real time.
+fn kira_stream(dir: &Path, voices: usize, block: usize, ext: &str) -> (Stats, f64) {
+    use kira::sound::streaming::{StreamingSoundData, StreamingSoundSettings};
+    let files = stream_files(dir, ext);
+    let mut manager = kira_manager(voices);
+    for v in 0..voices {
+        let data = StreamingSoundData::from_file(&files[v % files.len()]).unwrap();
+        manager.play(data.with_settings(StreamingSoundSettings::new().volume(-18.0))).unwrap();
+    }
+    let mut out = vec![0.0f32; block * 2];
+    // Its decoders get a head start, as Segue's loader does (it arms before the start).
+    std::thread::sleep(Duration::from_millis(500));
+    for _ in 0..16 {
+        kira_block(&mut manager, &mut out);
+    }
+    let secs = 6.0;
+    let blocks = (RATE as f64 * secs / block as f64) as usize;
+    let mut times = Vec::with_capacity(blocks);
+    let cpu0 = process_cpu();
+    let start = Instant::now();
+    for b in 0..blocks {
+        let t = Instant::now();
+        kira_block(&mut manager, &mut out);
+        times.push(t.elapsed().as_nanos() as f64);
+        let due = Duration::from_secs_f64((b + 1) as f64 * block as f64 / RATE as f64);
+        if let Some(wait) = due.checked_sub(start.elapsed()) {
+            std::thread::sleep(wait);
+        }
+    }
+    (stats(times), (process_cpu() - cpu0) / secs)
 }
 
 fn render_demo() {
