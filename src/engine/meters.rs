@@ -70,7 +70,10 @@ impl Meters {
     pub fn record_voice(&self, slot: usize, cue: Option<u32>, peak: f32) {
         if let Some((owner, level)) = self.voices.get(slot) {
             owner.store(cue.map_or(0, |c| c + 1), Ordering::Relaxed);
-            level.fetch_max(peak.abs().to_bits(), Ordering::Relaxed);
+            // Nothing to raise the held peak by: no read-modify-write (it costs ~20 ns).
+            if peak != 0.0 {
+                level.fetch_max(peak.abs().to_bits(), Ordering::Relaxed);
+            }
         }
     }
 

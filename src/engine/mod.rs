@@ -554,7 +554,7 @@ impl Engine {
             self.reap();
         }
         self.report_underruns();
-        self.meter(main_l, main_r, bed_l, bed_r, cue_l, cue_r);
+        self.meter(main_l, main_r, bed_l, bed_r, cue_l, cue_r, meter_cues);
     }
 
     fn mix_buses(
@@ -1073,17 +1073,31 @@ impl Engine {
         }
     }
 
-    fn meter(&mut self, main_l: &[f32], main_r: &[f32], bed_l: &[f32], bed_r: &[f32], cue_l: &[f32], cue_r: &[f32]) {
+    #[allow(clippy::too_many_arguments)]
+    fn meter(
+        &mut self,
+        main_l: &[f32],
+        main_r: &[f32],
+        bed_l: &[f32],
+        bed_r: &[f32],
+        cue_l: &[f32],
+        cue_r: &[f32],
+        voices: bool,
+    ) {
         let peak = |buf: &[f32]| buf.iter().fold(0.0f32, |p, x| p.max(x.abs()));
         let peaks = [peak(main_l), peak(main_r), peak(bed_l), peak(bed_r), peak(cue_l), peak(cue_r)];
         let power = |l: &[f32], r: &[f32]| l.iter().chain(r).map(|&x| x as f64 * x as f64).sum::<f64>();
         let power = [power(main_l, main_r), power(bed_l, bed_r), power(cue_l, cue_r)];
         self.meters.record(&peaks, &power, main_l.len() as u64, self.clock, self.duck.db());
-        for (slot, v) in self.voices.iter_mut().enumerate().take(self.high.max(self.metered)) {
-            let cue = (!v.is_free() && v.bus == Bus::Cues).then_some(v.owner);
-            self.meters.record_voice(slot, cue, std::mem::take(&mut v.peak));
+        // The voices' levels only in the blocks that took them (see `CUE_METER_FRAMES`): a
+        // screen needs no more, and an atomic per voice per block cost more than mixing it.
+        if voices {
+            for (slot, v) in self.voices.iter_mut().enumerate().take(self.high.max(self.metered)) {
+                let cue = (!v.is_free() && v.bus == Bus::Cues).then_some(v.owner);
+                self.meters.record_voice(slot, cue, std::mem::take(&mut v.peak));
+            }
+            self.metered = self.high;
         }
-        self.metered = self.high;
         let main_peak = peaks[0].max(peaks[1]);
         // One clip report per half second is enough to see it and does not flood the queue.
         if main_peak > 1.0 && self.last_clip_event.is_none_or(|t| self.clock >= t + self.rate as u64 / 2) {
