@@ -80,6 +80,12 @@ fn an_osc_go_sounds_its_cue_within_one_buffer_and_panic_fades_everything() {
     let end = heard.len() as f64 / RATE as f64;
     assert!(level_db(&heard, RATE, 200.0, end - 0.15, end) < -80.0, "the bed after the panic");
     assert!(level_db(&heard, RATE, 1000.0, end - 0.15, end) < -80.0, "the cue after the panic");
+    // A packet that is not OSC is passed over and counted; /segue/state says how many.
+    player.osc.send_to(b"not an OSC packet", player.to).unwrap();
+    std::thread::sleep(Duration::from_millis(100));
+    let state: Value = serde_json::from_str(&player.osc("/segue/state", vec![])).unwrap();
+    assert_eq!(state["remote"]["osc"]["malformed"], 1, "{state}");
+    assert_eq!(state["remote"]["osc"]["refused"], 0, "{state}");
 }
 
 #[test]

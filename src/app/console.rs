@@ -46,6 +46,11 @@ pub struct Counts {
     pub osc_commands: u64,
     pub midi_commands: u64,
     pub buffer: u64,
+    /// OSC packets that were not OSC, and packets from outside `--osc-allow`.
+    pub osc_malformed: u64,
+    pub osc_refused: u64,
+    /// MIDI messages too long to copy or that found the queue full.
+    pub midi_dropped: u64,
 }
 
 /// Seconds a meter's peak mark holds before it falls back.
@@ -359,12 +364,21 @@ impl Console {
                 counts.buffer,
                 counts.underruns,
                 counts.ignored_gos,
-                // Port, then the commands taken: "53000:3".
+                // Port, then the commands taken: "53000:3", and what was not taken, if any.
                 match rig.osc.as_deref() {
-                    Some(o) => format!("{}:{}", o.rsplit_once(':').map_or(o, |(_, port)| port), counts.osc_commands),
+                    Some(o) => format!(
+                        "{}:{}{}",
+                        o.rsplit_once(':').map_or(o, |(_, port)| port),
+                        counts.osc_commands,
+                        not_taken(&[(counts.osc_malformed, "bad"), (counts.osc_refused, "refused")])
+                    ),
                     None => "off".into(),
                 },
-                if rig.midi { counts.midi_commands.to_string() } else { "off".into() },
+                if rig.midi {
+                    format!("{}{}", counts.midi_commands, not_taken(&[(counts.midi_dropped, "dropped")]))
+                } else {
+                    "off".into()
+                },
             );
             let status = Paragraph::new(vec![
                 Line::from(status),
@@ -421,5 +435,15 @@ pub fn clock_text(secs: f64) -> String {
 impl Drop for Console {
     fn drop(&mut self) {
         ratatui::restore();
+    }
+}
+
+/// " (2 bad, 1 refused)" for the counts that are not 0; "" when all are.
+fn not_taken(counts: &[(u64, &str)]) -> String {
+    let said: Vec<String> = counts.iter().filter(|(n, _)| *n > 0).map(|(n, what)| format!("{n} {what}")).collect();
+    if said.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", said.join(", "))
     }
 }

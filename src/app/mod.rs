@@ -140,7 +140,7 @@ pub fn play(options: PlayOptions) -> Result<(), PlayError> {
     }
     let (midi_status_tx, midi_status) = crossbeam_channel::unbounded::<midi::MidiStatus>();
     // Listening until the player quits.
-    let _midi_in = midi::MidiIn::start(options.midi.clone(), options.midi_map, requests_tx.clone(), midi_status_tx);
+    let midi_in = midi::MidiIn::start(options.midi.clone(), options.midi_map, requests_tx.clone(), midi_status_tx);
     let mut out = headless::Out::new(options.headless);
     let buffer = match output.config.buffer_size {
         cpal::BufferSize::Fixed(n) => Some(n),
@@ -295,7 +295,10 @@ pub fn play(options: PlayOptions) -> Result<(), PlayError> {
             if let (Some(osc), Source::Osc(from)) = (&osc, &request.source) {
                 let reply = match (&request.remote, &result) {
                     (Remote::State, _) => {
-                        state_json(&desk.controller, &published, &desk.cues, clock.frame_at(Instant::now())).to_string()
+                        let mut state =
+                            state_json(&desk.controller, &published, &desk.cues, clock.frame_at(Instant::now()));
+                        state["remote"] = remote_counts(Some(osc), &midi_in);
+                        state.to_string()
                     }
                     (_, Ok(())) => "ok".to_string(),
                     (_, Err(e)) => format!("error: {e}"),
@@ -303,7 +306,9 @@ pub fn play(options: PlayOptions) -> Result<(), PlayError> {
                 let _ = remote::reply(&osc.socket, from, &request.address, &reply);
             }
             if request.remote == Remote::State {
-                out.line(&state_json(&desk.controller, &published, &desk.cues, clock.frame_at(Instant::now())));
+                let mut state = state_json(&desk.controller, &published, &desk.cues, clock.frame_at(Instant::now()));
+                state["remote"] = remote_counts(osc.as_ref(), &midi_in);
+                out.line(&state);
             }
             if let Err(e) = result {
                 match console.as_mut() {
@@ -456,6 +461,11 @@ pub fn play(options: PlayOptions) -> Result<(), PlayError> {
         if let Some(c) = console.as_mut() {
             let (playing, position) = transport_state(&published);
             counts.buffer = clock.block();
+            if let Some(osc) = &osc {
+                counts.osc_malformed = osc.counts.malformed.load(Ordering::Relaxed);
+                counts.osc_refused = osc.counts.refused.load(Ordering::Relaxed);
+            }
+            counts.midi_dropped = midi_in.counts.dropped.load(Ordering::Relaxed);
             let meters = desk.meters();
             c.draw(&desk.controller, &desk.cues, &meters, &desk.cue_levels, playing, position, counts);
         }
@@ -648,6 +658,19 @@ fn apply(
 
 /// The reply to `/segue/state`: the transport, the scene, the standby cue and every playing cue
 /// with its time played and left (seconds; `null` left for a loop). `now`: the engine frame.
+/// What the remote inputs took and passed over, for `/segue/state`.
+fn remote_counts(osc: Option<&OscServer>, midi: &midi::MidiIn) -> serde_json::Value {
+    let n = |a: &std::sync::atomic::AtomicU64| a.load(Ordering::Relaxed);
+    serde_json::json!({
+        "osc": osc.map(|o| serde_json::json!({
+            "received": n(&o.counts.received),
+            "malformed": n(&o.counts.malformed),
+            "refused": n(&o.counts.refused),
+        })),
+        "midi": { "received": n(&midi.counts.received), "dropped": n(&midi.counts.dropped) },
+    })
+}
+
 fn state_json(
     controller: &Controller,
     published: &AtomicU64,
