@@ -76,6 +76,9 @@ impl Out {
                 json!({ "event": "located", "scene": scene.map(|s| controller.scene_id(s).to_string()) })
             }
             Some(Event::Panic { hard, .. }) => json!({ "event": "panic", "hard": hard }),
+            Some(Event::LateStart { clip, frames, .. }) => {
+                json!({ "event": "late_start", "clip": controller.clip_name(clip), "frames": frames })
+            }
             Some(Event::Underrun { clip, frames, .. }) => {
                 json!({ "event": "underrun", "clip": controller.clip_name(clip), "frames": frames })
             }

@@ -330,7 +330,7 @@ pub fn play(options: PlayOptions) -> Result<(), PlayError> {
         for notice in notices {
             use crate::engine::command::Event;
             match notice.event {
-                Some(Event::Underrun { .. }) => counts.underruns += 1,
+                Some(Event::Underrun { .. } | Event::LateStart { .. }) => counts.underruns += 1,
                 Some(Event::CueStarted { .. } | Event::SceneEntered { .. } | Event::Seeked { .. }) => moved = true,
                 _ => {}
             }

@@ -543,6 +543,16 @@ impl Controller {
             Event::Heard { clip, from, to } => {
                 (Severity::Info, from, format!("{} {} heard until {}", time(from), clip_name(clip), time(to)))
             }
+            Event::LateStart { clip, at, frames } => (
+                Severity::Warning,
+                at,
+                format!(
+                    "{} {} started {:.1} ms late: its audio was still loading; it plays in time from there",
+                    time(at),
+                    clip_name(clip),
+                    frames as f64 * 1000.0 / self.rate as f64
+                ),
+            ),
             Event::Underrun { clip, at, frames } => (
                 Severity::Warning,
                 at,

@@ -186,6 +186,13 @@ pub enum Event {
         at: u64,
         frames: u32,
     },
+    /// A start that came before its clip's data (`frames` late): it sounded from where its data
+    /// arrived, in time.
+    LateStart {
+        clip: u32,
+        at: u64,
+        frames: u32,
+    },
     /// With the engine's trace on, when a voice ends (or `Engine::report_heard`): the clip was
     /// heard from frame `from` to the frame before `to` (see `engine::HEARD`).
     Heard {

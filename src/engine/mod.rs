@@ -988,6 +988,10 @@ impl Engine {
                 v.underrun = 0;
                 self.emit(Event::Underrun { clip, at: now, frames });
             }
+            if self.voices[i].late > 0 {
+                let (clip, frames) = (self.voices[i].clip, std::mem::take(&mut self.voices[i].late));
+                self.emit(Event::LateStart { clip, at: now, frames });
+            }
             if let Some((from, to)) = self.voices[i].heard.take() {
                 let clip = self.voices[i].clip;
                 self.emit(Event::Heard { clip, from, to });
@@ -1063,6 +1067,12 @@ impl Engine {
 
     fn report_underruns(&mut self) {
         for i in 0..self.high {
+            let v = &mut self.voices[i];
+            if v.late > 0 {
+                let (clip, frames) = (v.clip, std::mem::take(&mut v.late));
+                let at = self.clock;
+                self.emit(Event::LateStart { clip, at, frames });
+            }
             let v = &mut self.voices[i];
             if !v.is_free() && v.underrun > 0 {
                 let (clip, frames) = (v.clip, v.underrun);

@@ -42,6 +42,8 @@ pub struct Voice {
     fade_out_curve: Curve,
     /// Frames played as silence because the feed was late, not yet reported.
     pub underrun: u32,
+    /// Frames a start waited for its armed feed, not yet reported.
+    pub late: u32,
     /// The loudest sample this voice put out since the engine last published it (linear),
     /// taken while `metering` (the engine sets it for one block now and then).
     pub peak: f32,
@@ -74,6 +76,7 @@ impl Default for Voice {
             fade_out: 0,
             fade_out_curve: Curve::EqualPower,
             underrun: 0,
+            late: 0,
             peak: 0.0,
             metering: false,
             heard: None,
@@ -123,6 +126,7 @@ impl Voice {
         self.fade_out = clip.fade_out_frames.max(declick);
         self.fade_out_curve = if clip.fade_out_frames >= declick { Curve::EqualPower } else { Curve::Linear };
         self.underrun = 0;
+        self.late = 0;
         self.heard = None;
         self.traced_level = f32::NAN;
     }
@@ -156,10 +160,16 @@ impl Voice {
         self.waited += frames;
     }
 
-    /// The awaited feed arrived: skip what was due meanwhile (reported as an underrun).
+    /// The awaited feed arrived: skip what was due meanwhile (reported as an underrun, or for a
+    /// start that came before its armed feed, as a late start).
     pub fn attach(&mut self, mut feed: Feed) {
         feed.skip(self.waited);
-        self.underrun = self.underrun.saturating_add(self.waited.min(u32::MAX as u64) as u32);
+        let waited = self.waited.min(u32::MAX as u64) as u32;
+        if self.awaiting == Some(Awaiting::Armed) {
+            self.late = self.late.saturating_add(waited);
+        } else {
+            self.underrun = self.underrun.saturating_add(waited);
+        }
         self.feed = Some(feed);
         self.awaiting = None;
         self.waited = 0;
