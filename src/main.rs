@@ -172,6 +172,11 @@ fn parse_time(text: &str) -> Result<f64, String> {
     show::time::parse_time(text).map_err(|e| e.to_string())
 }
 
+/// Loads a show, or prints every problem it has (then `None`).
+fn load_or_say(path: &std::path::Path) -> Option<show::ShowFile> {
+    show::load(path).map_err(|errors| eprintln!("{errors}")).ok()
+}
+
 fn main() -> ExitCode {
     match run() {
         Ok(code) => code,
@@ -267,13 +272,7 @@ fn run() -> anyhow::Result<ExitCode> {
             }
         },
         Command::Cuesheet { show, output, sample_rate, from_log } => {
-            let file = match show::load(&show) {
-                Ok(file) => file,
-                Err(errors) => {
-                    eprintln!("{errors}");
-                    return Ok(ExitCode::FAILURE);
-                }
-            };
+            let Some(file) = load_or_say(&show) else { return Ok(ExitCode::FAILURE) };
             // A log has no audio to draw: its sheet goes without the picture.
             let mut picture = None;
             let (rate, heard) = match &from_log {
@@ -322,13 +321,7 @@ fn run() -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Picture { show, output, from, to, width, sample_rate } => {
-            let file = match show::load(&show) {
-                Ok(file) => file,
-                Err(errors) => {
-                    eprintln!("{errors}");
-                    return Ok(ExitCode::FAILURE);
-                }
-            };
+            let Some(file) = load_or_say(&show) else { return Ok(ExitCode::FAILURE) };
             let kind = output.extension().map(|e| e.to_string_lossy().to_lowercase());
             if !matches!(kind.as_deref(), Some("svg" | "png")) {
                 anyhow::bail!("-o {}: a picture is written as .svg or .png", output.display());
@@ -355,13 +348,7 @@ fn run() -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Render { show, output, sample_rate, block, start, duration, stems, bits, loudness_target } => {
-            let file = match show::load(&show) {
-                Ok(file) => file,
-                Err(errors) => {
-                    eprintln!("{errors}");
-                    return Ok(ExitCode::FAILURE);
-                }
-            };
+            let Some(file) = load_or_say(&show) else { return Ok(ExitCode::FAILURE) };
             let options = RenderOptions {
                 sample_rate,
                 block: block as usize,

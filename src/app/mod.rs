@@ -558,7 +558,6 @@ fn push(tx: &mut rtrb::Producer<TransportCmd>, cmd: TransportCmd) -> Result<(), 
     tx.push(cmd).map_err(|_| "the transport queue is full; try again".to_string())
 }
 
-/// (playing, timeline frame) as the audio thread last published it.
 /// Before the player quits: what is still sounding goes into the performance log (where it was
 /// heard so far), so its cue sheet has the last uses too. Waits at most a fifth of a second.
 fn farewell(desk: &mut Desk, journal: &mut journal::Journal) {
@@ -582,6 +581,7 @@ pub fn engine_config(rate: u32) -> EngineConfig {
     EngineConfig { trace: true, ..EngineConfig::new(rate) }
 }
 
+/// (playing, timeline frame) as the audio thread last published it.
 fn transport_state(published: &AtomicU64) -> (bool, u64) {
     let word = published.load(Ordering::Relaxed);
     (word & PLAYING_BIT != 0, word & !PLAYING_BIT)
@@ -656,8 +656,6 @@ fn apply(
     }
 }
 
-/// The reply to `/segue/state`: the transport, the scene, the standby cue and every playing cue
-/// with its time played and left (seconds; `null` left for a loop). `now`: the engine frame.
 /// What the remote inputs took and passed over, for `/segue/state`.
 fn remote_counts(osc: Option<&OscServer>, midi: &midi::MidiIn) -> serde_json::Value {
     let n = |a: &std::sync::atomic::AtomicU64| a.load(Ordering::Relaxed);
@@ -671,6 +669,8 @@ fn remote_counts(osc: Option<&OscServer>, midi: &midi::MidiIn) -> serde_json::Va
     })
 }
 
+/// The reply to `/segue/state`: the transport, the scene, the standby cue and every playing cue
+/// with its time played and left (seconds; `null` left for a loop). `now`: the engine frame.
 fn state_json(
     controller: &Controller,
     published: &AtomicU64,

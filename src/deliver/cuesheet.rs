@@ -77,37 +77,33 @@ pub(crate) struct Piece<'a> {
     default_usage: &'static str,
 }
 
-/// Each clip of the compiled show as a piece of music (`None`: a scene without a bed).
-pub(crate) fn pieces_of(file: &ShowFile) -> Vec<Option<Piece<'_>>> {
-    pieces(file)
-}
-
-fn pieces(file: &ShowFile) -> Vec<Option<Piece<'_>>> {
+/// Each clip of the compiled show as a piece of music, by clip number.
+pub(crate) fn pieces(file: &ShowFile) -> Vec<Piece<'_>> {
     let show = &file.show;
     let mut out = Vec::new();
     for scene in &show.scenes {
         for cue in &scene.cues {
             let title = cue.credits.title.clone().or((!cue.name.is_empty()).then(|| cue.name.clone()));
-            out.push(Some(Piece {
+            out.push(Piece {
                 cue: cue.id.clone(),
                 file: &cue.file,
                 title: title.unwrap_or_else(|| cue.id.clone()),
                 credits: &cue.credits,
                 default_usage: "",
-            }));
+            });
         }
     }
     for scene in &show.scenes {
         // Only a scene with a bed has a clip for it.
         let Some(bed) = &scene.bed else { continue };
         let stem = std::path::Path::new(&bed.file).file_stem().map(|s| s.to_string_lossy().into_owned());
-        out.push(Some(Piece {
+        out.push(Piece {
             cue: format!("{}/bed", scene.id),
             file: &bed.file,
             title: bed.credits.title.clone().or(stem).unwrap_or_else(|| bed.file.clone()),
             credits: &bed.credits,
             default_usage: "BI",
-        }));
+        });
     }
     out
 }
@@ -125,9 +121,9 @@ pub fn build(file: &ShowFile, sample_rate: u32, heard: &[Stretch]) -> CueSheet {
     // (piece, from, to) per use, in order of first sound.
     let mut spans: Vec<(usize, u64, u64)> = Vec::new();
     for (clip, from, to) in stretches {
-        let Some(Some(piece)) = pieces.get(clip as usize) else { continue };
+        let Some(piece) = pieces.get(clip as usize) else { continue };
         let same = |p: usize| {
-            let other = pieces[p].as_ref().expect("only pieces get spans");
+            let other = &pieces[p];
             other.file == piece.file && other.title == piece.title
         };
         let open = spans.iter_mut().rev().find(|(p, _, end)| same(*p) && from <= end.saturating_add(join));
@@ -140,7 +136,7 @@ pub fn build(file: &ShowFile, sample_rate: u32, heard: &[Stretch]) -> CueSheet {
         .iter()
         .enumerate()
         .map(|(i, &(p, from, to))| {
-            let piece = pieces[p].as_ref().expect("only pieces get spans");
+            let piece = &pieces[p];
             let c = piece.credits;
             let picture_in = rate.picture_frame(from, sample_rate);
             // The first picture frame after the last audible sample (`to - 1`).
@@ -183,7 +179,7 @@ pub fn build(file: &ShowFile, sample_rate: u32, heard: &[Stretch]) -> CueSheet {
 /// frames at the run's rate, for [`build`]. A stretch heard while the transport was stopped (a
 /// GO with the timeline at rest) sits at the stopped position.
 pub fn heard_from_log(file: &ShowFile, log: &str, log_name: &str) -> Result<LogRun, String> {
-    let ids: Vec<Option<String>> = pieces(file).into_iter().map(|p| p.map(|p| p.cue)).collect();
+    let ids: Vec<String> = pieces(file).into_iter().map(|p| p.cue).collect();
     let show = std::fs::canonicalize(&file.path).unwrap_or_else(|_| file.path.clone()).display().to_string();
     // (rate, lines) per run of this show.
     let mut runs: Vec<(u32, Vec<Value>)> = Vec::new();
@@ -249,7 +245,7 @@ pub fn heard_from_log(file: &ShowFile, log: &str, log_name: &str) -> Result<LogR
         let (Some(from), Some(to)) = (line["from_frame"].as_u64(), line["to_frame"].as_u64()) else { continue };
         let id = line["use"].as_str().unwrap_or_default();
         // A use the show no longer has (it was edited since): left out.
-        let Some(clip) = ids.iter().position(|i| i.as_deref() == Some(id)) else { continue };
+        let Some(clip) = ids.iter().position(|i| i == id) else { continue };
         let start = timeline(from);
         heard.push((clip as u32, start, start + to.saturating_sub(from)));
     }

@@ -130,7 +130,7 @@ pub fn draw(file: &ShowFile, rendered: &Rendered, view: View) -> Drawing {
     y += 14.0;
     let lanes_top = y;
     // Lanes: beds, then cues, each packed.
-    let pieces = cuesheet::pieces_of(file);
+    let pieces = cuesheet::pieces(file);
     let bed_count = file.show.scenes.iter().filter(|s| s.bed.is_some()).count();
     let cue_clips = pieces.len() - bed_count;
     let mut stretches: Vec<(u32, u64, u64)> =
@@ -151,7 +151,7 @@ pub fn draw(file: &ShowFile, rendered: &Rendered, view: View) -> Drawing {
             }
         };
         // A name needs room: the lane is taken to the end of the shape or of its label.
-        let name = pieces.get(clip as usize).and_then(|p| p.as_ref()).map_or(String::new(), |p| p.cue.clone());
+        let name = pieces.get(clip as usize).map_or(String::new(), |p| p.cue.clone());
         ends[lane] = x1.max(x0 + 6.0 * name.len() as f64 + 4.0);
         placed.push((clip, from, to, kind, lane, name));
     }

@@ -749,7 +749,7 @@ impl Engine {
         }
         // Live, a start never waits: one asked for before the loader has the clip's head ready
         // (just after a load, or a restart before it is armed again) starts now without data
-        // and sounds, in time, from where its data arrives (counted as an underrun).
+        // and sounds, in time, from where its data arrives (reported as a late start).
         let feed = slot.armed.take().ok_or(Awaiting::Armed);
         let waits = feed.is_err();
         self.voices[index].start(feed, 0, generation, clip, slot, now, fade_in, curve, self.declick);
@@ -983,19 +983,8 @@ impl Engine {
                 self.duck_release = duck.release_frames;
                 changed = true;
             }
-            if v.underrun > 0 {
-                let (clip, frames) = (v.clip, v.underrun);
-                v.underrun = 0;
-                self.emit(Event::Underrun { clip, at: now, frames });
-            }
-            if self.voices[i].late > 0 {
-                let (clip, frames) = (self.voices[i].clip, std::mem::take(&mut self.voices[i].late));
-                self.emit(Event::LateStart { clip, at: now, frames });
-            }
-            if let Some((from, to)) = self.voices[i].heard.take() {
-                let clip = self.voices[i].clip;
-                self.emit(Event::Heard { clip, from, to });
-            }
+            self.report_gaps(i, now);
+            self.report_stretch(i);
             self.voices[i].awaiting = None;
             if let Some(feed) = self.voices[i].feed.take() {
                 self.retire(Retired::Feed(feed));
@@ -1058,28 +1047,34 @@ impl Engine {
     /// far (`Event::Heard`), as if it ended here: the end of a render.
     pub fn report_heard(&mut self) {
         for i in 0..self.high {
-            if let Some((from, to)) = self.voices[i].heard.take() {
-                let clip = self.voices[i].clip;
-                self.emit(Event::Heard { clip, from, to });
-            }
+            self.report_stretch(i);
         }
     }
 
     fn report_underruns(&mut self) {
         for i in 0..self.high {
-            let v = &mut self.voices[i];
-            if v.late > 0 {
-                let (clip, frames) = (v.clip, std::mem::take(&mut v.late));
-                let at = self.clock;
-                self.emit(Event::LateStart { clip, at, frames });
-            }
-            let v = &mut self.voices[i];
-            if !v.is_free() && v.underrun > 0 {
-                let (clip, frames) = (v.clip, v.underrun);
-                v.underrun = 0;
-                let at = self.clock;
-                self.emit(Event::Underrun { clip, at, frames });
-            }
+            self.report_gaps(i, self.clock);
+        }
+    }
+
+    /// Reports, once, the frames voice `i` missed since the last report: waiting for its data
+    /// at its start (a late start) and after (an underrun).
+    fn report_gaps(&mut self, i: usize, at: u64) {
+        let v = &mut self.voices[i];
+        let (clip, late, underrun) = (v.clip, std::mem::take(&mut v.late), std::mem::take(&mut v.underrun));
+        if late > 0 {
+            self.emit(Event::LateStart { clip, at, frames: late });
+        }
+        if underrun > 0 {
+            self.emit(Event::Underrun { clip, at, frames: underrun });
+        }
+    }
+
+    /// With the trace: reports where voice `i` has been heard so far, once.
+    fn report_stretch(&mut self, i: usize) {
+        if let Some((from, to)) = self.voices[i].heard.take() {
+            let clip = self.voices[i].clip;
+            self.emit(Event::Heard { clip, from, to });
         }
     }
 
