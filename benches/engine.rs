@@ -9,6 +9,8 @@
 //!    scheduled inside a block lands.
 //! 5. Decode throughput per format (one core, the loader's path at the file's own rate), so the
 //!    floor decoding sets is known.
+//! 7. `kernel`: the stereo mixing loop alone (steady and fading, 128-frame blocks, L1-resident), and
+//!    `fade`: 256 fading voices through the whole engine, one workload to profile with perf.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -49,6 +51,50 @@ fn main() {
                 }
             }
         }
+    }
+    if want("kernel") {
+        use segue::engine::fade::Envelope;
+        use segue::engine::kernel;
+        kernel::detect();
+        let src: Vec<f32> = (0..256).map(|i| (i as f32 * 0.01).sin()).collect();
+        let (mut l, mut r) = (vec![0.0f32; 128], vec![0.0f32; 128]);
+        for fading in [false, true] {
+            let t = Instant::now();
+            let mut env = Envelope::steady(0.0);
+            env.fade_to(1.0, u32::MAX / 2, segue::show::Curve::EqualPower);
+            for _ in 0..1_000_000 {
+                let mut at = 0;
+                while at < 128 {
+                    let seg = env.segment(128 - at);
+                    let n = seg.frames;
+                    if fading {
+                        kernel::faded(
+                            &src[2 * at..2 * (at + n)],
+                            2,
+                            &mut l[at..at + n],
+                            &mut r[at..at + n],
+                            seg,
+                            0.5,
+                            [0.8, 1.0],
+                        );
+                    } else {
+                        kernel::steady(&src[2 * at..2 * (at + n)], 2, &mut l[at..at + n], &mut r[at..at + n], 0.5, 0.4);
+                    }
+                    at += n;
+                }
+                std::hint::black_box(&mut l);
+            }
+            println!(
+                "kernel fading={fading}: {:.3} ns per frame ({})",
+                t.elapsed().as_secs_f64() / 128e6 * 1e9,
+                kernel::name()
+            );
+        }
+    }
+    if want("fade") {
+        // One workload alone, to profile: 256 voices every one fading, 128-frame blocks.
+        let s = stats(memory_voice_times(&memory_head(), 256, 128, true, false));
+        println!("256 voices fading, 128 frames: {:.2} ns per voice-frame", s.median / (256.0 * 128.0));
     }
     if want("render") {
         render_demo();

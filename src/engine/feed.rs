@@ -69,6 +69,33 @@ impl Feed {
         head_left + tail
     }
 
+    /// Asks the processor to bring the next `frames` frames into its cache, without reading
+    /// them: called at the end of a block for the next, so the loads of the next block find the
+    /// lines the loader wrote (on another core, often a second ago) already near. The mixing loops
+    /// then run at the speed of memory already cached, rather than one miss per 64 bytes.
+    #[inline]
+    pub fn prefetch(&mut self, frames: usize) {
+        let ch = self.channels as usize;
+        let head_frames = self.head.frames();
+        let mut left = frames;
+        if self.pos < head_frames {
+            let start = self.pos as usize;
+            let n = left.min((head_frames - self.pos) as usize);
+            prefetch(&self.head.samples[start * ch..(start + n) * ch]);
+            left -= n;
+        }
+        if left == 0 || self.debt > 0 {
+            return;
+        }
+        // Uncommitted, a chunk reads nothing: the ring stays as it is.
+        let want = (left * ch).min(self.tail.slots());
+        if let Ok(chunk) = self.tail.read_chunk(want) {
+            let (a, b) = chunk.as_slices();
+            prefetch(a);
+            prefetch(b);
+        }
+    }
+
     /// Hands the next `frames` frames to `sink` as one or more interleaved slices, in order;
     /// missing frames are handed as `None` (silence). Returns the frames that were missing.
     #[inline]
@@ -127,4 +154,33 @@ impl Feed {
         }
         left
     }
+}
+
+/// Bytes in a cache line (64 on every x86-64 and most ARM processors; where it is larger, a
+/// line is asked for twice, which costs nothing).
+const LINE: usize = 64;
+
+/// A prefetch hint for every cache line of `samples` (no-op off x86-64).
+#[inline]
+fn prefetch(samples: &[f32]) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+        let bytes = std::mem::size_of_val(samples);
+        let start = samples.as_ptr() as *const i8;
+        let mut at = 0;
+        while at < bytes {
+            // SAFETY: SSE is in every x86-64 processor; a prefetch is a hint that never faults
+            // and changes no data, whatever the address.
+            unsafe { _mm_prefetch::<_MM_HINT_T0>(start.wrapping_add(at)) };
+            at += LINE;
+        }
+        if bytes > 0 {
+            // The last line, where the slice does not start on a line.
+            // SAFETY: as above.
+            unsafe { _mm_prefetch::<_MM_HINT_T0>(start.wrapping_add(bytes - 1)) };
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = samples;
 }

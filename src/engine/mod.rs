@@ -13,6 +13,7 @@ pub mod command;
 pub mod duck;
 pub mod fade;
 pub mod feed;
+pub mod kernel;
 pub mod meters;
 pub mod program;
 pub mod schedule;
@@ -180,6 +181,7 @@ impl Engine {
     /// Builds the engine and its queues (control side, before audio starts: every allocation the
     /// engine will ever make happens here).
     pub fn new(config: EngineConfig) -> (Engine, ControlEnds, LoaderEnds) {
+        kernel::detect();
         let (commands_tx, commands) = rtrb::RingBuffer::new(config.queue);
         let (events, events_rx) = rtrb::RingBuffer::new(config.queue);
         let (feeds_tx, feeds) = rtrb::RingBuffer::new(config.queue);
@@ -554,6 +556,13 @@ impl Engine {
             self.reap();
         }
         self.report_underruns();
+        // The next block's audio of every voice, on its way into the cache while this block
+        // plays (the loader wrote it on another core): assuming the next block is as long.
+        for v in self.voices[..self.high].iter_mut() {
+            if let Some(feed) = &mut v.feed {
+                feed.prefetch(frames);
+            }
+        }
         self.meter(main_l, main_r, bed_l, bed_r, cue_l, cue_r, meter_cues);
     }
 

@@ -2,6 +2,7 @@
 
 use crate::engine::fade::{Envelope, Ramp, Resume};
 use crate::engine::feed::Feed;
+use crate::engine::kernel;
 use crate::engine::program::{Bus, Clip, DuckSpec};
 use crate::show::Curve;
 
@@ -269,9 +270,10 @@ fn loudest(src: &[f32]) -> f32 {
     src.iter().fold(0.0f32, |p, x| p.max(x.abs()))
 }
 
-/// The inner loop: a constant-gain path when nothing moves, per-frame gains when something does.
+/// The inner loop: a constant gain when nothing moves, a fade's straight lines made in the loop
+/// when only the fade moves, a gain per frame when the level gain moves (see `kernel`).
 /// With `meter`, returns about the loudest sample it added (the source's peak at the loudest gain
-/// of each run of frames), for the cue's level on the console; else 0.
+/// of each stretch), for the cue's level on the console; else 0.
 #[inline]
 #[allow(clippy::too_many_arguments)]
 fn mix_into(
@@ -285,66 +287,60 @@ fn mix_into(
     meter: bool,
 ) -> f32 {
     let pan_max = pan[0].max(pan[1]).abs();
+    let frames = out_l.len();
     if gain.is_steady() && env.is_steady() {
         let g = gain.value() * env.level();
-        let (gl, gr) = (g * pan[0], g * pan[1]);
         let Some(src) = src else { return 0.0 };
-        if ch == 2 {
-            for ((frame, l), r) in src.chunks_exact(2).zip(out_l.iter_mut()).zip(out_r.iter_mut()) {
-                *l += frame[0] * gl;
-                *r += frame[1] * gr;
-            }
-        } else {
-            for ((x, l), r) in src.iter().zip(out_l.iter_mut()).zip(out_r.iter_mut()) {
-                *l += x * gl;
-                *r += x * gr;
-            }
-        }
+        kernel::steady(src, ch, out_l, out_r, g * pan[0], g * pan[1]);
         return if meter { loudest(src) * g.abs() * pan_max } else { 0.0 };
     }
-    // Gains first, in short runs on the stack, then a plain multiply-add the compiler vectorises.
-    // `x * (g * pan)` as in the steady path: a gain that stops moving mid-block gives the same
-    // bits either way, so where the host cuts its blocks never shows in the output.
+    let mut peak = 0.0f32;
+    if gain.is_steady() {
+        // A fade: its gains are straight lines between anchors, made where they are used.
+        let scale = gain.value();
+        let Some(src) = src else {
+            env.advance(frames as u64);
+            return 0.0;
+        };
+        let mut at = 0;
+        while at < frames {
+            let seg = env.segment(frames - at);
+            let n = seg.frames;
+            let part = &src[ch * at..ch * (at + n)];
+            let (l, r) = (&mut out_l[at..at + n], &mut out_r[at..at + n]);
+            if seg.is_steady() {
+                let g = seg.v0 * scale;
+                kernel::steady(part, ch, l, r, g * pan[0], g * pan[1]);
+            } else {
+                kernel::faded(part, ch, l, r, seg, scale, pan);
+            }
+            if meter {
+                let g_max = (seg.level(0) * scale).abs().max((seg.level(n - 1) * scale).abs());
+                peak = peak.max(loudest(part) * g_max * pan_max);
+            }
+            at += n;
+        }
+        return peak;
+    }
+    // The level gain moves too (20 ms after a level change): gains first, in short runs on the
+    // stack, the same values as `gain.tick() * env.tick()` frame by frame.
     let mut gains = [0.0f32; 64];
     let mut levels = [0.0f32; 64];
     let mut at = 0;
-    let mut peak = 0.0f32;
-    while at < out_l.len() {
-        let n = (out_l.len() - at).min(gains.len());
-        // The same values as `gain.tick() * env.tick()` frame by frame, made in runs (with the
-        // level gain steady, the usual case, in one pass).
-        if gain.is_steady() {
-            env.fill_scaled(&mut gains[..n], gain.value());
-        } else {
-            gain.fill(&mut gains[..n]);
-            env.fill(&mut levels[..n]);
-            for (g, e) in gains[..n].iter_mut().zip(&levels[..n]) {
-                *g *= e;
-            }
+    while at < frames {
+        let n = (frames - at).min(gains.len());
+        gain.fill(&mut gains[..n]);
+        env.fill(&mut levels[..n]);
+        for (g, e) in gains[..n].iter_mut().zip(&levels[..n]) {
+            *g *= e;
         }
-        let g_max = if meter { gains[..n].iter().fold(0.0f32, |m, g| m.max(g.abs())) } else { 0.0 };
-        let (l, r) = (&mut out_l[at..at + n], &mut out_r[at..at + n]);
-        match src {
-            Some(src) if ch == 2 => {
-                if meter {
-                    peak = peak.max(loudest(&src[2 * at..2 * (at + n)]) * g_max * pan_max);
-                }
-                let frames = src[2 * at..2 * (at + n)].chunks_exact(2);
-                for (((frame, g), l), r) in frames.zip(&gains[..n]).zip(l.iter_mut()).zip(r.iter_mut()) {
-                    *l += frame[0] * (g * pan[0]);
-                    *r += frame[1] * (g * pan[1]);
-                }
+        if let Some(src) = src {
+            let part = &src[ch * at..ch * (at + n)];
+            if meter {
+                let g_max = gains[..n].iter().fold(0.0f32, |m, g| m.max(g.abs()));
+                peak = peak.max(loudest(part) * g_max * pan_max);
             }
-            Some(src) => {
-                if meter {
-                    peak = peak.max(loudest(&src[at..at + n]) * g_max * pan_max);
-                }
-                for (((x, g), l), r) in src[at..at + n].iter().zip(&gains[..n]).zip(l.iter_mut()).zip(r.iter_mut()) {
-                    *l += x * (g * pan[0]);
-                    *r += x * (g * pan[1]);
-                }
-            }
-            None => {}
+            kernel::gained(part, ch, &mut out_l[at..at + n], &mut out_r[at..at + n], &gains[..n], pan);
         }
         at += n;
     }

@@ -241,9 +241,23 @@ impl Source {
                 continue;
             }
             let n = (want - written).min(self.out_len - self.out_pos);
-            for i in 0..n {
-                for c in 0..ch {
-                    out[(written + i) * ch + c] = self.output[c][self.out_pos + i];
+            let dst = &mut out[written * ch..(written + n) * ch];
+            let from = self.out_pos..self.out_pos + n;
+            match &self.output[..] {
+                [mono] => dst.copy_from_slice(&mono[from]),
+                // Interleaving two planes, in a loop without bounds checks that vectorises.
+                [left, right] => {
+                    for ((frame, l), r) in dst.chunks_exact_mut(2).zip(&left[from.clone()]).zip(&right[from]) {
+                        frame[0] = *l;
+                        frame[1] = *r;
+                    }
+                }
+                planes => {
+                    for (i, frame) in dst.chunks_exact_mut(ch).enumerate() {
+                        for (x, plane) in frame.iter_mut().zip(planes) {
+                            *x = plane[self.out_pos + i];
+                        }
+                    }
                 }
             }
             self.out_pos += n;
