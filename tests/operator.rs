@@ -516,3 +516,34 @@ fn a_cue_that_ignores_retriggers_plays_on_through_a_second_start() {
     let starts = live.events().iter().filter(|e| matches!(e, Event::CueStarted { cue, .. } if *cue == song)).count();
     assert_eq!(starts, 1, "one start");
 }
+
+#[test]
+fn a_cue_played_again_streams_its_whole_file_the_very_same_way() {
+    let dir = scratch("again");
+    // 3 s at 44.1 kHz, stereo, two tones: longer than the 1 s head, so the second play's stream
+    // behind the head comes from a feed armed again (opened where the head ends, resampled).
+    let left = sine(44_100, 440.0, 0.5, 132_300, 0.0);
+    let right = sine(44_100, 660.0, 0.4, 132_300, 0.3);
+    let interleaved: Vec<f32> = left.iter().zip(&right).flat_map(|(l, r)| [*l, *r]).collect();
+    write_wav(&dir.join("song.wav"), 44_100, 2, &interleaved);
+    let file = show_file(
+        &dir,
+        json!({ "format": "segue-show/1", "scenes": [{ "id": "s", "cues": [{ "id": "song", "file": "song.wav" }] }] }),
+    );
+    let mut live = Live::new(file);
+    let (first, second) = (4_800usize, 4_800 + 168_000);
+    live.controller.start_cue("song", Some(first as u64)).unwrap();
+    let mut out = live.run(second - 24_000, BLOCK);
+    // The first play is over; the loader armed the cue again meanwhile.
+    live.controller.start_cue("song", Some(second as u64)).unwrap();
+    let more = live.run(24_000 + 150_000, BLOCK);
+    for (o, m) in out.iter_mut().zip(more) {
+        o.extend(m);
+    }
+    let length = 144_000; // 3 s at 48 kHz
+    for (c, x) in out.iter().enumerate() {
+        assert!(x[first + 48_000] != 0.0, "the first play sounds past its head");
+        let differs = (0..length).find(|&k| x[first + k].to_bits() != x[second + k].to_bits());
+        assert_eq!(differs, None, "channel {c}: the second play differs from the first at frame {differs:?}");
+    }
+}

@@ -30,14 +30,17 @@ pub struct Feed {
     pub length: Option<u64>,
     /// Frames read so far (head and tail together).
     pos: u64,
+    /// `head.frames()`, kept here: asking the head would touch its allocation (a cache miss per
+    /// voice and block) and divide.
+    head_frames: u64,
     /// Frames of the tail that were due but missing, still to be skipped when they arrive.
     debt: u64,
 }
 
 impl Feed {
     pub fn new(head: Arc<Head>, tail: rtrb::Consumer<f32>, length: Option<u64>) -> Self {
-        let channels = head.channels;
-        Feed { head, tail, channels, length, pos: 0, debt: 0 }
+        let (channels, head_frames) = (head.channels, head.frames());
+        Feed { head, tail, channels, length, pos: 0, debt: 0, head_frames }
     }
 
     pub fn position(&self) -> u64 {
@@ -47,7 +50,7 @@ impl Feed {
     /// Moves the play position `frames` ahead without playing them (the voice waited for this
     /// feed): they are dropped from the tail as they arrive.
     pub fn skip(&mut self, frames: u64) {
-        let head_left = self.head.frames().saturating_sub(self.pos);
+        let head_left = self.head_frames.saturating_sub(self.pos);
         let from_head = frames.min(head_left);
         self.pos += frames;
         self.debt += frames - from_head;
@@ -64,19 +67,19 @@ impl Feed {
     /// Frames that can be read now without an underrun.
     pub fn ready_frames(&self) -> u64 {
         let ch = self.channels as u64;
-        let head_left = self.head.frames().saturating_sub(self.pos);
+        let head_left = self.head_frames.saturating_sub(self.pos);
         let tail = (self.tail.slots() as u64 / ch).saturating_sub(self.debt);
         head_left + tail
     }
 
     /// Asks the processor to bring the next `frames` frames into its cache, without reading
-    /// them: called at the end of a block for the next, so the loads of the next block find the
-    /// lines the loader wrote (on another core, often a second ago) already near. The mixing loops
-    /// then run at the speed of memory already cached, rather than one miss per 64 bytes.
+    /// them: the engine asks for every voice's block before it mixes the first, so the misses
+    /// on the lines the loader wrote (on another core, often a second ago) are waited for
+    /// together rather than one voice after another.
     #[inline]
     pub fn prefetch(&mut self, frames: usize) {
         let ch = self.channels as usize;
-        let head_frames = self.head.frames();
+        let head_frames = self.head_frames;
         let mut left = frames;
         if self.pos < head_frames {
             let start = self.pos as usize;
@@ -87,9 +90,9 @@ impl Feed {
         if left == 0 || self.debt > 0 {
             return;
         }
-        // Uncommitted, a chunk reads nothing: the ring stays as it is.
-        let want = (left * ch).min(self.tail.slots());
-        if let Ok(chunk) = self.tail.read_chunk(want) {
+        // Uncommitted, a chunk reads nothing: the ring stays as it is. A ring that seems short
+        // of the block is not asked again (that would read the index the loader writes).
+        if let Ok(chunk) = self.tail.read_chunk(left * ch) {
             let (a, b) = chunk.as_slices();
             prefetch(a);
             prefetch(b);
@@ -103,7 +106,7 @@ impl Feed {
         let ch = self.channels as usize;
         let mut left = frames;
         // Head first.
-        let head_frames = self.head.frames();
+        let head_frames = self.head_frames;
         if self.pos < head_frames && left > 0 {
             let start = self.pos as usize;
             let n = left.min((head_frames - self.pos) as usize);

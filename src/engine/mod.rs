@@ -498,6 +498,14 @@ impl Engine {
         for buf in [&mut *bed_l, &mut *bed_r, &mut *cue_l, &mut *cue_r] {
             buf[..frames].fill(0.0);
         }
+        // This block's audio of every voice, asked for all at once before any is mixed: the
+        // loader wrote it on another core, often a second ago, and the misses then overlap
+        // instead of each voice waiting for its own in turn.
+        for v in self.voices[..self.high].iter_mut() {
+            if let Some(feed) = &mut v.feed {
+                feed.prefetch(frames);
+            }
+        }
         let mut done = 0;
         while done < frames {
             let now = self.clock;
@@ -556,13 +564,6 @@ impl Engine {
             self.reap();
         }
         self.report_underruns();
-        // The next block's audio of every voice, on its way into the cache while this block
-        // plays (the loader wrote it on another core): assuming the next block is as long.
-        for v in self.voices[..self.high].iter_mut() {
-            if let Some(feed) = &mut v.feed {
-                feed.prefetch(frames);
-            }
-        }
         self.meter(main_l, main_r, bed_l, bed_r, cue_l, cue_r, meter_cues);
     }
 

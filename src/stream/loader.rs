@@ -253,17 +253,27 @@ impl Worker {
         };
         let rate = self.config.rate;
         let ch = spec.channels as usize;
-        let mut source = Source::open(&spec, rate, 0)?;
-        let length = source.remaining();
+        let length = spec.length(rate);
         let head_frames = ((self.config.head_secs * rate as f64) as u64).min(length.unwrap_or(u64::MAX)) as usize;
         // The tail continues the same resampled stream as the head, so the join is seamless:
-        // a cached head is decoded again and skipped rather than resampled from mid-file.
-        let head = match &self.heads[clip] {
-            Some(head) => {
-                let head = head.clone();
-                skip_frames(&mut source, head_frames, &mut self.scratch, ch)?;
-                head
+        // behind a cached head (a cue armed again after it started) the stream opens where the
+        // head ends when that gives the same samples, else it is decoded again and skipped.
+        let head = self.heads[clip].clone();
+        let mut source = match head {
+            Some(_) => {
+                let source = Source::open(&spec, rate, head_frames as u64)?;
+                if source.opens_exactly_anywhere() {
+                    source
+                } else {
+                    let mut source = Source::open(&spec, rate, 0)?;
+                    skip_frames(&mut source, head_frames, &mut self.scratch, ch)?;
+                    source
+                }
             }
+            None => Source::open(&spec, rate, 0)?,
+        };
+        let head = match head {
+            Some(head) => head,
             None => {
                 let mut samples = vec![0.0; head_frames * ch];
                 source.read(&mut samples)?;
