@@ -104,6 +104,8 @@ pub struct Envelope {
     /// levels). The one after next is made a line ahead, so the processor works it out while
     /// the mixing loop runs instead of the loop waiting for it.
     anchor: (u32, f32, f32, f32),
+    /// The level per frame along the current line (as `between` makes it), made once per line.
+    slope: f32,
 }
 
 impl Envelope {
@@ -116,6 +118,7 @@ impl Envelope {
             len: 0,
             spacing: MIN_SPACING,
             anchor: (u32::MAX, level, level, level),
+            slope: 0.0,
         }
     }
 
@@ -137,6 +140,7 @@ impl Envelope {
             len: frames,
             spacing: spacing(frames),
             anchor: (u32::MAX, from, from, from),
+            slope: 0.0,
         };
     }
 
@@ -147,7 +151,7 @@ impl Envelope {
         if done >= len {
             return Envelope::steady(to);
         }
-        Envelope { from, to, curve, done, len, spacing: spacing(len), anchor: (u32::MAX, from, from, from) }
+        Envelope { from, to, curve, done, len, spacing: spacing(len), anchor: (u32::MAX, from, from, from), slope: 0.0 }
     }
 
     pub fn is_steady(&self) -> bool {
@@ -222,6 +226,8 @@ impl Envelope {
             (self.exact(base), self.exact((base + h).min(self.len)))
         };
         self.anchor = (base, v0, v1, self.exact(base.saturating_add(2 * h).min(self.len)));
+        let span = (base + h).min(self.len) - base;
+        self.slope = (v1 - v0) * (1.0 / span as f32);
     }
 
     /// The straight line from the anchor at `base` (level `v0`) to the next (level `v1`).
@@ -303,15 +309,14 @@ impl Envelope {
             }
             let base = self.anchor_below(first);
             self.move_anchor(base);
-            let (_, v0, v1, _) = self.anchor;
+            let v0 = self.anchor.1;
             let stop = (base + self.spacing).min(self.len);
             let last = if stop == self.len { stop - 1 } else { stop };
             let frames = ((last + 1 - first) as usize).min(max);
             self.done += frames as u32;
             // At most 4096: exact as a float whichever integer type it comes from, and a signed
             // one converts in a vector instruction.
-            let slope = (v1 - v0) * (1.0 / (stop - base) as f32);
-            return Segment { frames, v0, slope, offset: (first - base) as i32 };
+            return Segment { frames, v0, slope: self.slope, offset: (first - base) as i32 };
         }
     }
 }
