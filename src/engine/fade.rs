@@ -332,7 +332,7 @@ pub struct Segment {
 }
 
 impl Segment {
-    /// The level of its frame `k`: as `Envelope::between`, v0 + (v1 - v0) * ((done - base) * (1 / span)).
+    /// The level of its frame `k`: as `Envelope::between`, v0 + ((v1 - v0) * (1 / span)) * (done - base).
     /// A steady segment (slope 0) gives its level exactly.
     #[inline(always)]
     pub fn level(&self, k: usize) -> f32 {

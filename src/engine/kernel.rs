@@ -1,12 +1,13 @@
 //! The voices' inner loops (audio thread): a clip's frames times gain and pan, added to a bus.
 //!
 //! This is where nearly all of the engine's time goes, so each loop is one pass over the frames
-//! that the compiler vectorises, with the gain made where it is used (a fade's gain is a straight
-//! line between anchors, `fade::Segment`). Each loop is compiled twice: for the x86-64 baseline
-//! (SSE2, 4 floats at a time) and for AVX2 (8), taken at run time where the processor has it
-//! (`detect`, once, when an engine is made; a relaxed atomic load per call after that). Neither
-//! uses fused multiply-adds, which round once where the baseline rounds twice: every machine
-//! gives the same bits, and so does any block size.
+//! with the gain made where it is used (a fade's gain is a straight line between anchors,
+//! `fade::Segment`). The stereo steady and fade loops are written in SSE (4 frames at a time)
+//! and AVX2 (8) instructions (`simd`); the mono and per-frame-gain loops are plain loops the
+//! compiler vectorises, compiled for the baseline and for AVX2 (`kernel!`). AVX2 is taken at run
+//! time where the processor has it (`detect`, once, when an engine is made; a relaxed atomic
+//! load per call after that). No loop uses fused multiply-adds, which round once where the
+//! baseline rounds twice: every machine gives the same bits, and so does any block size.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
