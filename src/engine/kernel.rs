@@ -34,14 +34,14 @@ pub fn name() -> &'static str {
 /// A loop `$name` that runs `$body` as compiled for the baseline or, on x86-64 processors that
 /// have it, for AVX2.
 macro_rules! kernel {
-    ($(#[$doc:meta])* $name:ident => $body:ident($($arg:ident: $ty:ty),*)) => {
+    ($(#[$doc:meta])* $name:ident => $body:ident($($arg:ident: $ty:ty),*) $(-> $ret:ty)?) => {
         $(#[$doc])*
         #[inline]
-        pub fn $name($($arg: $ty),*) {
+        pub fn $name($($arg: $ty),*) $(-> $ret)? {
             #[cfg(target_arch = "x86_64")]
             {
                 #[target_feature(enable = "avx2")]
-                fn avx2($($arg: $ty),*) {
+                fn avx2($($arg: $ty),*) $(-> $ret)? {
                     $body($($arg),*)
                 }
                 if AVX2.load(Ordering::Relaxed) {
@@ -68,6 +68,49 @@ kernel! {
 kernel! {
     /// Adds `src` times a gain per frame (`gains`), panned.
     gained => gained_body(src: &[f32], ch: usize, l: &mut [f32], r: &mut [f32], gains: &[f32], pan: [f32; 2])
+}
+
+kernel! {
+    /// The peak (largest magnitude) and the sum of squares of `buf`, for the meters.
+    level => level_body(buf: &[f32]) -> (f32, f32)
+}
+
+kernel! {
+    /// The buses at steady levels: `bed *= b`, `cues *= c`, `main = bed + cues`, per channel.
+    buses => buses_body(main: [&mut [f32]; 2], bed: [&mut [f32]; 2], cues: [&mut [f32]; 2], b: f32, c: f32)
+}
+
+/// Eight running peaks and sums (one per lane of a vector) then their total: the same order
+/// in every build, so the same bits.
+#[inline(always)]
+fn level_body(buf: &[f32]) -> (f32, f32) {
+    let (mut peak, mut power) = ([0.0f32; 8], [0.0f32; 8]);
+    let chunks = buf.chunks_exact(8);
+    let rest = chunks.remainder();
+    for chunk in chunks {
+        for j in 0..8 {
+            peak[j] = peak[j].max(chunk[j].abs());
+            power[j] += chunk[j] * chunk[j];
+        }
+    }
+    for (j, x) in rest.iter().enumerate() {
+        peak[j] = peak[j].max(x.abs());
+        power[j] += x * x;
+    }
+    (peak.iter().fold(0.0f32, |p, &x| p.max(x)), power.iter().sum())
+}
+
+#[inline(always)]
+fn buses_body(main: [&mut [f32]; 2], bed: [&mut [f32]; 2], cues: [&mut [f32]; 2], b: f32, c: f32) {
+    for ((main, bed), cues) in main.into_iter().zip(bed).zip(cues) {
+        let n = main.len().min(bed.len()).min(cues.len());
+        let (main, bed, cues) = (&mut main[..n], &mut bed[..n], &mut cues[..n]);
+        for i in 0..n {
+            bed[i] *= b;
+            cues[i] *= c;
+            main[i] = bed[i] + cues[i];
+        }
+    }
 }
 
 /// Frames in an interleaved slice of one or two channels (a shift, not a division).
@@ -273,11 +316,9 @@ mod simd {
     #[inline]
     #[target_feature(enable = "avx2")]
     unsafe fn split8(at: *const f32) -> (__m256, __m256) {
-        let (a, b) = (_mm256_loadu_ps(at), _mm256_loadu_ps(at.add(8)));
-        let l = _mm256_shuffle_ps::<0b10_00_10_00>(a, b);
-        let r = _mm256_shuffle_ps::<0b11_01_11_01>(a, b);
-        let order = |v: __m256| _mm256_castpd_ps(_mm256_permute4x64_pd::<0b11_01_10_00>(_mm256_castps_pd(v)));
-        (order(l), order(r))
+        let a = _mm256_loadu2_m128(at.add(8), at);
+        let b = _mm256_loadu2_m128(at.add(12), at.add(4));
+        (_mm256_shuffle_ps::<0b10_00_10_00>(a, b), _mm256_shuffle_ps::<0b11_01_11_01>(a, b))
     }
 }
 

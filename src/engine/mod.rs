@@ -584,14 +584,7 @@ impl Engine {
             let m = self.master.value();
             let b = self.bed_level.value() * self.duck.gain() * m;
             let c = self.cue_level.value() * m;
-            for i in 0..main_l.len() {
-                bed_l[i] *= b;
-                bed_r[i] *= b;
-                cue_l[i] *= c;
-                cue_r[i] *= c;
-                main_l[i] = bed_l[i] + cue_l[i];
-                main_r[i] = bed_r[i] + cue_r[i];
-            }
+            kernel::buses([main_l, main_r], [bed_l, bed_r], [cue_l, cue_r], b, c);
             return;
         }
         for i in 0..main_l.len() {
@@ -1099,10 +1092,10 @@ impl Engine {
         cue_r: &[f32],
         voices: bool,
     ) {
-        let peak = |buf: &[f32]| buf.iter().fold(0.0f32, |p, x| p.max(x.abs()));
-        let peaks = [peak(main_l), peak(main_r), peak(bed_l), peak(bed_r), peak(cue_l), peak(cue_r)];
-        let power = |l: &[f32], r: &[f32]| l.iter().chain(r).map(|&x| x as f64 * x as f64).sum::<f64>();
-        let power = [power(main_l, main_r), power(bed_l, bed_r), power(cue_l, cue_r)];
+        let levels = [main_l, main_r, bed_l, bed_r, cue_l, cue_r].map(kernel::level);
+        let peaks = levels.map(|(peak, _)| peak);
+        let power = |c: usize| levels[c].1 as f64 + levels[c + 1].1 as f64;
+        let power = [power(0), power(2), power(4)];
         self.meters.record(&peaks, &power, main_l.len() as u64, self.clock, self.duck.db());
         // The voices' levels only in the blocks that took them (see `CUE_METER_FRAMES`): a
         // screen needs no more, and an atomic per voice per block cost more than mixing it.
