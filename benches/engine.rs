@@ -103,6 +103,10 @@ fn main() {
         // One streaming workload alone, to profile: 64 WAV voices, 64-frame blocks.
         stream(&dir, 64, 64, "wav", false);
     }
+    if want("stream256") {
+        // The heaviest streaming workload alone: 256 MP3 voices, 64-frame blocks.
+        stream(&dir, 256, 64, "mp3", false);
+    }
     for voices in [16, 64, 256] {
         // One workload alone, to profile (`fade16`, `fade64`, `fade256`, or `fade` for all):
         // every voice fading, 128-frame blocks.
@@ -203,6 +207,12 @@ fn ext_tag(name: &str) -> &'static str {
     } else {
         "x"
     }
+}
+
+/// `SEGUE_BENCH_TOP=1`: the slowest blocks of a streaming run are listed (which block, how
+/// long), and the time of the first block of an in-memory run, where every voice starts.
+fn top_blocks() -> bool {
+    std::env::var_os("SEGUE_BENCH_TOP").is_some()
 }
 
 struct Stats {
@@ -310,8 +320,12 @@ fn memory_voice_times(head: &Arc<Head>, voices: usize, block: usize, ramping: bo
     }
     let mut bufs = buffers(block);
     // Past the de-click so the steady case is steady.
-    for _ in 0..(2048 / block).max(1) {
+    for b in 0..(2048 / block).max(1) {
+        let t = Instant::now();
         run_block(&mut engine, &mut bufs, block);
+        if b == 0 && top_blocks() {
+            println!("first block (every voice starts): {:.1} µs", t.elapsed().as_secs_f64() * 1e6);
+        }
     }
     let blocks = (RATE as usize * 10) / block;
     let mut times = Vec::with_capacity(blocks);
@@ -660,6 +674,12 @@ fn stream(dir: &Path, voices: usize, block: usize, ext: &str, quiet: bool) -> (S
         }
     }
     let wall = start.elapsed().as_secs_f64();
+    if top_blocks() {
+        let mut idx: Vec<usize> = (0..times.len()).collect();
+        idx.sort_by(|a, b| times[*b].partial_cmp(&times[*a]).unwrap());
+        let top: Vec<String> = idx.iter().take(12).map(|&i| format!("{}:{:.0}", i, times[i] / 1000.0)).collect();
+        println!("slowest blocks (index:µs): {}", top.join(" "));
+    }
     let (cpu, loader) = (process_cpu() - cpu0, thread_cpu("segue-loader") - loader0);
     let _ = wall;
     let s = stats(times);

@@ -141,6 +141,12 @@ pub struct Engine {
     metered: usize,
     /// Voices at this index and above are all free: the per-block loops stop here.
     high: usize,
+    /// Every voice below this one plays: a start looks for a free voice from here (256 cues
+    /// started on one frame each scanned the ones before).
+    free_from: usize,
+    /// A cue started since the duck was last pointed at its target: it is, once, before the
+    /// frame is mixed (256 cues started on one frame each looked at every voice).
+    duck_stale: bool,
     schedule: Schedule,
     commands: rtrb::Consumer<Command>,
     events: rtrb::Producer<Event>,
@@ -195,6 +201,8 @@ impl Engine {
             voices: (0..config.voices).map(|_| Voice::default()).collect(),
             metered: 0,
             high: 0,
+            free_from: 0,
+            duck_stale: false,
             schedule: Schedule::with_capacity(config.schedule),
             commands,
             events,
@@ -515,6 +523,9 @@ impl Engine {
                 while let Some(entry) = self.schedule.pop_due(now) {
                     self.apply(entry.due, now);
                 }
+                if std::mem::take(&mut self.duck_stale) {
+                    self.update_duck();
+                }
                 self.reap();
                 if self.schedule.next_time() != Some(now) {
                     break;
@@ -720,19 +731,22 @@ impl Engine {
         };
         // A cue started again restarts: the running voice gets out of the way with a de-click.
         let declick = self.declick;
-        for (i, v) in self.voices[..self.high].iter_mut().enumerate() {
-            if i != started
-                && !v.is_free()
-                && v.bus == Bus::Cues
-                && v.owner == cue
-                && v.generation == generation
-                && !v.stopped
-            {
-                v.stop(declick, Curve::Linear);
+        if playing {
+            for (i, v) in self.voices[..self.high].iter_mut().enumerate() {
+                if i != started
+                    && !v.is_free()
+                    && v.bus == Bus::Cues
+                    && v.owner == cue
+                    && v.generation == generation
+                    && !v.stopped
+                {
+                    v.stop(declick, Curve::Linear);
+                }
             }
         }
         self.emit(Event::CueStarted { cue, at: now });
-        self.update_duck();
+        // Before this frame is mixed (`process`), with every other start on it.
+        self.duck_stale = true;
     }
 
     /// Starts a clip's armed feed in a free voice; returns the voice.
@@ -742,7 +756,7 @@ impl Engine {
             self.emit(Event::CannotStart { clip, at: now, why: Problem::Unknown });
             return None;
         };
-        let Some(index) = self.voices.iter().position(|v| v.is_free()) else {
+        let Some(index) = free_voice(&self.voices, self.free_from) else {
             self.emit(Event::CannotStart { clip, at: now, why: Problem::NoFreeVoice });
             return None;
         };
@@ -757,6 +771,7 @@ impl Engine {
         let waits = feed.is_err();
         self.voices[index].start(feed, 0, generation, clip, slot, now, fade_in, curve, self.declick);
         self.high = self.high.max(index + 1);
+        self.free_from = index + 1;
         if waits {
             self.voices[index].hold_until_fed(self.declick);
         } else {
@@ -777,7 +792,7 @@ impl Engine {
             self.emit(Event::CannotStart { clip, at: now, why: Problem::Unknown });
             return;
         };
-        let Some(index) = self.voices.iter().position(|v| v.is_free()) else {
+        let Some(index) = free_voice(&self.voices, self.free_from) else {
             self.emit(Event::CannotStart { clip, at: now, why: Problem::NoFreeVoice });
             return;
         };
@@ -794,6 +809,7 @@ impl Engine {
         self.voices[index].start(feed, offset, generation, clip, slot, now, 0, Curve::Linear, self.declick);
         self.voices[index].pick_up(gain, fade, self.declick);
         self.high = self.high.max(index + 1);
+        self.free_from = index + 1;
         if awaiting {
             // The frames it came late by are due already when its feed arrives.
             self.voices[index].wait(skip);
@@ -989,6 +1005,7 @@ impl Engine {
             self.report_gaps(i, now);
             self.report_stretch(i);
             self.voices[i].awaiting = None;
+            self.free_from = self.free_from.min(i);
             if let Some(feed) = self.voices[i].feed.take() {
                 self.retire(Retired::Feed(feed));
             }
@@ -1128,6 +1145,12 @@ impl Engine {
             self.meters.count_dropped_event();
         }
     }
+}
+
+/// The first free voice at `from` or above (every voice below `from` plays).
+fn free_voice(voices: &[Voice], from: usize) -> Option<usize> {
+    let from = from.min(voices.len());
+    voices[from..].iter().position(|v| v.is_free()).map(|i| from + i)
 }
 
 /// The shortest fade used anywhere: 5 ms, so no start or stop clicks.

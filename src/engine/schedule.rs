@@ -1,7 +1,9 @@
 //! Commands waiting for their sample time (audio thread).
 //!
 //! A fixed-capacity list kept in time order (ties keep arrival order), allocated before audio
-//! starts. The engine splits its block at the time of the first entry.
+//! starts. The engine splits its block at the time of the first entry. It is stored latest
+//! first, so the next entry is taken off the end (256 cues due on one frame were each a move of
+//! every entry behind them).
 
 use crate::engine::command::Action;
 
@@ -30,6 +32,7 @@ pub struct Entry {
 }
 
 pub struct Schedule {
+    /// Latest first; among entries due on the same frame, the one that came first is last.
     entries: Vec<Entry>,
 }
 
@@ -45,20 +48,20 @@ impl Schedule {
             return Err(entry);
         }
         let at = entry.at;
-        let index = self.entries.partition_point(|e| e.at <= at);
+        let index = self.entries.partition_point(|e| e.at > at);
         self.entries.insert(index, entry);
         Ok(())
     }
 
     /// Time of the first entry.
     pub fn next_time(&self) -> Option<u64> {
-        self.entries.first().map(|e| e.at)
+        self.entries.last().map(|e| e.at)
     }
 
     /// Takes the first entry if it is due at or before `now`.
     pub fn pop_due(&mut self, now: u64) -> Option<Entry> {
-        if self.entries.first().is_some_and(|e| e.at <= now) {
-            Some(self.entries.remove(0))
+        if self.entries.last().is_some_and(|e| e.at <= now) {
+            self.entries.pop()
         } else {
             None
         }
@@ -70,8 +73,9 @@ impl Schedule {
         self.entries.retain(|e| keep(e));
     }
 
+    /// The entries in time order.
     pub fn iter(&self) -> impl Iterator<Item = &Entry> {
-        self.entries.iter()
+        self.entries.iter().rev()
     }
 
     pub fn len(&self) -> usize {
@@ -80,5 +84,31 @@ impl Schedule {
 
     pub fn is_empty(&self) -> bool {
         self.entries.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Entries come out in time order, and those due on the same frame in the order they came.
+    #[test]
+    fn entries_come_out_in_time_then_arrival_order() {
+        let mut schedule = Schedule::with_capacity(8);
+        for (at, cue) in [(30, 0), (10, 1), (30, 2), (20, 3), (10, 4), (30, 5)] {
+            assert!(schedule.insert(Entry { at, due: Due::Follow { cue } }).is_ok());
+        }
+        let listed: Vec<(u64, u32)> =
+            schedule.iter().map(|e| (e.at, if let Due::Follow { cue } = e.due { cue } else { 99 })).collect();
+        let want = vec![(10, 1), (10, 4), (20, 3), (30, 0), (30, 2), (30, 5)];
+        assert_eq!(listed, want);
+        assert_eq!(schedule.next_time(), Some(10));
+        assert!(schedule.pop_due(9).is_none(), "nothing is due before its time");
+        let mut popped = Vec::new();
+        while let Some(e) = schedule.pop_due(30) {
+            popped.push((e.at, if let Due::Follow { cue } = e.due { cue } else { 99 }));
+        }
+        assert_eq!(popped, want);
+        assert!(schedule.is_empty());
     }
 }

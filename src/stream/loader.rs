@@ -9,7 +9,7 @@
 use std::collections::VecDeque;
 use std::sync::Arc;
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 
@@ -174,9 +174,11 @@ impl Worker {
                     Request::Stop => return,
                 }
             }
+            // The rings of the voices playing now first; arming (for starts still to come)
+            // takes what is left, a slice at a time.
             busy = self.drain_retired();
-            busy |= self.arm();
             busy |= self.refill();
+            busy |= self.arm();
             busy &= self.flush_pending();
         }
     }
@@ -227,12 +229,18 @@ impl Worker {
         any
     }
 
-    /// Prepares a feed for every wanted clip that has none at the engine.
+    /// Prepares a feed for every wanted clip that has none at the engine, for about
+    /// `ARM_SLICE` at a time: true while some are still to be armed.
     fn arm(&mut self) -> bool {
+        let started = Instant::now();
         let mut any = false;
         for clip in 0..self.clips.len() {
             if !self.wanted[clip] || self.outstanding[clip] || self.failed[clip] {
                 continue;
+            }
+            if started.elapsed() >= ARM_SLICE {
+                // The rest after the playing rings are topped up again.
+                return true;
             }
             any = true;
             match self.build_feed(clip) {
@@ -363,6 +371,12 @@ impl Worker {
         true
     }
 }
+
+/// How long the loader arms clips before it tops up the playing rings again. Every cue that
+/// starts is armed again for its next start (its head decoded, its ring filled: a few
+/// milliseconds of decoding each); 256 cues started at once used to be armed again in one go,
+/// a second and more in which no playing ring was refilled, and voices ran dry.
+const ARM_SLICE: Duration = Duration::from_millis(5);
 
 /// Frames an offset feed (a seek) carries when it is first sent: 4096 frames are 85 ms at
 /// 48 kHz, decoded in well under a millisecond, while the loader fills the rest of the ring.
