@@ -209,12 +209,14 @@ impl Journal {
         if !now_please && self.last_write.is_some_and(|t| t.elapsed() < JOURNAL_PERIOD) {
             return None;
         }
-        self.last_write = Some(Instant::now());
         let mut state = state();
         state.show = self.show.clone();
         state.wall_ms = wall_ms();
-        // A write still pending (a slow disk) makes this one wait for the next turn.
-        let _ = self.writer.try_send(state);
+        // A write still pending (a slow disk) makes this one wait for the next turn of the
+        // loop, not for the next period: the journal is as fresh as the disk lets it be.
+        if self.writer.try_send(state).is_ok() {
+            self.last_write = Some(Instant::now());
+        }
         let mut problem = None;
         for result in self.results.try_iter() {
             problem = problem.or(outcome(&mut self.journal_failing, result, &self.path));

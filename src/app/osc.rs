@@ -196,6 +196,25 @@ impl OscServer {
     }
 }
 
+/// One message of a packet: its address, and its command or why it is not one.
+pub type Addressed = (String, Result<Remote, String>);
+
+/// The commands of one OSC packet (bundles opened), each with its address: a message that is
+/// not a Segue command gives its error. Err: the packet is not OSC, or is nested deeper than a
+/// show controller nests (rosc decodes nested bundles by recursion, so a packet of thousands
+/// would overflow the stack before it could be refused: they are counted first).
+pub fn decode_packet(bytes: &[u8]) -> Result<Vec<Addressed>, String> {
+    let bundles = bytes.windows(8).filter(|w| w == b"#bundle\0").count();
+    if bundles > MAX_BUNDLES {
+        return Err(format!("{bundles} bundles in one packet: at most {MAX_BUNDLES}"));
+    }
+    let (_, packet) = rosc::decoder::decode_udp(bytes).map_err(|e| format!("not an OSC packet: {e}"))?;
+    let mut list = Vec::new();
+    // Deeper than this is not a show controller talking.
+    messages(packet, 16, &mut list);
+    Ok(list.into_iter().map(|msg| (msg.addr.clone(), parse(&msg))).collect())
+}
+
 /// Decodes one OSC packet and sends its commands on; a message that is not a Segue command is
 /// answered with the error at once. Returns false once the control loop is gone.
 fn take_packet(
@@ -206,23 +225,13 @@ fn take_packet(
     counts: &OscCounts,
     requests: &crossbeam_channel::Sender<Request>,
 ) -> bool {
-    // rosc decodes nested bundles by recursion: a packet of thousands would overflow the stack
-    // before `messages` could refuse it. A show controller nests a few.
-    if bytes.windows(8).filter(|w| w == b"#bundle\0").count() > MAX_BUNDLES {
-        counts.malformed.fetch_add(1, Ordering::Relaxed);
-        return true;
-    }
-    let Ok((_, packet)) = rosc::decoder::decode_udp(bytes) else {
+    let Ok(list) = decode_packet(bytes) else {
         counts.malformed.fetch_add(1, Ordering::Relaxed);
         return true;
     };
-    let mut list = Vec::new();
-    // Deeper than this is not a show controller talking.
-    messages(packet, 16, &mut list);
-    for msg in list {
+    for (address, remote) in list {
         counts.received.fetch_add(1, Ordering::Relaxed);
-        let address = msg.addr.clone();
-        let remote = match parse(&msg) {
+        let remote = match remote {
             Ok(r) => r,
             Err(e) => {
                 let _ = reply(udp, to, &address, &format!("error: {e}"));

@@ -119,7 +119,7 @@ pub fn decode(bytes: &[u8], map: &MidiMap) -> Option<MidiCommand> {
             if !ours || !sound {
                 return None;
             }
-            let number = cue_number(data);
+            let number = cue_number(data).ok()?;
             let msc = match command {
                 0x01 => Msc::Go(number),
                 0x02 => Msc::Stop(number),
@@ -134,15 +134,23 @@ pub fn decode(bytes: &[u8], map: &MidiMap) -> Option<MidiCommand> {
 }
 
 /// The Q_number at the start of an MSC command's data: ASCII digits and '.', up to the 0x00
-/// that starts the Q_list or the closing 0xF7. `None` when there is none (or it is not a number).
-fn cue_number(data: &[u8]) -> Option<String> {
+/// that starts the Q_list or the closing 0xF7; `None` when there is none. Err when there is one
+/// that is not a number or is longer than any cue number (`MAX_CUE_NUMBER`): the message is
+/// refused rather than taken as a GO without a number, which would fire the standby cue.
+fn cue_number(data: &[u8]) -> Result<Option<String>, ()> {
     let end = data.iter().position(|&b| b == 0x00 || b == 0xF7).unwrap_or(data.len());
     let q = &data[..end];
-    if q.is_empty() || !q.iter().all(|&b| b.is_ascii_digit() || b == b'.') {
-        return None;
+    if q.is_empty() {
+        return Ok(None);
     }
-    Some(String::from_utf8_lossy(q).into_owned())
+    if q.len() > MAX_CUE_NUMBER || !q.iter().all(|&b| b.is_ascii_digit() || b == b'.') {
+        return Err(());
+    }
+    Ok(Some(String::from_utf8_lossy(q).into_owned()))
 }
+
+/// The longest MSC cue number taken (consoles send a few digits: "12.5").
+pub const MAX_CUE_NUMBER: usize = 32;
 
 /// Builds an MSC message (for tests and tools that drive Segue).
 pub fn msc_message(device: u8, format: u8, command: u8, number: Option<&str>) -> Vec<u8> {
@@ -221,8 +229,12 @@ mod tests {
         assert_eq!(cmd(0x03, None), Some(MidiCommand::Msc(Msc::Resume)));
         assert_eq!(cmd(0x08, None), Some(MidiCommand::Msc(Msc::AllOff)));
         assert_eq!(cmd(0x05, Some("4")), None, "LOAD is not carried out");
-        // A number that is not one is no number.
-        assert_eq!(cmd(0x01, Some("4a")), Some(MidiCommand::Msc(Msc::Go(None))));
+        // A number that is not one, or is longer than any cue number, refuses the message (a GO
+        // without a number would fire the standby cue).
+        assert_eq!(cmd(0x01, Some("4a")), None);
+        let (long, longest) = ("1".repeat(1024), "1".repeat(MAX_CUE_NUMBER));
+        assert_eq!(cmd(0x01, Some(&long)), None);
+        assert_eq!(cmd(0x01, Some(&longest)), Some(MidiCommand::Msc(Msc::Go(Some(longest.clone())))));
         // A truncated sysex.
         assert_eq!(decode(&[0xF0, 0x7F, 5, 0x02], &MAP), None);
     }

@@ -657,8 +657,12 @@ impl Engine {
             }
             Action::EnterScene { scene } => self.enter_scene(scene, now),
             Action::Panic => self.panic(now),
-            // A level that is not a number would silence the bus for good: refused.
-            Action::SetLevel { db, .. } if db.is_nan() => {
+            // A level that is not a number would silence the bus for good, and +inf would put
+            // infinities on the output: refused (-inf is silence, and taken as such).
+            Action::SetLevel { db, .. } if db.is_nan() || db == f32::INFINITY => {
+                self.emit(Event::CommandDropped { at: now, why: Problem::Unknown })
+            }
+            Action::SetDuckOverride { depth_db: Some(d), .. } if !d.is_finite() => {
                 self.emit(Event::CommandDropped { at: now, why: Problem::Unknown })
             }
             Action::SetLevel { level, db } => {
@@ -668,10 +672,11 @@ impl Engine {
                     Level::Bed => &mut self.bed_level,
                     Level::Cues => &mut self.cue_level,
                 };
-                ramp.set(db_to_gain(db), frames);
+                ramp.set(db_to_gain(db.min(MAX_LEVEL_DB)), frames);
             }
             Action::SetDuckOverride { depth_db, attack_ms, release_ms } => {
                 let ms = |v: Option<f32>| v.map(|ms| (ms.max(0.0) * self.rate as f32 / 1000.0) as u32);
+                let depth_db = depth_db.map(|d| d.clamp(-144.0, 0.0));
                 self.duck_override = (depth_db, ms(attack_ms), ms(release_ms));
                 self.update_duck();
             }
@@ -1152,6 +1157,10 @@ fn free_voice(voices: &[Voice], from: usize) -> Option<usize> {
     let from = from.min(voices.len());
     voices[from..].iter().position(|v| v.is_free()).map(|i| from + i)
 }
+
+/// The loudest a level (master, bed, cues) can be set to, in dB: a command asking for more
+/// gets this (a show's gains stop at the same +24 dB).
+pub const MAX_LEVEL_DB: f32 = 24.0;
 
 /// The shortest fade used anywhere: 5 ms, so no start or stop clicks.
 pub fn declick_frames(rate: u32) -> u32 {

@@ -100,8 +100,41 @@ impl fmt::Display for ShowErrors {
 
 impl std::error::Error for ShowErrors {}
 
+/// The largest show file Segue reads (8 MB of JSON): far above any real show, low enough that a
+/// wrong path or a damaged file is refused at once.
+pub const MAX_SHOW_BYTES: u64 = 8_000_000;
+
+/// The most cues a show may hold (a feature film has a few hundred).
+pub const MAX_CUES: usize = 10_000;
+
+/// The longest time a show may name: 24 hours, in seconds.
+pub const MAX_SECONDS: f64 = 24.0 * 3600.0;
+
+/// The loudest gain a bed or cue may ask for, in dB.
+pub const MAX_GAIN_DB: f64 = 24.0;
+
+/// The quietest gain or duck depth a show may write, in dB (below it is silence anyway).
+pub const MIN_DB: f64 = -144.0;
+
 /// Reads, validates and probes the show file at `path`; audio paths resolve against its folder.
 pub fn load(path: &Path) -> Result<ShowFile, ShowErrors> {
+    let refuse = |message: String| ShowErrors {
+        problems: vec![Problem { file: path.to_path_buf(), json_path: String::new(), message }],
+    };
+    // What the path names is looked at before it is opened: opening a FIFO would block, and a
+    // device such as /dev/zero would read without end.
+    if let Ok(meta) = std::fs::metadata(path) {
+        if let Some(what) = super::files::not_a_file(&meta) {
+            return Err(refuse(format!("cannot read the show file: it is {what}, not a file")));
+        }
+        if meta.len() > MAX_SHOW_BYTES {
+            return Err(refuse(format!(
+                "the show file is {:.1} MB; a show file is at most {} MB of text (a 100-cue show is about 30 KB)",
+                meta.len() as f64 / 1e6,
+                MAX_SHOW_BYTES / 1_000_000
+            )));
+        }
+    }
     let text = std::fs::read_to_string(path).map_err(|e| {
         let message = match e.kind() {
             std::io::ErrorKind::NotFound => "show file not found".to_string(),
@@ -135,6 +168,17 @@ pub fn from_json(json: &str, origin: &Path, dir: &Path) -> Result<ShowFile, Show
         }
     };
 
+    let cues: usize = value
+        .get("scenes")
+        .and_then(Value::as_array)
+        .map_or(0, |scenes| scenes.iter().filter_map(|s| s.get("cues")?.as_array().map(Vec::len)).sum());
+    if cues > MAX_CUES {
+        return fail(vec![Problem {
+            file: origin.to_path_buf(),
+            json_path: "scenes".into(),
+            message: format!("the show has {cues} cues; a show holds at most {MAX_CUES}"),
+        }]);
+    }
     let mut c = Checker::new(origin);
     c.show(&value);
     c.cross_check();
@@ -154,6 +198,24 @@ pub fn from_json(json: &str, origin: &Path, dir: &Path) -> Result<ShowFile, Show
 
 // ---------------------------------------------------------------------------------------------
 // The fields of each object of the format. Kept equal to the model by a test against the schema.
+
+/// A number of milliseconds a show may write (`MS`).
+fn ms_ok(x: f64) -> bool {
+    (0.0..=MAX_SECONDS * 1000.0).contains(&x)
+}
+
+/// A gain in dB a show may write (`GAIN`).
+fn gain_ok(x: f64) -> bool {
+    (MIN_DB..=MAX_GAIN_DB).contains(&x)
+}
+
+/// A duck depth in dB a show may write (`DUCK_DEPTH`).
+fn duck_ok(x: f64) -> bool {
+    (MIN_DB..=0.0).contains(&x)
+}
+
+const GAIN: &str = "a gain in dB, from -144 to +24";
+const DUCK_DEPTH: &str = "a duck depth in dB, from -144 to 0 (0 = no ducking)";
 
 /// An object kind of the format: its name in messages and its fields.
 pub(crate) struct Level {
@@ -225,7 +287,7 @@ pub(crate) const CURVES: &[&str] = &["linear", "equal_power", "s_curve"];
 pub(crate) const QUANTIZES: &[&str] = &["none", "beat", "bar"];
 pub(crate) const RETRIGGERS: &[&str] = &["restart", "ignore"];
 
-const MS: &str = "a number of milliseconds, 0 or more";
+const MS: &str = "a number of milliseconds, from 0 to 86400000 (24 hours)";
 
 // ---------------------------------------------------------------------------------------------
 
@@ -329,12 +391,12 @@ impl Checker {
         }
         if let Some((v, path)) = self.field(&o, "duck", false) {
             if let Some(d) = self.object(v, path, &DUCK) {
-                self.number(&d, "depth_db", false, "a duck depth in dB, 0 or less (0 = no ducking)", |x| x <= 0.0);
-                self.number(&d, "attack_ms", false, MS, |x| x >= 0.0);
-                self.number(&d, "release_ms", false, MS, |x| x >= 0.0);
+                self.number(&d, "depth_db", false, DUCK_DEPTH, duck_ok);
+                self.number(&d, "attack_ms", false, MS, ms_ok);
+                self.number(&d, "release_ms", false, MS, ms_ok);
             }
         }
-        self.number(&o, "panic_ms", false, MS, |x| x >= 0.0);
+        self.number(&o, "panic_ms", false, MS, ms_ok);
 
         match o.map.get("scenes") {
             None => self.problem("scenes", "missing required field \"scenes\" (a list of scenes)"),
@@ -376,7 +438,7 @@ impl Checker {
         }
         if let Some((v, path)) = self.field(&o, "transition", false) {
             if let Some(t) = self.object(v, path, &TRANSITION) {
-                self.number(&t, "fade_ms", false, MS, |x| x >= 0.0);
+                self.number(&t, "fade_ms", false, MS, ms_ok);
                 self.choice(&t, "curve", "a fade curve", CURVES);
                 self.choice(&t, "quantize", "a quantize setting", QUANTIZES);
             }
@@ -398,12 +460,14 @@ impl Checker {
             return;
         };
         let file = self.required_string(&o, "file", "the bed's audio file, relative to the show file");
-        self.number(&o, "gain_db", false, "a gain in dB", |_| true);
+        self.number(&o, "gain_db", false, GAIN, gain_ok);
         self.boolean(&o, "loop");
         let start = self.time(&o, "loop_start");
         let end = self.time(&o, "loop_end");
         self.end_after_start(&o, "loop_end", end, "loop_start", start);
-        self.number(&o, "tempo_bpm", true, "a tempo in beats per minute, more than 0", |x| x > 0.0);
+        self.number(&o, "tempo_bpm", true, "a tempo in beats per minute, more than 0 and at most 1000", |x| {
+            x > 0.0 && x <= 1000.0
+        });
         self.whole(&o, "beats_per_bar", "a whole number of beats per bar, 1 or more", 1, u32::MAX as u64);
         self.credits(&o);
 
@@ -445,7 +509,7 @@ impl Checker {
         if let Some((v, path)) = self.field(&o, "follow", true) {
             if let Some(f) = self.object(v, path, &FOLLOW) {
                 let after = self.required_string(&f, "after", "the id of the cue this one follows");
-                self.number(&f, "wait_ms", false, MS, |x| x >= 0.0);
+                self.number(&f, "wait_ms", false, MS, ms_ok);
                 if let (Some(cue), Some(after)) = (&id, after) {
                     self.follows.push(FollowRef {
                         cue: cue.clone(),
@@ -455,17 +519,17 @@ impl Checker {
                 }
             }
         }
-        self.number(&o, "gain_db", false, "a gain in dB", |_| true);
+        self.number(&o, "gain_db", false, GAIN, gain_ok);
         self.number(&o, "pan", false, "a pan position from -1 (left) to 1 (right)", |x| (-1.0..=1.0).contains(&x));
-        self.number(&o, "fade_in_ms", false, MS, |x| x >= 0.0);
-        self.number(&o, "fade_out_ms", false, MS, |x| x >= 0.0);
+        self.number(&o, "fade_in_ms", false, MS, ms_ok);
+        self.number(&o, "fade_out_ms", false, MS, ms_ok);
         let start = self.time(&o, "start");
         let end = self.time(&o, "end");
         self.end_after_start(&o, "end", end, "start", start);
         self.boolean(&o, "loop");
-        self.number(&o, "duck_db", true, "a duck depth in dB, 0 or less (0 = no ducking)", |x| x <= 0.0);
-        self.number(&o, "duck_attack_ms", true, MS, |x| x >= 0.0);
-        self.number(&o, "duck_release_ms", true, MS, |x| x >= 0.0);
+        self.number(&o, "duck_db", true, DUCK_DEPTH, duck_ok);
+        self.number(&o, "duck_attack_ms", true, MS, ms_ok);
+        self.number(&o, "duck_release_ms", true, MS, ms_ok);
         self.choice(&o, "retrigger", "what starting it while it plays does", RETRIGGERS);
         self.credits(&o);
 
@@ -755,7 +819,11 @@ impl Checker {
         let (v, path) = self.field(o, key, true)?;
         match v {
             Value::Number(n) => match n.as_f64() {
-                Some(x) if x >= 0.0 => Some(x),
+                Some(x) if (0.0..=MAX_SECONDS).contains(&x) => Some(x),
+                Some(x) if x > MAX_SECONDS => {
+                    self.problem(path, format!("expected a time of at most 24 hours (86400 seconds), found {n}"));
+                    None
+                }
                 _ => {
                     self.problem(
                         path,
@@ -765,6 +833,10 @@ impl Checker {
                 }
             },
             Value::String(s) => match parse_time(s) {
+                Ok(x) if x > MAX_SECONDS => {
+                    self.problem(path, format!("expected a time of at most 24 hours, found \"{s}\""));
+                    None
+                }
                 Ok(x) => Some(x),
                 Err(e) => {
                     self.problem(path, e.0);
@@ -1346,7 +1418,7 @@ mod tests {
             "duck.release_ms",
             "scenes[0].cues[0].duck_attack_ms",
         ] {
-            assert_problem(&p, path, &["expected a number of milliseconds, 0 or more"]);
+            assert_problem(&p, path, &["expected a number of milliseconds, from 0 to 86400000"]);
         }
     }
 
@@ -1356,8 +1428,8 @@ mod tests {
         set(&mut v, "/duck/depth_db", json!(6));
         set(&mut v, "/scenes/1/cues/0/duck_db", json!(3));
         let p = problems(&v);
-        assert_problem(&p, "duck.depth_db", &["0 or less", "found 6"]);
-        assert_problem(&p, "scenes[1].cues[0].duck_db", &["0 or less", "found 3"]);
+        assert_problem(&p, "duck.depth_db", &["from -144 to 0", "found 6"]);
+        assert_problem(&p, "scenes[1].cues[0].duck_db", &["from -144 to 0", "found 3"]);
     }
 
     #[test]
@@ -1366,7 +1438,7 @@ mod tests {
         set(&mut v, "/scenes/0/bed/tempo_bpm", json!(0));
         set(&mut v, "/scenes/1/bed/beats_per_bar", json!(0));
         let p = problems(&v);
-        assert_problem(&p, "scenes[0].bed.tempo_bpm", &["more than 0, found 0"]);
+        assert_problem(&p, "scenes[0].bed.tempo_bpm", &["more than 0 and at most 1000, found 0"]);
         assert_problem(&p, "scenes[1].bed.beats_per_bar", &["1 or more, found 0"]);
     }
 

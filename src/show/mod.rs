@@ -11,12 +11,14 @@
 //!   cue sheets), and what `segue check` warns a cue sheet would lack.
 //! - [`timecode`]: SMPTE timecode at the production's frame rate (drop-frame included).
 //! - [`time`]: times written as seconds or `"HH:MM:SS.mmm"` / `"MM:SS.mmm"`.
+//! - [`files`]: refuses paths that name a folder, a FIFO or a device before anything reads them.
 //! - [`load`]: reads a show file, validates it (every problem at once, each with its JSON path)
 //!   and probes its audio files.
 //! - [`schema`]: the JSON Schema of the format.
 //! - [`summary`]: the human summary `segue check` prints.
 
 pub mod credits;
+pub mod files;
 pub mod load;
 pub mod model;
 pub mod schema;

@@ -35,7 +35,7 @@ pub struct Show {
     pub duck: Duck,
     /// Length of the panic fade in milliseconds (a second panic during it cuts at once).
     #[serde(default = "default_panic_ms")]
-    #[schemars(range(min = 0))]
+    #[schemars(range(min = 0, max = 86_400_000))]
     pub panic_ms: f64,
     /// The scenes, in show order (GO and "next scene" follow this order).
     pub scenes: Vec<Scene>,
@@ -51,15 +51,15 @@ fn default_panic_ms() -> f64 {
 pub struct Duck {
     /// How far the bed goes down while a cue sounds, in dB (0 = no ducking).
     #[serde(default = "default_duck_depth")]
-    #[schemars(range(max = 0))]
+    #[schemars(range(min = -144, max = 0))]
     pub depth_db: f64,
     /// Time to reach the full depth, in milliseconds.
     #[serde(default = "default_duck_attack")]
-    #[schemars(range(min = 0))]
+    #[schemars(range(min = 0, max = 86_400_000))]
     pub attack_ms: f64,
     /// Time to come fully back after the last ducking cue ends, in milliseconds.
     #[serde(default = "default_duck_release")]
-    #[schemars(range(min = 0))]
+    #[schemars(range(min = 0, max = 86_400_000))]
     pub release_ms: f64,
 }
 
@@ -114,6 +114,7 @@ pub struct Bed {
     /// Audio file, relative to the show file.
     pub file: String,
     #[serde(default)]
+    #[schemars(range(min = -144, max = 24))]
     pub gain_db: f64,
     /// Beds loop by default.
     #[serde(default = "yes", rename = "loop")]
@@ -125,7 +126,7 @@ pub struct Bed {
     pub loop_end: Option<Seconds>,
     /// Tempo and meter, for transitions quantized to the beat or bar.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(extend("exclusiveMinimum" = 0))]
+    #[schemars(extend("exclusiveMinimum" = 0), range(max = 1000))]
     pub tempo_bpm: Option<f64>,
     #[serde(default = "four")]
     #[schemars(range(min = 1))]
@@ -147,7 +148,7 @@ fn four() -> u32 {
 #[serde(deny_unknown_fields)]
 pub struct Transition {
     #[serde(default = "default_fade_ms")]
-    #[schemars(range(min = 0))]
+    #[schemars(range(min = 0, max = 86_400_000))]
     pub fade_ms: f64,
     #[serde(default)]
     pub curve: Curve,
@@ -225,17 +226,18 @@ pub struct Cue {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub follow: Option<Follow>,
     #[serde(default)]
+    #[schemars(range(min = -144, max = 24))]
     pub gain_db: f64,
     /// -1 (left) .. 1 (right); 0 leaves the file's level unchanged.
     #[serde(default)]
     #[schemars(range(min = -1, max = 1))]
     pub pan: f64,
     #[serde(default)]
-    #[schemars(range(min = 0))]
+    #[schemars(range(min = 0, max = 86_400_000))]
     pub fade_in_ms: f64,
     /// Fade at the end; it ends at `end` (or the file's end).
     #[serde(default)]
-    #[schemars(range(min = 0))]
+    #[schemars(range(min = 0, max = 86_400_000))]
     pub fade_out_ms: f64,
     /// In point in the file.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -248,14 +250,14 @@ pub struct Cue {
     pub looping: bool,
     /// How far the bed ducks while this cue sounds, in dB (0 = not at all; default: the show's).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(range(max = 0))]
+    #[schemars(range(min = -144, max = 0))]
     pub duck_db: Option<f64>,
     /// Overrides of the show's duck attack and release for this cue.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(range(min = 0))]
+    #[schemars(range(min = 0, max = 86_400_000))]
     pub duck_attack_ms: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(range(min = 0))]
+    #[schemars(range(min = 0, max = 86_400_000))]
     pub duck_release_ms: Option<f64>,
     /// Starting the cue while it plays: `restart` or `ignore`.
     #[serde(default)]
@@ -271,6 +273,6 @@ pub struct Cue {
 pub struct Follow {
     pub after: String,
     #[serde(default)]
-    #[schemars(range(min = 0))]
+    #[schemars(range(min = 0, max = 86_400_000))]
     pub wait_ms: f64,
 }

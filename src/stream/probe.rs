@@ -99,8 +99,9 @@ pub fn probe(path: &Path) -> Result<AudioInfo, AudioError> {
     };
 
     let meta = std::fs::metadata(path).map_err(io_error)?;
-    if meta.is_dir() {
-        return Err(unreadable("it is a folder, not an audio file".into()));
+    // Before it is opened: a FIFO would block the open, a device would read without end.
+    if let Some(what) = crate::show::files::not_a_file(&meta) {
+        return Err(unreadable(format!("it is {what}, not an audio file")));
     }
     let file_len = meta.len();
     if file_len == 0 {

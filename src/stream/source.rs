@@ -288,6 +288,14 @@ impl Source {
             Converter::Sinc(r) => r.input_frames_next(),
         };
         self.decode_into_input(frames_in)?;
+        // A float file can hold samples that are not numbers or are infinite (a damaged
+        // recording, a bad export): they would spread through the resampler and reach the
+        // output, so they play as silence.
+        for plane in &mut self.input {
+            for x in &mut plane[..frames_in] {
+                *x = if x.is_finite() { *x } else { 0.0 };
+            }
+        }
         let (_, produced) = match &mut self.converter {
             Converter::None => {
                 for c in 0..self.input.len() {
@@ -357,7 +365,7 @@ impl Source {
                         let end = self.file_pos + got as u64;
                         if self.file_frames.saturating_sub(end) > END_SLACK {
                             let reason = format!(
-                                "the file ends early: its audio stops at {:.3} s of {:.3} s",
+                                "the file ends early (damaged or cut short): its audio stops at {:.3} s of {:.3} s",
                                 end as f64 / self.spec.file_rate as f64,
                                 self.file_frames as f64 / self.spec.file_rate as f64
                             );

@@ -1,0 +1,48 @@
+//! What a path names, before Segue reads it (control side): show files and audio files must be
+//! regular files. A folder, a FIFO (which would block the read forever), a device (`/dev/zero`
+//! reads without end) or a socket is refused with words that say which it is.
+
+use std::fs::Metadata;
+
+/// What `meta` names when it is not a regular file ("a folder", "a device", ...); `None` when
+/// it is one. Callers say "it is {what}, not ...".
+pub fn not_a_file(meta: &Metadata) -> Option<&'static str> {
+    let kind = meta.file_type();
+    if kind.is_file() {
+        return None;
+    }
+    if kind.is_dir() {
+        return Some("a folder");
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if kind.is_fifo() {
+            return Some("a named pipe (FIFO)");
+        }
+        if kind.is_char_device() || kind.is_block_device() {
+            return Some("a device");
+        }
+        if kind.is_socket() {
+            return Some("a socket");
+        }
+    }
+    Some("something other than a regular file")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn folders_and_devices_are_named_for_what_they_are() {
+        let dir = std::env::temp_dir();
+        assert_eq!(not_a_file(&std::fs::metadata(&dir).unwrap()), Some("a folder"));
+        #[cfg(unix)]
+        assert_eq!(not_a_file(&std::fs::metadata("/dev/zero").unwrap()), Some("a device"));
+        let file = dir.join(format!("segue-files-{}.txt", std::process::id()));
+        std::fs::write(&file, "x").unwrap();
+        assert_eq!(not_a_file(&std::fs::metadata(&file).unwrap()), None);
+        let _ = std::fs::remove_file(&file);
+    }
+}
