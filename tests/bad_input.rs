@@ -228,7 +228,7 @@ fn broken_show_files_are_refused_with_what_and_where() {
             Expect::Refused(&["show.json"]),
         ),
         (
-            "a non-UTF-8 audio file name",
+            "an accented audio file name that is not on disk",
             cue("file", json!("caf\u{e9}.wav")).to_string().into_bytes(),
             Expect::Refused(&["caf\u{e9}.wav", "not found"]),
         ),
@@ -240,14 +240,19 @@ fn broken_show_files_are_refused_with_what_and_where() {
     ];
     make_fifo(&dir.join("pipe.wav"));
     let mut failures = Vec::new();
-    let cases = text_cases.len() + 4;
+    let cases = text_cases.len() + 5;
     for (name, text, expect) in &text_cases {
         // Each case in a file of its own, next to the audio.
         failures.extend(check(name, load_text(&dir, "show.json", text), expect));
     }
     // What the show path itself names.
     make_fifo(&dir.join("fifo.json"));
+    // A file name that is not UTF-8 (Linux allows any bytes but / and NUL).
+    use std::os::unix::ffi::OsStrExt;
+    let latin1 = dir.join(std::ffi::OsStr::from_bytes(b"\xe9pisode.json"));
+    std::fs::write(&latin1, base.to_string()).unwrap();
     let paths: Vec<(&str, PathBuf, Expect)> = vec![
+        ("a show file whose name is not UTF-8", latin1, Expect::Ok),
         ("a show path that is a folder", dir.clone(), Expect::Refused(&["folder"])),
         ("a show path that is /dev/zero", PathBuf::from("/dev/zero"), Expect::Refused(&["/dev/zero", "device"])),
         ("a show path that is a FIFO", dir.join("fifo.json"), Expect::Refused(&["fifo.json", "named pipe"])),
