@@ -336,6 +336,7 @@ fn a_stream_that_runs_dry_reports_an_underrun_plays_silence_and_resumes_in_time(
     let (mut bl, mut br, mut cl, mut cr, mut right) =
         (vec![0.0; block], vec![0.0; block], vec![0.0; block], vec![0.0; block], vec![0.0; block]);
     let mut underrun = 0u64;
+    let mut reports = Vec::new();
     let refill_at = 3_072;
     let mut done = 0;
     while done < total {
@@ -361,6 +362,7 @@ fn a_stream_that_runs_dry_reports_an_underrun_plays_silence_and_resumes_in_time(
                 assert_eq!(clip, 0);
                 assert!(at <= refill_at as u64, "no underrun after the data came (at {at})");
                 underrun += frames as u64;
+                reports.push(at);
             }
         }
     }
@@ -371,6 +373,8 @@ fn a_stream_that_runs_dry_reports_an_underrun_plays_silence_and_resumes_in_time(
     // Past the head, until the data comes: silence, every missing frame reported.
     assert!(out[head_frames..refill_at].iter().all(|&s| s == 0.0), "silence while the data is missing");
     assert_eq!(underrun, (refill_at - head_frames) as u64, "missing frames reported");
+    // Once, when the gap is over, from the frame it began on (not a report every block).
+    assert_eq!(reports, vec![head_frames as u64], "one report, from where the data ran out");
     // When it comes, the voice is where the clock says, not where it stopped: the late frames
     // are skipped and the frame that sounds is the one due now.
     for t in refill_at..total {

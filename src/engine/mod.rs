@@ -548,12 +548,20 @@ impl Engine {
                     Bus::Bed => (&mut bed_l[range.clone()], &mut bed_r[range.clone()]),
                     Bus::Cues => (&mut cue_l[range.clone()], &mut cue_r[range.clone()]),
                 };
+                let before = v.underrun;
                 match &mut self.trace {
                     None => v.render(l, r),
                     Some(scratch) => {
                         let levels = self.trace_levels.then_some(&mut self.events);
                         render_traced(v, l, r, scratch, now, levels)
                     }
+                }
+                // A gap in its data is reported once, when it is over (`report_gaps`), from
+                // the frame it began on (the missing frames are the end of what it was asked).
+                let missing = v.underrun.saturating_sub(before);
+                v.starved = missing > 0;
+                if missing > 0 && before == 0 {
+                    v.underrun_at = Some(now + (n as u64).saturating_sub(missing as u64));
                 }
             }
             let duck_moved = (self.duck.db() - self.traced_duck).abs();
@@ -1078,7 +1086,12 @@ impl Engine {
 
     fn report_underruns(&mut self) {
         for i in 0..self.high {
-            self.report_gaps(i, self.clock);
+            let v = &self.voices[i];
+            // A gap still going on waits for its end, unless it has gone on for long.
+            let due = v.underrun > 0 && (!v.starved || v.underrun >= LONG_GAP_SECS * self.rate);
+            if v.late > 0 || due {
+                self.report_gaps(i, self.clock);
+            }
         }
     }
 
@@ -1087,11 +1100,12 @@ impl Engine {
     fn report_gaps(&mut self, i: usize, at: u64) {
         let v = &mut self.voices[i];
         let (clip, late, underrun) = (v.clip, std::mem::take(&mut v.late), std::mem::take(&mut v.underrun));
+        let gap_at = v.underrun_at.take().unwrap_or(at);
         if late > 0 {
             self.emit(Event::LateStart { clip, at, frames: late });
         }
         if underrun > 0 {
-            self.emit(Event::Underrun { clip, at, frames: underrun });
+            self.emit(Event::Underrun { clip, at: gap_at, frames: underrun });
         }
     }
 
@@ -1157,6 +1171,11 @@ fn free_voice(voices: &[Voice], from: usize) -> Option<usize> {
     let from = from.min(voices.len());
     voices[from..].iter().position(|v| v.is_free()).map(|i| from + i)
 }
+
+/// A gap in a voice's data that goes on this long (seconds) is reported without waiting for
+/// its end (and what follows, once it ends): a disk that stalls for a second or two gives one
+/// report, a file that never comes back does not wait for silence to be told.
+const LONG_GAP_SECS: u32 = 5;
 
 /// The loudest a level (master, bed, cues) can be set to, in dB: a command asking for more
 /// gets this (a show's gains stop at the same +24 dB).

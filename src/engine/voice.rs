@@ -43,6 +43,11 @@ pub struct Voice {
     fade_out_curve: Curve,
     /// Frames played as silence because the feed was late, not yet reported.
     pub underrun: u32,
+    /// Engine time of the first of those frames, where the engine saw it (a feed that came late
+    /// to a start mid-clip has none: it is reported where it came).
+    pub underrun_at: Option<u64>,
+    /// Its last block was short of data: the gap goes on, and is reported once it is over.
+    pub starved: bool,
     /// Frames a start waited for its armed feed, not yet reported.
     pub late: u32,
     /// The loudest sample this voice put out since the engine last published it (linear),
@@ -77,6 +82,8 @@ impl Default for Voice {
             fade_out: 0,
             fade_out_curve: Curve::EqualPower,
             underrun: 0,
+            underrun_at: None,
+            starved: false,
             late: 0,
             peak: 0.0,
             metering: false,
@@ -127,6 +134,8 @@ impl Voice {
         self.fade_out = clip.fade_out_frames.max(declick);
         self.fade_out_curve = if clip.fade_out_frames >= declick { Curve::EqualPower } else { Curve::Linear };
         self.underrun = 0;
+        self.underrun_at = None;
+        self.starved = false;
         self.late = 0;
         self.heard = None;
         self.traced_level = f32::NAN;
