@@ -16,7 +16,7 @@ pub mod timeline;
 use std::collections::BTreeSet;
 use std::fmt;
 
-use crate::engine::command::{Action, Command, Event, Level, Locate, Problem};
+use crate::engine::command::{Action, Command, Event, Level, Locate, Problem, URGENT_ROOM};
 use crate::engine::meters::MeterReading;
 use crate::engine::ControlEnds;
 use crate::show::ShowFile;
@@ -108,6 +108,8 @@ pub struct Controller {
     manual: Vec<u32>,
     first_manual: Vec<Option<u32>>,
     standby: u32,
+    /// Commands turned away because the engine's queue was full (`refused_commands`).
+    refused: u64,
 }
 
 impl Controller {
@@ -117,6 +119,7 @@ impl Controller {
             timeline: Timeline::new(&crate::engine::program::Program::empty(), rate),
             file,
             rate,
+            refused: 0,
             generation: 0,
             ends,
             loader,
@@ -292,8 +295,22 @@ impl Controller {
         self.scene
     }
 
+    /// Sends a command to the engine. A flood fills the queue with ordinary commands only: the
+    /// last `URGENT_ROOM` places are kept for stops and panics.
     fn push(&mut self, command: Command) -> Result<(), ControlError> {
-        self.ends.commands.push(command).map_err(|_| ControlError::QueueFull)
+        if !command.action.is_urgent() && self.ends.commands.slots() <= URGENT_ROOM {
+            self.refused += 1;
+            return Err(ControlError::QueueFull);
+        }
+        self.ends.commands.push(command).map_err(|_| {
+            self.refused += 1;
+            ControlError::QueueFull
+        })
+    }
+
+    /// Commands turned away so far because the engine's queue was full.
+    pub fn refused_commands(&self) -> u64 {
+        self.refused
     }
 
     /// Sends an action for frame `at` on the engine clock (`None`: as soon as possible).

@@ -133,6 +133,18 @@ pub struct Command {
     pub action: Action,
 }
 
+impl Action {
+    /// A stop or a panic: what an operator sends when something goes wrong, so it is never the
+    /// command a full queue turns away (room is kept for these: `URGENT_ROOM`).
+    pub fn is_urgent(&self) -> bool {
+        matches!(self, Action::Panic | Action::StopCue { .. } | Action::StopAll { .. })
+    }
+}
+
+/// Places in the command queue and in the engine's schedule kept for urgent commands (stops
+/// and panics): ordinary commands are turned away this far before either is full.
+pub const URGENT_ROOM: usize = 64;
+
 impl Command {
     pub fn now(action: Action) -> Self {
         Command { at: None, action }

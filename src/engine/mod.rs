@@ -347,7 +347,8 @@ impl Engine {
             }
         }
         let at = command.at.unwrap_or(self.clock).max(self.clock);
-        if let Err(entry) = self.schedule.insert(Entry { at, due: Due::Command(action) }) {
+        let urgent = action.is_urgent();
+        if let Err(entry) = self.schedule.insert_command(Entry { at, due: Due::Command(action) }, urgent) {
             self.emit(Event::CommandDropped { at: entry.at, why: Problem::ScheduleFull });
         }
     }

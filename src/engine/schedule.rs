@@ -26,6 +26,11 @@ pub enum Due {
     },
 }
 
+/// Places kept in a schedule of `capacity` (`URGENT_ROOM`, or a quarter of a small one).
+fn room_for(capacity: usize) -> usize {
+    crate::engine::command::URGENT_ROOM.min(capacity / 4)
+}
+
 pub struct Entry {
     pub at: u64,
     pub due: Due,
@@ -51,6 +56,15 @@ impl Schedule {
         let index = self.entries.partition_point(|e| e.at > at);
         self.entries.insert(index, entry);
         Ok(())
+    }
+
+    /// Inserts a command from the front end: an ordinary one only while `room` places are
+    /// left after it (kept for urgent commands and the engine's own follow-ups).
+    pub fn insert_command(&mut self, entry: Entry, urgent: bool) -> Result<(), Entry> {
+        if !urgent && self.entries.len() + room_for(self.entries.capacity()) >= self.entries.capacity() {
+            return Err(entry);
+        }
+        self.insert(entry)
     }
 
     /// Time of the first entry.

@@ -1,0 +1,103 @@
+//! Faults (#8): what a show survives while the rest of it keeps sounding. A flood of commands
+//! (stops and panics still get through), blocks of any size changing every block.
+
+mod common;
+
+use segue::control::ControlError;
+use segue::engine::command::{Action, Event, Level, Problem};
+use serde_json::json;
+
+fn show(dir: &std::path::Path) -> segue::show::ShowFile {
+    common::sine_file(dir, "bed.wav", 48_000, 220.0, 0.5, 10.0, 0.0);
+    common::sine_file(dir, "song.wav", 48_000, 660.0, 0.5, 3.0, 0.0);
+    common::show_file(
+        dir,
+        json!({
+            "format": "segue-show/1",
+            "panic_ms": 200,
+            "scenes": [{
+                "id": "s", "at": 0,
+                "bed": { "file": "bed.wav", "loop": true },
+                "cues": [
+                    { "id": "a", "file": "song.wav", "at": 0.25, "duck_db": -6 },
+                    { "id": "b", "file": "song.wav", "at": 1.5 }
+                ]
+            }]
+        }),
+    )
+}
+
+/// 100,000 commands in one go (as from a runaway OSC sender): the queue is bounded, the excess
+/// is turned away and counted, nothing blocks, and the panic sent after them still gets
+/// through and silences the show on time.
+#[test]
+fn a_flood_of_commands_never_keeps_a_panic_out() {
+    let dir = common::scratch("flood");
+    let mut live = common::Live::new(show(&dir));
+    let _ = live.controller.enter_scene("s", Some(0));
+    let before = live.run(24_000, 256);
+    // The bed is playing (about -21 dB here: still fading in, centre-panned, ducked under cue
+    // a): -40 dB is far above the silence the panic must leave (-120 dB).
+    let bed = common::level_db(&before[0], 48_000, 220.0, 0.3, 0.5);
+    assert!(bed > -40.0, "the bed plays: {bed:.1} dB");
+    let (mut sent, mut refused) = (0, 0);
+    for i in 0..100_000 {
+        // A level that moves by a hundredth of a dB: harmless, and each one is a command.
+        match live.controller.send(None, Action::SetLevel { level: Level::Cues, db: -(i % 2) as f32 * 0.01 }) {
+            Ok(()) => sent += 1,
+            Err(ControlError::QueueFull) => refused += 1,
+            Err(e) => panic!("{e}"),
+        }
+    }
+    assert!(refused > 90_000 && sent > 1000, "bounded: {sent} sent, {refused} turned away");
+    assert_eq!(live.controller.refused_commands(), refused, "every one turned away is counted");
+    // The queue is full of ordinary commands; a panic still has its place.
+    live.controller.panic(None).expect("a panic is never turned away");
+    let after = live.run(48_000, 256);
+    let events = live.events();
+    assert!(events.iter().any(|e| matches!(e, Event::Panic { .. })), "the panic was carried out");
+    let dropped =
+        events.iter().filter(|e| matches!(e, Event::CommandDropped { why: Problem::ScheduleFull, .. })).count();
+    assert!(dropped > 0, "what the engine's schedule could not hold is reported");
+    // 200 ms of panic fade, then silence: nothing is left sounding (-120 dB: the float noise
+    // floor of a sum of silent voices is far below).
+    let tail = &after[0][24_000..];
+    let peak = tail.iter().fold(0.0f32, |p, x| p.max(x.abs()));
+    assert!(common::db(peak as f64) < -120.0, "silent after the panic: peak {peak}");
+}
+
+/// Blocks of any size from 1 to 8192 frames, a different one every block (a host that never
+/// settles), give the very samples of steady 512-frame blocks.
+#[test]
+fn blocks_of_any_size_changing_every_block_give_the_same_samples() {
+    let dir = common::scratch("any-blocks");
+    let frames = 48_000 * 3;
+    let mut steady = common::Live::new(show(&dir));
+    let _ = steady.controller.enter_scene("s", Some(0));
+    let want = steady.run(frames, 512);
+    let mut wild = common::Live::new(show(&dir));
+    let _ = wild.controller.enter_scene("s", Some(0));
+    let mut got = [Vec::new(), Vec::new()];
+    let mut seed = 0x2545_f491_4f6c_dd1du64;
+    let (mut smallest, mut largest) = (usize::MAX, 0);
+    while got[0].len() < frames {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        // Half the blocks short (1..64), half anything up to 8192.
+        let n = if seed % 2 == 0 { 1 + (seed >> 8) as usize % 64 } else { 1 + (seed >> 8) as usize % 8192 };
+        let n = n.min(frames - got[0].len());
+        smallest = smallest.min(n);
+        largest = largest.max(n);
+        let out = wild.run(n, n);
+        got[0].extend_from_slice(&out[0]);
+        got[1].extend_from_slice(&out[1]);
+    }
+    assert!(smallest <= 4 && largest >= 4096, "block sizes {smallest}..{largest}");
+    for c in 0..2 {
+        if let Some(k) = (0..frames).find(|&k| got[c][k].to_bits() != want[c][k].to_bits()) {
+            panic!("channel {c} differs first at frame {k}: {} vs {}", got[c][k], want[c][k]);
+        }
+    }
+    assert!(common::level_db(&want[0], 48_000, 660.0, 0.5, 1.0) > -12.0, "the cue sounds in both");
+}
