@@ -85,7 +85,7 @@ fn blocks_of_any_size_changing_every_block_give_the_same_samples() {
         seed ^= seed >> 7;
         seed ^= seed << 17;
         // Half the blocks short (1..64), half anything up to 8192.
-        let n = if seed % 2 == 0 { 1 + (seed >> 8) as usize % 64 } else { 1 + (seed >> 8) as usize % 8192 };
+        let n = if seed.is_multiple_of(2) { 1 + (seed >> 8) as usize % 64 } else { 1 + (seed >> 8) as usize % 8192 };
         let n = n.min(frames - got[0].len());
         smallest = smallest.min(n);
         largest = largest.max(n);
