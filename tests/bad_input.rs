@@ -649,3 +649,27 @@ fn damaged_journals_are_refused_with_why() {
     failures.extend(check("a journal that is not there", missing, &Expect::Refused(&["none.json"])));
     report(failures, cases.len() + 1);
 }
+
+/// A show's audio paths that climb out of its folder play when written that way, and the
+/// summary `segue check` prints lists them; paths inside are not listed.
+#[test]
+fn audio_outside_the_show_folder_is_listed_by_check() {
+    let root = common::scratch("outside");
+    let dir = root.join("show");
+    std::fs::create_dir_all(dir.join("audio")).unwrap();
+    common::sine_file(&root, "library.wav", 48_000, 440.0, 0.3, 1.0, 0.0);
+    common::sine_file(&dir.join("audio"), "inside.wav", 48_000, 440.0, 0.3, 1.0, 0.0);
+    let absolute = root.join("library.wav").display().to_string();
+    let file = common::show_file(
+        &dir,
+        json!({ "format": "segue-show/1", "scenes": [{ "id": "s", "at": 0, "cues": [
+            { "id": "a", "file": "../library.wav", "at": 0 },
+            { "id": "b", "file": absolute, "at": 0 },
+            { "id": "c", "file": "audio/inside.wav", "at": 0 }
+        ] }] }),
+    );
+    let text = show::summary::summary(&file);
+    let listed = text.split("Audio outside the show's folder").nth(1).unwrap_or_else(|| panic!("{text}"));
+    assert!(listed.contains("../library.wav") && listed.contains(&absolute), "{text}");
+    assert!(!listed.contains("inside.wav"), "{text}");
+}

@@ -30,9 +30,39 @@ pub fn not_a_file(meta: &Metadata) -> Option<&'static str> {
     Some("something other than a regular file")
 }
 
+/// Whether an audio path as written in a show leads out of the show's folder: an absolute path,
+/// or one whose `..` climb above where it starts (`../../etc/passwd`). Such paths are played
+/// (a show may share a music library), and `segue check` lists them.
+pub fn leaves_folder(written: &str) -> bool {
+    use std::path::Component;
+    let mut depth = 0i64;
+    for part in std::path::Path::new(written).components() {
+        match part {
+            Component::Prefix(_) | Component::RootDir => return true,
+            Component::ParentDir => depth -= 1,
+            Component::Normal(_) => depth += 1,
+            Component::CurDir => {}
+        }
+        if depth < 0 {
+            return true;
+        }
+    }
+    false
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn paths_that_climb_out_of_the_show_folder_are_told_apart() {
+        for inside in ["song.wav", "audio/song.wav", "./audio/../song.wav", "a/b/../../c.wav"] {
+            assert!(!leaves_folder(inside), "{inside}");
+        }
+        for outside in ["../song.wav", "../../etc/passwd", "/etc/passwd", "audio/../../x.wav", "./../x.wav"] {
+            assert!(leaves_folder(outside), "{outside}");
+        }
+    }
 
     #[test]
     fn folders_and_devices_are_named_for_what_they_are() {

@@ -73,6 +73,14 @@ pub fn summary(file: &ShowFile) -> String {
             );
         }
     }
+    let outside: Vec<&str> =
+        file.audio.keys().map(String::as_str).filter(|name| super::files::leaves_folder(name)).collect();
+    if !outside.is_empty() {
+        let _ = writeln!(out, "Audio outside the show's folder (as the show writes it):");
+        for name in outside {
+            let _ = writeln!(out, "  {name}");
+        }
+    }
     out.truncate(out.trim_end().len());
     out
 }
