@@ -335,11 +335,16 @@ impl Controller {
 
     pub fn enter_scene(&mut self, id: &str, at: Option<u64>) -> Result<(), ControlError> {
         let scene = self.scene_index(id)?;
-        if let Some(bed) = self.scene_beds[scene as usize] {
-            if !self.wanted.get(bed as usize).copied().unwrap_or(false) {
-                self.extra.insert(bed);
-                self.update_wanted();
-            }
+        // The scene's bed and cues are armed from now, not from when the engine says it entered
+        // the scene: a cue timed at its very start would otherwise start late live, and an
+        // offline render would wait for a clip nobody asked for (found by the soak).
+        let clips: Vec<u32> = self.scene_beds[scene as usize]
+            .into_iter()
+            .chain((0..self.cue_scene.len() as u32).filter(|&c| self.cue_scene[c as usize] == scene))
+            .collect();
+        if clips.iter().any(|&c| !self.wanted.get(c as usize).copied().unwrap_or(false)) {
+            self.extra.extend(clips);
+            self.update_wanted();
         }
         self.send(at, Action::EnterScene { scene })
     }

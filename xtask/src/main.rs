@@ -4,6 +4,8 @@
 //! - `bundle segue [--release]`: build the plugin and bundle it as `target/bundled/Segue.clap`
 //!   and `target/bundled/Segue.vst3` (nice-plug-xtask; names from `bundler.toml`).
 //! - `demo-assets`: synthesise the original demo music into `presets/demo/audio/`.
+//! - `soak [SECONDS]`: the soak of `tests/soak.rs` (random commands over a 32-voice show,
+//!   offline) in release for SECONDS of show time (default 600), printing memory as it goes.
 
 mod demo_assets;
 
@@ -14,13 +16,15 @@ const USAGE: &str = "usage: cargo xtask <task>
 
 tasks:
   bundle segue [--release]   build target/bundled/Segue.clap and Segue.vst3
-  demo-assets                synthesise the demo show's music into presets/demo/audio/";
+  demo-assets                synthesise the demo show's music into presets/demo/audio/
+  soak [SECONDS]             run the soak (tests/soak.rs) in release for SECONDS of show time (600)";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("bundle" | "bundle-universal" | "known-packages") => nice_plug_xtask::main_with_args("cargo xtask", args),
         Some("demo-assets") => demo_assets::run(&workspace_root().join("presets/demo/audio")),
+        Some("soak") => soak(args.get(1).map(String::as_str).unwrap_or("600")),
         Some("-h" | "--help" | "help") => {
             println!("{USAGE}");
             Ok(())
@@ -48,4 +52,16 @@ fn main() -> ExitCode {
 fn workspace_root() -> PathBuf {
     let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     manifest.parent().map(PathBuf::from).unwrap_or(manifest)
+}
+
+/// Runs the soak test in release for `secs` seconds of show time.
+fn soak(secs: &str) -> anyhow::Result<()> {
+    let secs: u64 = secs.parse().map_err(|_| anyhow::anyhow!("soak: SECONDS must be a whole number, not `{secs}`"))?;
+    let status = std::process::Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+        .current_dir(workspace_root())
+        .env("SEGUE_SOAK_SECS", secs.to_string())
+        .args(["test", "--release", "--test", "soak", "--", "--nocapture"])
+        .status()?;
+    anyhow::ensure!(status.success(), "the soak failed ({status})");
+    Ok(())
 }
