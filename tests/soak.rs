@@ -4,7 +4,7 @@
 //! or late start, no allocator call inside `Engine::process`, and memory flat.
 //!
 //! `cargo test --test soak` runs 20 s of show time (what CI runs). `cargo xtask soak [SECONDS]`
-//! runs the same in release for as long as asked (600: the 10-minute soak) and prints the
+//! runs the same for as long as asked (600: the 10-minute soak) and prints the
 //! resident memory every 10 s of show time.
 
 mod common;

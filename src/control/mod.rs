@@ -110,6 +110,11 @@ pub struct Controller {
     standby: u32,
     /// Commands turned away because the engine's queue was full (`refused_commands`).
     refused: u64,
+    /// Scenes asked for and not yet entered: their clips stay armed until they are.
+    entering: Vec<u32>,
+    /// Cues a completed cue's follow will start (after its wait): armed until they start or a
+    /// seek drops the follow.
+    following: BTreeSet<u32>,
 }
 
 impl Controller {
@@ -120,6 +125,8 @@ impl Controller {
             file,
             rate,
             refused: 0,
+            entering: Vec::new(),
+            following: BTreeSet::new(),
             generation: 0,
             ends,
             loader,
@@ -187,6 +194,8 @@ impl Controller {
         self.scene_ids = compiled.scene_ids;
         self.scene = None;
         self.extra.clear();
+        self.entering.clear();
+        self.following.clear();
         self.sounding.clear();
         self.wanted.clear();
         self.failed.clear();
@@ -335,15 +344,11 @@ impl Controller {
 
     pub fn enter_scene(&mut self, id: &str, at: Option<u64>) -> Result<(), ControlError> {
         let scene = self.scene_index(id)?;
-        // The scene's bed and cues are armed from now, not from when the engine says it entered
-        // the scene: a cue timed at its very start would otherwise start late live, and an
-        // offline render would wait for a clip nobody asked for (found by the soak).
-        let clips: Vec<u32> = self.scene_beds[scene as usize]
-            .into_iter()
-            .chain((0..self.cue_scene.len() as u32).filter(|&c| self.cue_scene[c as usize] == scene))
-            .collect();
-        if clips.iter().any(|&c| !self.wanted.get(c as usize).copied().unwrap_or(false)) {
-            self.extra.extend(clips);
+        // The scene's bed and cues are armed from now until the engine has entered it, not from
+        // when it says it did: a cue timed at its very start would otherwise start late live,
+        // and an offline render would wait for a clip nobody asked for (found by the soak).
+        if !self.entering.contains(&scene) {
+            self.entering.push(scene);
             self.update_wanted();
         }
         self.send(at, Action::EnterScene { scene })
@@ -488,6 +493,10 @@ impl Controller {
         while let Ok(event) = self.ends.events.pop() {
             match event {
                 Event::SceneEntered { scene, .. } | Event::Seeked { scene: Some(scene), .. } => {
+                    self.entering.retain(|&s| s != scene);
+                    if matches!(event, Event::Seeked { .. }) {
+                        self.following.clear();
+                    }
                     self.scene = Some(scene);
                     if let Some(Some(first)) = self.first_manual.get(scene as usize) {
                         self.standby = *first;
@@ -497,6 +506,7 @@ impl Controller {
                 }
                 // Before the first scene: the show's start is what comes next.
                 Event::Seeked { scene: None, .. } => {
+                    self.following.clear();
                     self.scene = None;
                     self.standby = 0;
                     self.update_wanted();
@@ -506,9 +516,17 @@ impl Controller {
                         self.standby += 1;
                     }
                     self.sounding.insert(cue);
+                    self.following.remove(&cue);
                     self.update_wanted();
                 }
-                Event::CueEnded { cue, .. } if self.sounding.remove(&cue) => self.update_wanted(),
+                Event::CueEnded { cue, completed, .. } => {
+                    if completed {
+                        // Its follows are scheduled in the engine now: keep them armed.
+                        self.following.extend(self.cue_followers.get(cue as usize).into_iter().flatten().copied());
+                    }
+                    self.sounding.remove(&cue);
+                    self.update_wanted();
+                }
                 _ => {}
             }
             if let Some(notice) = self.describe(event) {
@@ -648,7 +666,7 @@ impl Controller {
         let n_clips = self.cue_ids.len() + self.scene_beds.iter().flatten().count();
         let mut want = vec![false; n_clips];
         let current = self.scene.unwrap_or(0);
-        for s in [current, current + 1].into_iter().chain(self.locate_scene) {
+        for s in [current, current + 1].into_iter().chain(self.locate_scene).chain(self.entering.iter().copied()) {
             if let Some(Some(bed)) = self.scene_beds.get(s as usize) {
                 want[*bed as usize] = true;
             }
@@ -660,7 +678,9 @@ impl Controller {
         }
         // The next two GOs (cue index == clip index for cues).
         let standby = self.manual.iter().skip(self.standby as usize).take(2);
-        for &clip in self.note_clips.iter().chain(self.extra.iter()).chain(&self.sounding).chain(standby) {
+        for &clip in
+            self.note_clips.iter().chain(self.extra.iter()).chain(&self.sounding).chain(&self.following).chain(standby)
+        {
             want[clip as usize] = true;
         }
         // Follow targets, transitively (cue index == clip index for cues).

@@ -5,7 +5,8 @@
 //!   and `target/bundled/Segue.vst3` (nice-plug-xtask; names from `bundler.toml`).
 //! - `demo-assets`: synthesise the original demo music into `presets/demo/audio/`.
 //! - `soak [SECONDS]`: the soak of `tests/soak.rs` (random commands over a 32-voice show,
-//!   offline) in release for SECONDS of show time (default 600), printing memory as it goes.
+//!   offline) for SECONDS of show time (default 600), printing memory as it goes. A debug build,
+//!   as `cargo test` makes: the allocation checker counts only there (and it runs 20x real time).
 
 mod demo_assets;
 
@@ -17,7 +18,7 @@ const USAGE: &str = "usage: cargo xtask <task>
 tasks:
   bundle segue [--release]   build target/bundled/Segue.clap and Segue.vst3
   demo-assets                synthesise the demo show's music into presets/demo/audio/
-  soak [SECONDS]             run the soak (tests/soak.rs) in release for SECONDS of show time (600)";
+  soak [SECONDS]             run the soak (tests/soak.rs) for SECONDS of show time (600)";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -54,13 +55,13 @@ fn workspace_root() -> PathBuf {
     manifest.parent().map(PathBuf::from).unwrap_or(manifest)
 }
 
-/// Runs the soak test in release for `secs` seconds of show time.
+/// Runs the soak test for `secs` seconds of show time.
 fn soak(secs: &str) -> anyhow::Result<()> {
     let secs: u64 = secs.parse().map_err(|_| anyhow::anyhow!("soak: SECONDS must be a whole number, not `{secs}`"))?;
     let status = std::process::Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
         .current_dir(workspace_root())
         .env("SEGUE_SOAK_SECS", secs.to_string())
-        .args(["test", "--release", "--test", "soak", "--", "--nocapture"])
+        .args(["test", "--test", "soak", "--", "--nocapture"])
         .status()?;
     anyhow::ensure!(status.success(), "the soak failed ({status})");
     Ok(())
