@@ -101,3 +101,94 @@ fn blocks_of_any_size_changing_every_block_give_the_same_samples() {
     }
     assert!(common::level_db(&want[0], 48_000, 660.0, 0.5, 1.0) > -12.0, "the cue sounds in both");
 }
+
+/// A render onto a full disk (/dev/full: every write fails with "no space left") ends with the
+/// reason and the path, and exit status 1: never a panic, never a file that looks whole.
+#[test]
+fn a_render_onto_a_full_disk_says_so_and_fails() {
+    let dir = common::scratch("full-disk");
+    let file = show(&dir);
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_segue"))
+        .args(["render", file.path.to_str().unwrap(), "-o", "/dev/full", "--duration", "2"])
+        .output()
+        .expect("the segue binary runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "stderr: {stderr}");
+    assert!(stderr.contains("/dev/full") && stderr.to_lowercase().contains("no space left"), "stderr: {stderr}");
+    assert!(!stderr.contains("panicked"), "stderr: {stderr}");
+}
+
+/// A loader that stalls for 2 s (a hung disk) while a long cue plays live, paced in real time:
+/// the cue plays what its ring holds, then runs dry into silence; that is reported once; and
+/// when the loader is back the cue sounds again where the clock is, not where it stopped.
+#[test]
+fn a_loader_stalled_for_two_seconds_gives_one_report_and_the_cue_comes_back_in_time() {
+    use segue::engine::{Engine, EngineConfig, Outputs};
+    use segue::stream::loader::{Loader, LoaderConfig};
+    use std::time::{Duration, Instant};
+    const RATE: u32 = 48_000;
+    let dir = common::scratch("stall");
+    let secs = 8.0;
+    common::sine_file(&dir, "long.wav", RATE, 440.0, 0.5, secs, 0.0);
+    let signal = common::sine(RATE, 440.0, 0.5, (secs * RATE as f64) as usize, 0.0);
+    let file = common::show_file(
+        &dir,
+        json!({ "format": "segue-show/1", "scenes": [{ "id": "s", "at": 0, "cues": [{ "id": "long", "file": "long.wav", "at": 0 }] }] }),
+    );
+    let (mut engine, control, loader_ends) = Engine::new(EngineConfig::new(RATE));
+    let loader = Loader::spawn(LoaderConfig::live(RATE), loader_ends);
+    let mut controller = segue::control::Controller::new(file, RATE, control, loader);
+    controller.enter_scene("s", Some(0)).unwrap();
+    let armed = Instant::now();
+    engine.poll();
+    while engine.waiting_for(256, |_| false).is_some() {
+        assert!(armed.elapsed() < Duration::from_secs(10), "the cue was never armed");
+        std::thread::sleep(Duration::from_millis(1));
+        engine.poll();
+    }
+    let (block, total) = (256usize, (6.0 * RATE as f64) as usize);
+    let mut out = vec![0.0f32; total];
+    let mut scratch: [Vec<f32>; 5] = std::array::from_fn(|_| vec![0.0; block]);
+    let mut underruns = Vec::new();
+    let stall_at = (1.5 * RATE as f64) as usize;
+    let start = Instant::now();
+    let mut done = 0;
+    while done < total {
+        if done == stall_at / block * block {
+            controller.loader().stall(Duration::from_secs(2));
+        }
+        let [right, bl, br, cl, cr] = &mut scratch;
+        engine.process(Outputs { main: [&mut out[done..done + block], right], bed: [bl, br], cues: [cl, cr] });
+        for notice in controller.poll() {
+            if let Some(Event::Underrun { at, frames, .. }) = notice.event {
+                underruns.push((at, frames));
+            }
+        }
+        done += block;
+        // Paced in real time, as a sound card would ask.
+        let due = Duration::from_secs_f64(done as f64 / RATE as f64);
+        if let Some(wait) = due.checked_sub(start.elapsed()) {
+            std::thread::sleep(wait);
+        }
+    }
+    // One report, for a gap that began after the ring was spent (the head and a second of ring
+    // are ahead of the stall at 1.5 s) and lasted about as long as the stall left it short.
+    assert_eq!(underruns.len(), 1, "reported once: {underruns:?}");
+    let (at, frames) = underruns[0];
+    let at_secs = at as f64 / RATE as f64;
+    let gap = frames as f64 / RATE as f64;
+    // Bounds wide enough for a busy machine's scheduling, narrow enough to see the mechanism.
+    assert!((2.0..=3.6).contains(&at_secs) && (0.1..=2.0).contains(&gap), "gap from {at_secs:.2} s for {gap:.2} s");
+    // The gain the cue sounds at (the pan law's centre for a mono file), taken before the
+    // stall where its data was there.
+    let k = (0..RATE as usize).find(|&k| signal[k].abs() > 0.4 && k > 4800).unwrap();
+    let g = out[k] / signal[k];
+    assert!(g > 0.5 && g <= 1.0, "centre pan gain {g}");
+    // Silence in the gap, then the file's own frames where the clock is.
+    let (gap_from, gap_to) = (at as usize, at as usize + frames as usize);
+    assert!(out[gap_from + 480..gap_to].iter().all(|&x| x == 0.0), "silence while the data is missing");
+    let back = gap_to + 480; // past the de-click (5 ms)
+    for t in back..total {
+        assert!((out[t] - g * signal[t]).abs() < 1e-6, "frame {t}: {} instead of {}", out[t], g * signal[t]);
+    }
+}

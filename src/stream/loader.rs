@@ -49,6 +49,8 @@ pub enum Request {
     },
     /// Which clips to keep armed.
     Want(Vec<bool>),
+    /// Do nothing for this long (`Loader::stall`).
+    Stall(Duration),
     /// Prepare a feed starting `offset` frames into `clip` (a seek), sent under `token`.
     Prepare {
         generation: u32,
@@ -93,6 +95,12 @@ impl Loader {
 
     pub fn wake(&self) {
         self.send(Request::Wake);
+    }
+
+    /// Makes the loader thread do nothing for `time`, as when a disk hangs: for tests of what
+    /// the engine does meanwhile (the voices run dry into silence, and come back in time).
+    pub fn stall(&self, time: Duration) {
+        self.send(Request::Stall(time));
     }
 
     pub fn reports(&self) -> impl Iterator<Item = Report> + '_ {
@@ -171,6 +179,7 @@ impl Worker {
                         }
                     }
                     Request::Wake => {}
+                    Request::Stall(time) => std::thread::sleep(time),
                     Request::Stop => return,
                 }
             }
