@@ -673,3 +673,15 @@ fn audio_outside_the_show_folder_is_listed_by_check() {
     assert!(listed.contains("../library.wav") && listed.contains(&absolute), "{text}");
     assert!(!listed.contains("inside.wav"), "{text}");
 }
+
+/// A show given as text (a plugin state, a reload) is held to a show file's size, before any
+/// parsing: a 50 MB one is refused at once.
+#[test]
+fn a_show_given_as_text_is_held_to_a_show_files_size() {
+    let text = format!("{{\"format\": \"segue-show/1\", \"name\": \"{}\", \"scenes\": []}}", "x".repeat(50_000_000));
+    let Err(refused) = show::from_json(&text, Path::new("state"), Path::new(".")) else {
+        panic!("a 50 MB show was taken")
+    };
+    let message = refused.to_string();
+    assert!(message.contains("state") && message.contains("at most 8 MB"), "{message}");
+}

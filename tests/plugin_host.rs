@@ -789,7 +789,7 @@ fn a_damaged_or_newer_state_is_refused_and_the_current_show_stays() {
     assert_eq!(show_in(&base), Some(saved_show(&good)));
 
     // A newer Segue's state, a state cut short, JSON of the wrong shape, a show field that is
-    // not JSON, and a show whose audio file is gone.
+    // not JSON, a show whose audio file is gone, an empty state, another plugin's, a 50 MB one.
     let newer_state = with_show(&base, &SavedShow { format: "segue-plugin-state/9".into(), ..saved_show(&newer) });
     let truncated = base[..base.len() / 2].to_vec();
     let garbage = state_bytes(&json!({ "version": "x", "params": 12, "fields": [] }));
@@ -798,12 +798,20 @@ fn a_damaged_or_newer_state_is_refused_and_the_current_show_stays() {
     let bad_field = state_bytes(&bad_field);
     std::fs::remove_file(newer.join("other.wav")).unwrap();
     let missing_file = with_show(&base, &saved_show(&newer));
+    // Another plugin's state (nice-plug's shape, its own fields), and a 50 MB show field.
+    let other_plugin =
+        state_bytes(&json!({ "version": "1.2.0", "params": { "drive": 0.7 }, "fields": { "preset": "warm" } }));
+    let padded = format!("{{\"format\": \"segue-show/1\", \"name\": \"{}\", \"scenes\": []}}", "x".repeat(50_000_000));
+    let huge = with_show(&base, &SavedShow { json: padded, ..saved_show(&good) });
     let states = [
         ("newer", newer_state),
         ("truncated", truncated),
         ("garbage", garbage),
         ("unreadable show field", bad_field),
         ("missing audio file", missing_file),
+        ("empty", Vec::new()),
+        ("another plugin's", other_plugin),
+        ("50 MB", huge),
     ];
     for (what, state) in &states {
         // Refused at the CLAP level or taken and then refused by the desk: either way the show

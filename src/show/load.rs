@@ -154,6 +154,18 @@ pub fn load(path: &Path) -> Result<ShowFile, ShowErrors> {
 /// against `dir`.
 pub fn from_json(json: &str, origin: &Path, dir: &Path) -> Result<ShowFile, ShowErrors> {
     let fail = |problems| Err(ShowErrors { problems });
+    // A show given as text (a plugin state, a reload) is held to the show file's size.
+    if json.len() as u64 > MAX_SHOW_BYTES {
+        return fail(vec![Problem {
+            file: origin.to_path_buf(),
+            json_path: String::new(),
+            message: format!(
+                "the show is {:.1} MB of text; a show is at most {} MB",
+                json.len() as f64 / 1e6,
+                MAX_SHOW_BYTES / 1_000_000
+            ),
+        }]);
+    }
     let json = json.strip_prefix('\u{feff}').unwrap_or(json);
     let value: Value = match serde_json::from_str(json) {
         Ok(v) => v,
