@@ -192,3 +192,31 @@ fn a_loader_stalled_for_two_seconds_gives_one_report_and_the_cue_comes_back_in_t
         assert!((out[t] - g * signal[t]).abs() < 1e-6, "frame {t}: {} instead of {}", out[t], g * signal[t]);
     }
 }
+
+/// A cue's file cut short after the show loaded (a copy still running, a card pulled): the cue
+/// plays what is there, then silence, reported with the file's name; the bed plays on to the end.
+#[test]
+fn a_file_cut_short_after_loading_is_reported_and_the_bed_plays_on() {
+    let dir = common::scratch("cut-after-load");
+    common::sine_file(&dir, "bed.wav", 48_000, 220.0, 0.5, 10.0, 0.0);
+    common::sine_file(&dir, "song.wav", 48_000, 660.0, 0.5, 6.0, 0.0);
+    let file = common::show_file(
+        &dir,
+        json!({ "format": "segue-show/1", "scenes": [{ "id": "s", "at": 0,
+            "bed": { "file": "bed.wav", "loop": true }, "transition": { "fade_ms": 0 },
+            "cues": [{ "id": "song", "file": "song.wav", "at": 0, "duck_db": 0 }] }] }),
+    );
+    // Loaded (and probed) whole; now cut to its first 3 s (44 bytes of header, 4-byte floats).
+    let song = dir.join("song.wav");
+    let cut = 44 + 3 * 48_000 * 4;
+    std::fs::OpenOptions::new().write(true).open(&song).unwrap().set_len(cut).unwrap();
+    let out = common::render_noting(file, 512, 8.0);
+    let said: Vec<String> = out.notices.iter().map(|n| n.text.clone()).collect();
+    assert!(said.iter().any(|t| t.contains("song.wav") && t.contains("ends early")), "{said:?}");
+    // The song plays up to its cut (its data is there to 3 s), then is silent; the bed plays
+    // on at its level to the end (-6 dB sine at the centre pan's gain: well above -20 dB).
+    let l = &out.main[0];
+    assert!(common::level_db(l, 48_000, 660.0, 2.0, 2.5) > -20.0, "the song before the cut");
+    assert!(common::level_db(l, 48_000, 660.0, 4.0, 6.0) < -100.0, "silence after the cut");
+    assert!(common::level_db(l, 48_000, 220.0, 6.0, 7.9) > -20.0, "the bed plays on");
+}

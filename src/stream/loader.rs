@@ -253,9 +253,14 @@ impl Worker {
             }
             any = true;
             match self.build_feed(clip) {
-                Ok(feed) => {
+                Ok((feed, broke)) => {
                     self.outstanding[clip] = true;
                     self.pending.push_back(LoaderMsg::Arm { generation: self.generation, clip: clip as u32, feed });
+                    // A file that breaks past its head (cut short after the show loaded) still
+                    // plays what it has; the failure follows, so the engine knows no more comes.
+                    if let Some(e) = broke {
+                        self.fail(self.generation, clip as u32, e.to_string());
+                    }
                     self.flush_pending();
                 }
                 Err(e) => self.fail(self.generation, clip as u32, e.to_string()),
@@ -264,7 +269,9 @@ impl Worker {
         any
     }
 
-    fn build_feed(&mut self, clip: usize) -> Result<Feed, SourceError> {
+    /// The feed of a clip armed from its start: its head, and its ring filled as far as the
+    /// file allows (with the error that stopped the filling, if one did).
+    fn build_feed(&mut self, clip: usize) -> Result<(Feed, Option<SourceError>), SourceError> {
         let Some(spec) = self.clips[clip].clone() else {
             return Err(SourceError::Open { path: Default::default(), reason: "the clip has no playable file".into() });
         };
@@ -302,11 +309,11 @@ impl Worker {
         let ring_frames = ((self.config.ring_secs * rate as f64) as usize).max(8192);
         let (producer, consumer) = rtrb::RingBuffer::new(ring_frames * ch);
         let mut tail = Tail { producer, source, clip: clip as u32, generation: self.generation };
-        fill(&mut tail, &mut self.scratch)?;
-        if tail.source.remaining() != Some(0) {
+        let broke = fill(&mut tail, &mut self.scratch).err();
+        if broke.is_none() && tail.source.remaining() != Some(0) {
             self.tails.push(tail);
         }
-        Ok(Feed::new(head, consumer, length))
+        Ok((Feed::new(head, consumer, length), broke))
     }
 
     /// Builds a feed that starts mid-clip: no head, the ring filled from the offset on.
