@@ -380,9 +380,13 @@ fn quarter_sine(x: f32) -> f32 {
     a + (b - a) * (p - i as f32)
 }
 
-/// Decibels to a linear gain; -inf (or anything at or below -144 dB) is silence.
+/// The level at and below which a gain is silence, in dB (also the quietest gain or duck depth
+/// a show may write).
+pub const SILENCE_DB: f32 = -144.0;
+
+/// Decibels to a linear gain; -inf (or anything at or below `SILENCE_DB`) is silence.
 pub fn db_to_gain(db: f32) -> f32 {
-    if db <= -144.0 {
+    if db <= SILENCE_DB {
         0.0
     } else {
         (db * (std::f32::consts::LN_10 / 20.0)).exp()

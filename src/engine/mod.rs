@@ -685,7 +685,7 @@ impl Engine {
             }
             Action::SetDuckOverride { depth_db, attack_ms, release_ms } => {
                 let ms = |v: Option<f32>| v.map(|ms| (ms.max(0.0) * self.rate as f32 / 1000.0) as u32);
-                let depth_db = depth_db.map(|d| d.clamp(-144.0, 0.0));
+                let depth_db = depth_db.map(|d| d.clamp(fade::SILENCE_DB, 0.0));
                 self.duck_override = (depth_db, ms(attack_ms), ms(release_ms));
                 self.update_duck();
             }

@@ -110,11 +110,25 @@ pub const MAX_CUES: usize = 10_000;
 /// The longest time a show may name: 24 hours, in seconds.
 pub const MAX_SECONDS: f64 = 24.0 * 3600.0;
 
-/// The loudest gain a bed or cue may ask for, in dB.
-pub const MAX_GAIN_DB: f64 = 24.0;
+/// The loudest gain a bed or cue may ask for, in dB: the loudest the engine sets a level to.
+pub const MAX_GAIN_DB: f64 = crate::engine::MAX_LEVEL_DB as f64;
 
-/// The quietest gain or duck depth a show may write, in dB (below it is silence anyway).
-pub const MIN_DB: f64 = -144.0;
+/// The quietest gain or duck depth a show may write, in dB: where the engine's gains are
+/// silence.
+pub const MIN_DB: f64 = crate::engine::fade::SILENCE_DB as f64;
+
+/// A show of `bytes` bytes of text that is over `MAX_SHOW_BYTES`, as a problem of `file`.
+fn too_large(file: &Path, bytes: u64) -> Option<Problem> {
+    (bytes > MAX_SHOW_BYTES).then(|| Problem {
+        file: file.to_path_buf(),
+        json_path: String::new(),
+        message: format!(
+            "the show is {:.1} MB of text; a show is at most {} MB (a 100-cue show is about 30 KB)",
+            bytes as f64 / 1e6,
+            MAX_SHOW_BYTES / 1_000_000
+        ),
+    })
+}
 
 /// Reads, validates and probes the show file at `path`; audio paths resolve against its folder.
 pub fn load(path: &Path) -> Result<ShowFile, ShowErrors> {
@@ -127,12 +141,9 @@ pub fn load(path: &Path) -> Result<ShowFile, ShowErrors> {
         if let Some(what) = super::files::not_a_file(&meta) {
             return Err(refuse(format!("cannot read the show file: it is {what}, not a file")));
         }
-        if meta.len() > MAX_SHOW_BYTES {
-            return Err(refuse(format!(
-                "the show file is {:.1} MB; a show file is at most {} MB of text (a 100-cue show is about 30 KB)",
-                meta.len() as f64 / 1e6,
-                MAX_SHOW_BYTES / 1_000_000
-            )));
+        // Refused before it is read into memory (`from_json` holds text to the same size).
+        if let Some(problem) = too_large(path, meta.len()) {
+            return Err(ShowErrors { problems: vec![problem] });
         }
     }
     let text = std::fs::read_to_string(path).map_err(|e| {
@@ -155,16 +166,8 @@ pub fn load(path: &Path) -> Result<ShowFile, ShowErrors> {
 pub fn from_json(json: &str, origin: &Path, dir: &Path) -> Result<ShowFile, ShowErrors> {
     let fail = |problems| Err(ShowErrors { problems });
     // A show given as text (a plugin state, a reload) is held to the show file's size.
-    if json.len() as u64 > MAX_SHOW_BYTES {
-        return fail(vec![Problem {
-            file: origin.to_path_buf(),
-            json_path: String::new(),
-            message: format!(
-                "the show is {:.1} MB of text; a show is at most {} MB",
-                json.len() as f64 / 1e6,
-                MAX_SHOW_BYTES / 1_000_000
-            ),
-        }]);
+    if let Some(problem) = too_large(origin, json.len() as u64) {
+        return fail(vec![problem]);
     }
     let json = json.strip_prefix('\u{feff}').unwrap_or(json);
     let value: Value = match serde_json::from_str(json) {
