@@ -669,3 +669,183 @@ fn the_cue_sheet_of_a_played_run_from_its_log_equals_the_sheet_of_the_render() {
     assert!(rendered.contains("01:00:00:00") && rendered.lines().filter(|l| l.contains(",Song,")).count() == 1);
     assert_eq!(played, rendered, "the sheet of what the run played is the render's");
 }
+
+/// A bundle of `/segue/level/master 0` messages filling one UDP datagram (about 1,800).
+fn level_bundle() -> (Vec<u8>, usize) {
+    let msg = rosc::OscPacket::Message(rosc::OscMessage {
+        addr: "/segue/level/master".into(),
+        args: vec![rosc::OscType::Float(0.0)],
+    });
+    let one = rosc::encoder::encode(&msg).unwrap().len() + 4;
+    let n = (65_000 - 16) / one;
+    let bundle = rosc::OscPacket::Bundle(rosc::OscBundle {
+        timetag: rosc::OscTime { seconds: 0, fractional: 1 },
+        content: vec![msg; n],
+    });
+    (rosc::encoder::encode(&bundle).unwrap(), n)
+}
+
+#[test]
+fn a_flood_of_100000_osc_commands_is_counted_once_a_second_and_a_panic_after_it_still_lands() {
+    let _jack = one_at_a_time();
+    let dir = scratch("live-flood");
+    let bed = sine_file(&dir, "bed.wav", RATE, 200.0, 0.1, 2.0, 0.0);
+    show_file(
+        &dir,
+        serde_json::json!({ "format": "segue-show/1", "panic_ms": 200,
+                "scenes": [{ "id": "s", "at": 0, "bed": { "file": bed, "loop": true },
+                             "transition": { "fade_ms": 0 } }] }),
+    );
+    let mut player = Player::start(server(), &dir.join("show.json"), &["--autoplay"]);
+    let rec = Recorder::start(&player.ports()[0]);
+    player.wait_for(|v| v["event"] == "scene_entered", "the show to start");
+    std::thread::sleep(Duration::from_millis(500));
+    // 100,000 commands in bundles of one datagram each, from a socket of their own (whose
+    // replies nobody reads), within half a second: 8 ms apart, so the kernel's receive buffer
+    // (a few datagrams this size) does not drop them before the player reads them.
+    let (bundle, per_bundle) = level_bundle();
+    let flood = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let bundles = 100_000usize.div_ceil(per_bundle);
+    let started = rec.now();
+    let sending = Instant::now();
+    for _ in 0..bundles {
+        flood.send_to(&bundle, player.to).unwrap();
+        std::thread::sleep(Duration::from_millis(8));
+    }
+    let sent_in = sending.elapsed();
+    eprintln!("{} commands in {bundles} datagrams sent in {sent_in:?}", bundles * per_bundle);
+    assert!(sent_in < Duration::from_secs(1), "the flood went out within a second ({sent_in:?})");
+    // The panic right behind it is carried out: the player answers it and everything fades.
+    let panic_sent = rec.now();
+    assert_eq!(player.osc("/segue/panic", vec![]), "ok");
+    std::thread::sleep(Duration::from_millis(600));
+    let state: Value = serde_json::from_str(&player.osc("/segue/state", vec![])).unwrap();
+    let refused = &state["remote"]["refused"];
+    let (queue_full, engine_full) = (refused["queue_full"].as_u64().unwrap(), refused["engine_full"].as_u64().unwrap());
+    eprintln!("refused: {queue_full} by the player's queue, {engine_full} by the engine's; {}", state["remote"]);
+    // Every command reached the player; one datagram holds more than may wait, so the queue
+    // turned some away.
+    let received = state["remote"]["osc"]["received"].as_u64().unwrap();
+    assert!(received >= (bundles * per_bundle) as u64, "{received} received: {state}");
+    assert!(queue_full > 0, "{state}");
+    // Said once a second, not once per command: the refusals so far are in one or two lines.
+    let mut said = 0;
+    let mut lines = 0;
+    while let Ok(v) = player.lines.recv_timeout(Duration::from_millis(1500)) {
+        let text = v["text"].as_str().unwrap_or_default();
+        if v["event"] == "problem" && text.contains("commands refused") {
+            lines += 1;
+            said += text.split_whitespace().next().unwrap().parse::<u64>().unwrap();
+        }
+    }
+    assert!((1..=3).contains(&lines), "{lines} lines about refused commands");
+    assert_eq!(said, queue_full, "the lines add up to the count in the state");
+    let (first, heard) = rec.take();
+    let at = |frame: u32| frame.wrapping_sub(first) as f64 / RATE as f64;
+    // The bed plays on through the flood at its level (0.1 = -20 dB; 0.2 dB: the windows' edges).
+    for (from, to) in [(at(started) - 0.25, at(started)), (at(started), at(panic_sent))] {
+        let level = level_db(&heard, RATE, 200.0, from, to.max(from + 0.05));
+        assert!((level - db(0.1)).abs() < 0.2, "the bed from {from:.2} to {to:.2} s: {level:.2} dB");
+    }
+    // The panic's 200 ms fade, a buffer and the reply's way later there is nothing left.
+    let quiet = at(panic_sent) + 0.3;
+    let after = level_db(&heard, RATE, 200.0, quiet, quiet + 0.2);
+    assert!(after < -80.0, "the bed 300 ms after the panic: {after:.1} dB");
+}
+
+#[test]
+fn a_full_disk_under_the_journal_is_reported_once_the_show_plays_on_and_writing_resumes() {
+    let _jack = one_at_a_time();
+    let dir = scratch("live-full-disk");
+    let bed = sine_file(&dir, "bed.wav", RATE, 200.0, 0.1, 2.0, 0.0);
+    show_file(
+        &dir,
+        serde_json::json!({ "format": "segue-show/1",
+                            "scenes": [{ "id": "s", "at": 0, "bed": { "file": bed, "loop": true },
+                             "transition": { "fade_ms": 0 } }] }),
+    );
+    // The journal and the performance log on a 64 KB disk of the player's own: a tmpfs in a
+    // mount namespace of its own (the player is root there, as this test is).
+    let disk = dir.join("disk");
+    std::fs::create_dir_all(&disk).unwrap();
+    let journal = disk.join("ep.journal.json");
+    let port = std::net::UdpSocket::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let script = format!("mount -t tmpfs -o size=64k segue-test {} && exec \"$0\" \"$@\"", disk.display());
+    let mut child = Command::new("unshare")
+        .args(["--mount", "--propagation", "private", "sh", "-c", &script, env!("CARGO_BIN_EXE_segue"), "play"])
+        .arg(dir.join("show.json"))
+        .args(["--headless", "--autoplay", "--backend", "jack", "--osc", &format!("127.0.0.1:{port}")])
+        .arg("--journal")
+        .arg(&journal)
+        .env("JACK_DEFAULT_SERVER", server())
+        .env("JACK_NO_START_SERVER", "1")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::inherit())
+        .spawn()
+        .expect("unshare (util-linux) runs the player in a mount namespace of its own");
+    let lines = read_lines(child.stdout.take().unwrap());
+    let osc = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    osc.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
+    let mut player = Player { child, lines, osc, to: format!("127.0.0.1:{port}").parse().unwrap() };
+    player.wait_for(|v| v["event"] == "ready", "the player to be ready");
+    let rec = Recorder::start(&player.ports()[0]);
+    std::thread::sleep(Duration::from_millis(300));
+    // The player's disk, as the player sees it (its mount namespace, through /proc).
+    let inside =
+        Path::new("/proc").join(player.child.id().to_string()).join("root").join(disk.strip_prefix("/").unwrap());
+    let journal_inside = inside.join("ep.journal.json");
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !journal_inside.exists() {
+        assert!(Instant::now() < deadline, "the journal was written on the small disk");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // The disk fills up (another program's file takes every byte left).
+    let filler = inside.join("filler");
+    {
+        use std::io::Write;
+        let mut f = std::fs::File::create(&filler).unwrap();
+        let block = vec![0u8; 4096];
+        while f.write_all(&block).and_then(|_| f.flush()).is_ok() {}
+    }
+    let full = rec.now();
+    let problem = player.wait_for(
+        |v| v["event"] == "problem" && v["text"].as_str().is_some_and(|t| t.contains("ep.journal.json")),
+        "the full disk to be reported",
+    );
+    let text = problem["text"].as_str().unwrap();
+    assert!(text.contains("No space left on device") && text.contains("the show goes on"), "{text}");
+    // Reported once, not twice a second: nothing more about the journal while the disk is full.
+    std::thread::sleep(Duration::from_millis(1500));
+    let said_again: Vec<Value> =
+        player.lines.try_iter().filter(|v| v.to_string().contains("ep.journal.json")).collect();
+    assert!(said_again.is_empty(), "reported again: {said_again:?}");
+    // Room again: the journal is written again, and says so, with where the show is now.
+    std::fs::remove_file(&filler).unwrap();
+    player.wait_for(
+        |v| v["text"].as_str().is_some_and(|t| t.contains("ep.journal.json is written again")),
+        "writing to resume",
+    );
+    let freed = rec.now();
+    std::thread::sleep(Duration::from_millis(700));
+    let state: Value = serde_json::from_str(&player.osc("/segue/state", vec![])).unwrap();
+    let kept: Value = serde_json::from_str(&std::fs::read_to_string(&journal_inside).unwrap()).unwrap();
+    let at = state["position"].as_f64().unwrap();
+    // Rewritten twice a second again: within half a second of where the show is.
+    assert!((kept["position"].as_f64().unwrap() - at).abs() < 0.6, "journal {kept} vs state {state}");
+    // The bed sounded all along, at its level (0.1 = -20 dB; 0.2 dB: the window's edges).
+    let (first, heard) = rec.take();
+    let secs = |frame: u32| frame.wrapping_sub(first) as f64 / RATE as f64;
+    eprintln!(
+        "recorded {:.2} s; full at {:.2} s, freed at {:.2} s",
+        heard.len() as f64 / RATE as f64,
+        secs(full),
+        secs(freed)
+    );
+    let level = level_db(&heard, RATE, 200.0, secs(full), secs(freed));
+    assert!((level - db(0.1)).abs() < 0.2, "the bed while the disk was full: {level:.2} dB");
+    // No dropout: the sine is exactly 0 only at single frames where it crosses.
+    let window = &heard[(secs(full) * RATE as f64) as usize..(secs(freed) * RATE as f64) as usize];
+    let longest = window.split(|s| *s != 0.0).map(|run| run.len()).max().unwrap_or(0);
+    assert!(longest <= 1, "{longest} silent frames in a row while the disk was full");
+}

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use crate::app::remote::{Remote, Request, Source};
+use crate::app::remote::{Remote, Request, Requests, Source};
 use crate::control::midi::{self, MidiCommand, MidiMap, Msc, StampClock};
 
 /// The longest message the JACK callback copies (an MSC message is a few dozen bytes).
@@ -88,7 +88,7 @@ impl MidiIn {
     pub fn start(
         wanted: Vec<Wanted>,
         map: MidiMap,
-        requests: crossbeam_channel::Sender<Request>,
+        requests: Requests,
         status: crossbeam_channel::Sender<MidiStatus>,
     ) -> MidiIn {
         let counts = Arc::new(MidiCounts::default());
@@ -203,7 +203,7 @@ const JACK_RETRY: Duration = Duration::from_secs(10);
 fn alsa_connect(
     wanted: &Wanted,
     map: MidiMap,
-    requests: &crossbeam_channel::Sender<Request>,
+    requests: &Requests,
     counts: &Arc<MidiCounts>,
 ) -> Result<(String, midir::MidiInputConnection<()>), AlsaMiss> {
     let mut input = midir::MidiInput::new("segue")
@@ -261,7 +261,7 @@ fn request(bytes: &[u8], map: &MidiMap, arrived: Instant) -> Option<Request> {
 fn run(
     wanted: Vec<Wanted>,
     map: MidiMap,
-    requests: &crossbeam_channel::Sender<Request>,
+    requests: &Requests,
     status: &crossbeam_channel::Sender<MidiStatus>,
     counts: &Arc<MidiCounts>,
     stop: &AtomicBool,

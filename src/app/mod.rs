@@ -128,7 +128,7 @@ pub fn play(options: PlayOptions) -> Result<(), PlayError> {
         AudioSide::new(engine, Chase::new(to_desk), options.patch, transport_rx, clock.clone(), published.clone());
     let (errors_tx, errors) = crossbeam_channel::unbounded::<device::StreamProblem>();
     let (back_tx, back) = crossbeam_channel::unbounded::<AudioSide>();
-    let (requests_tx, requests) = crossbeam_channel::unbounded::<Request>();
+    let (requests_tx, inbox) = remote::requests();
     let osc = match options.osc {
         Some(addr) => {
             Some(OscServer::start(addr, options.osc_allow.clone(), requests_tx.clone()).map_err(PlayError::Setup)?)
@@ -201,12 +201,14 @@ pub fn play(options: PlayOptions) -> Result<(), PlayError> {
     let mut pending: Option<Box<show::ShowFile>> = None;
     let mut reload_now = false;
     let mut last_command = Instant::now();
+    let mut overflow = remote::Overflow::default();
     loop {
         // Remote commands and keys, stamped on arrival, scheduled one buffer after it.
         let mut batch: Vec<Request> = Vec::new();
         let mut pressed = Vec::new();
         crossbeam_channel::select! {
-            recv(requests) -> r => batch.extend(r.ok()),
+            recv(inbox.urgent) -> r => batch.extend(r.ok()),
+            recv(inbox.normal) -> r => batch.extend(r.ok()),
             recv(keys) -> k => pressed.extend(k.ok()),
             default(Duration::from_millis(2)) => {}
         }
@@ -224,7 +226,7 @@ pub fn play(options: PlayOptions) -> Result<(), PlayError> {
                 },
             }
         }
-        batch.extend(requests.try_iter());
+        inbox.drain(&mut batch);
         pressed.extend(keys.try_iter());
         let playing = rolling;
         for (key, arrived) in pressed {
@@ -260,6 +262,7 @@ pub fn play(options: PlayOptions) -> Result<(), PlayError> {
             let (_, position) = transport_state(&published);
             let playing = rolling;
             let at = clock.frame_at(request.arrived) + clock.block();
+            let refused_before = desk.controller.refused_commands();
             let result = match &request.remote {
                 Remote::Go => {
                     if last_go.is_some_and(|t| request.arrived.duration_since(t) < options.go_guard) {
@@ -297,7 +300,7 @@ pub fn play(options: PlayOptions) -> Result<(), PlayError> {
                     (Remote::State, _) => {
                         let mut state =
                             state_json(&desk.controller, &published, &desk.cues, clock.frame_at(Instant::now()));
-                        state["remote"] = remote_counts(Some(osc), &midi_in);
+                        state["remote"] = remote_counts(Some(osc), &midi_in, &overflow);
                         state.to_string()
                     }
                     (_, Ok(())) => "ok".to_string(),
@@ -307,14 +310,25 @@ pub fn play(options: PlayOptions) -> Result<(), PlayError> {
             }
             if request.remote == Remote::State {
                 let mut state = state_json(&desk.controller, &published, &desk.cues, clock.frame_at(Instant::now()));
-                state["remote"] = remote_counts(osc.as_ref(), &midi_in);
+                state["remote"] = remote_counts(osc.as_ref(), &midi_in, &overflow);
                 out.line(&state);
             }
-            if let Err(e) = result {
-                match console.as_mut() {
+            let refused = desk.controller.refused_commands() - refused_before;
+            match result {
+                // A full engine queue is counted, and said once a second below.
+                Err(_) if refused > 0 => overflow.count(0, refused),
+                Err(e) => match console.as_mut() {
                     Some(c) => c.problem(&e),
                     None => out.problem(&e),
-                }
+                },
+                Ok(()) => {}
+            }
+        }
+        overflow.count(inbox.take_refused(), 0);
+        if let Some(text) = overflow.report(Instant::now()) {
+            match console.as_mut() {
+                Some(c) => c.problem(&text),
+                None => out.problem(&text),
             }
         }
         let mut moved = false;
@@ -657,7 +671,7 @@ fn apply(
 }
 
 /// What the remote inputs took and passed over, for `/segue/state`.
-fn remote_counts(osc: Option<&OscServer>, midi: &midi::MidiIn) -> serde_json::Value {
+fn remote_counts(osc: Option<&OscServer>, midi: &midi::MidiIn, overflow: &remote::Overflow) -> serde_json::Value {
     let n = |a: &std::sync::atomic::AtomicU64| a.load(Ordering::Relaxed);
     serde_json::json!({
         "osc": osc.map(|o| serde_json::json!({
@@ -666,6 +680,8 @@ fn remote_counts(osc: Option<&OscServer>, midi: &midi::MidiIn) -> serde_json::Va
             "refused": n(&o.counts.refused),
         })),
         "midi": { "received": n(&midi.counts.received), "dropped": n(&midi.counts.dropped) },
+        // Commands turned away in a flood: by the player's queue, and by the engine's.
+        "refused": { "queue_full": overflow.inbox_total, "engine_full": overflow.engine_total },
     })
 }
 
@@ -703,7 +719,7 @@ fn state_json(
 
 /// Headless: each stdin line is a command, as an OSC address without arguments' types
 /// (`/segue/go`, `go`, `level/bed -6`, `transport/locate 12.5`, `quit`).
-fn spawn_stdin_reader(requests: crossbeam_channel::Sender<Request>) {
+fn spawn_stdin_reader(requests: remote::Requests) {
     let _ = std::thread::Builder::new().name("segue-stdin".into()).spawn(move || {
         let stdin = std::io::stdin();
         for line in stdin.lock().lines() {

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use rosc::{OscMessage, OscPacket, OscType};
 
-use crate::app::remote::{reply, Remote, ReplyTo, Request, Source};
+use crate::app::remote::{reply, Remote, ReplyTo, Request, Requests, Source};
 use crate::engine::command::Level;
 
 /// Bundles one packet may hold, nested or not.
@@ -143,11 +143,7 @@ pub fn parse_cidr(text: &str) -> Result<(IpAddr, u8), String> {
 
 impl OscServer {
     /// Binds `addr` for UDP and TCP and starts the threads; requests go to `requests`.
-    pub fn start(
-        addr: SocketAddr,
-        allow: Vec<(IpAddr, u8)>,
-        requests: crossbeam_channel::Sender<Request>,
-    ) -> Result<OscServer, String> {
+    pub fn start(addr: SocketAddr, allow: Vec<(IpAddr, u8)>, requests: Requests) -> Result<OscServer, String> {
         if !addr.ip().is_loopback() && allow.is_empty() {
             return Err(format!(
                 "OSC on {addr} would take commands from the network: add --osc-allow NETWORK (e.g. 10.0.0.0/24)"
@@ -223,7 +219,7 @@ fn take_packet(
     to: &ReplyTo,
     udp: &UdpSocket,
     counts: &OscCounts,
-    requests: &crossbeam_channel::Sender<Request>,
+    requests: &Requests,
 ) -> bool {
     let Ok(list) = decode_packet(bytes) else {
         counts.malformed.fetch_add(1, Ordering::Relaxed);
@@ -252,7 +248,7 @@ fn accept(
     counts: &Arc<OscCounts>,
     stop: &Arc<AtomicBool>,
     udp: &UdpSocket,
-    requests: &crossbeam_channel::Sender<Request>,
+    requests: &Requests,
 ) {
     let open = Arc::new(AtomicUsize::new(0));
     while !stop.load(Ordering::Relaxed) {
@@ -290,13 +286,7 @@ fn accept(
 }
 
 /// Reads SLIP frames from one TCP peer until it hangs up (or the server stops).
-fn serve(
-    stream: TcpStream,
-    udp: &UdpSocket,
-    counts: &OscCounts,
-    stop: &AtomicBool,
-    requests: &crossbeam_channel::Sender<Request>,
-) {
+fn serve(stream: TcpStream, udp: &UdpSocket, counts: &OscCounts, stop: &AtomicBool, requests: &Requests) {
     // Replies are written by a thread of the connection's own, so a peer that does not read
     // blocks nobody; the queue holds a few, then replies are dropped.
     let (replies, outgoing) = crossbeam_channel::bounded::<Vec<u8>>(REPLY_QUEUE);
@@ -463,13 +453,13 @@ mod tests {
             packet.extend_from_slice(&[0, 0, 0, 0, 0, 0, 0, 1]);
             packet.extend_from_slice(&[0, 0, 0, 0]);
         }
-        let (tx, rx) = crossbeam_channel::unbounded();
+        let (tx, rx) = crate::app::remote::requests();
         let udp = UdpSocket::bind("127.0.0.1:0").unwrap();
         let counts = OscCounts::default();
         let to = ReplyTo::Udp(udp.local_addr().unwrap());
         assert!(take_packet(&packet, Instant::now(), &to, &udp, &counts, &tx));
         assert_eq!(counts.malformed.load(Ordering::Relaxed), 1);
-        assert!(rx.try_recv().is_err());
+        assert!(rx.normal.try_recv().is_err() && rx.urgent.try_recv().is_err());
     }
 
     #[test]
