@@ -7,6 +7,8 @@
 //! - `soak [SECONDS]`: the soak of `tests/soak.rs` (random commands over a 32-voice show,
 //!   offline) for SECONDS of show time (default 600), printing memory as it goes. A debug build,
 //!   as `cargo test` makes: the allocation checker counts only there (and it runs 20x real time).
+//! - `soak --real-time [SECONDS]`: the same show and commands through the live player's audio
+//!   path on a JACK dummy server, for SECONDS of wall time (default 180).
 
 mod demo_assets;
 
@@ -18,14 +20,18 @@ const USAGE: &str = "usage: cargo xtask <task>
 tasks:
   bundle segue [--release]   build target/bundled/Segue.clap and Segue.vst3
   demo-assets                synthesise the demo show's music into presets/demo/audio/
-  soak [SECONDS]             run the soak (tests/soak.rs) for SECONDS of show time (600)";
+  soak [SECONDS]             run the offline soak (tests/soak.rs) for SECONDS of show time (600)
+  soak --real-time [SECONDS] run the real-time soak on a JACK dummy server for SECONDS (180)";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("bundle" | "bundle-universal" | "known-packages") => nice_plug_xtask::main_with_args("cargo xtask", args),
         Some("demo-assets") => demo_assets::run(&workspace_root().join("presets/demo/audio")),
-        Some("soak") => soak(args.get(1).map(String::as_str).unwrap_or("600")),
+        Some("soak") => match args.get(1).map(String::as_str) {
+            Some("--real-time") => soak(args.get(2).map(String::as_str).unwrap_or("180"), true),
+            secs => soak(secs.unwrap_or("600"), false),
+        },
         Some("-h" | "--help" | "help") => {
             println!("{USAGE}");
             Ok(())
@@ -55,13 +61,16 @@ fn workspace_root() -> PathBuf {
     manifest.parent().map(PathBuf::from).unwrap_or(manifest)
 }
 
-/// Runs the soak test for `secs` seconds of show time.
-fn soak(secs: &str) -> anyhow::Result<()> {
+/// Runs one of the soak tests for `secs` seconds (of show time offline, of wall time in real
+/// time).
+fn soak(secs: &str, real_time: bool) -> anyhow::Result<()> {
     let secs: u64 = secs.parse().map_err(|_| anyhow::anyhow!("soak: SECONDS must be a whole number, not `{secs}`"))?;
+    let (var, test) =
+        if real_time { ("SEGUE_RT_SOAK_SECS", "a_real_time_run") } else { ("SEGUE_SOAK_SECS", "a_long_random_run") };
     let status = std::process::Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
         .current_dir(workspace_root())
-        .env("SEGUE_SOAK_SECS", secs.to_string())
-        .args(["test", "--test", "soak", "--", "--nocapture"])
+        .env(var, secs.to_string())
+        .args(["test", "--test", "soak", test, "--", "--nocapture"])
         .status()?;
     anyhow::ensure!(status.success(), "the soak failed ({status})");
     Ok(())
