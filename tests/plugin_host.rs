@@ -1404,3 +1404,28 @@ fn an_offline_export_goes_on_past_a_file_that_breaks_and_nothing_else_changes() 
     assert!((level_db(&out.cues[0], RATE, 700.0, 0.7, 1.2) - db(0.3)).abs() < 0.1, "the cue before the break");
     assert!(level_db(&out.cues[0], RATE, 700.0, 3.0, 4.0) < -100.0, "the cue after the break is silent");
 }
+
+/// A host that sends a parameter value that is not a number (NaN, ±inf) to every level and duck
+/// parameter: the values are ignored (the parameters keep theirs) and the cue plays on its frame
+/// at its level, the output finite throughout.
+#[test]
+fn parameter_values_that_are_not_numbers_never_reach_the_output() {
+    let dir = note_show("host-nan-params");
+    let mut plugin = plugin_with_show(&dir, RATE, 1024);
+    let names = ["Master level", "Bed level", "Cue level", "Duck depth", "Duck attack", "Duck release"];
+    let ids: Vec<u32> = names.iter().map(|n| plugin.param(n).id).collect();
+    let before: Vec<f64> = ids.iter().map(|&id| plugin.get_value(id)).collect();
+    plugin.on_audio_thread(|audio| {
+        let mut out = Recording::default();
+        for value in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY] {
+            let e: Vec<ParamValueEvent> = ids.iter().map(|&id| param_event(0, id, value)).collect();
+            let list = events([&e[0], &e[1], &e[2], &e[3], &e[4], &e[5]]);
+            audio.block(64, &list, None, &mut out);
+        }
+        out.append(audio.idle(Duration::from_millis(150), 512, None));
+        assert!(out.main.iter().flatten().all(|s| s.is_finite()), "a sample that is not a number");
+    });
+    let after: Vec<f64> = ids.iter().map(|&id| plugin.get_value(id)).collect();
+    assert_eq!(before, after, "the parameters kept their values");
+    assert_plays_the_note_show(&mut plugin, RATE, "after values that are not numbers");
+}

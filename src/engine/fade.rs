@@ -44,7 +44,14 @@ impl Ramp {
     pub fn tick(&mut self) -> f32 {
         if self.remaining > 0 {
             self.remaining -= 1;
-            self.value = if self.remaining == 0 { self.target } else { self.value + self.step };
+            // Never past the target: the steps' rounding would otherwise overshoot it by a hair
+            // (and a ramp to 0 would end below it, inverting the signal's sign).
+            let next = self.value + self.step;
+            self.value = match self.remaining {
+                0 => self.target,
+                _ if self.step > 0.0 => next.min(self.target),
+                _ => next.max(self.target),
+            };
         }
         self.value
     }
@@ -485,6 +492,19 @@ mod tests {
             .fold(0.0, f64::max);
         // The table's lines bend off by < 2e-8; f32 rounding of x and of the result adds ~1e-7.
         assert!(worst < 2e-7, "{worst}");
+    }
+
+    /// Found by tests/properties.rs: 2434 steps of a small fall rounded to below the target.
+    #[test]
+    fn a_ramp_never_passes_its_target() {
+        let (from, to) = (15.45294f32, 15.439022f32);
+        let mut r = Ramp::new(from);
+        r.set(to, 2434);
+        let gains: Vec<f32> = (0..2500).map(|_| r.tick()).collect();
+        assert!(gains.iter().all(|&g| g >= to && g <= from));
+        let mut r = Ramp::new(1.0);
+        r.set(0.0, 48_000);
+        assert!((0..48_000).map(|_| r.tick()).all(|g| g >= 0.0), "a ramp to silence stays positive");
     }
 
     #[test]
