@@ -202,6 +202,11 @@ impl Recorder {
         self.client.as_client().frame_time()
     }
 
+    /// Frames recorded so far.
+    pub fn len(&self) -> usize {
+        self.heard.lock().unwrap().1.len()
+    }
+
     /// The recording so far: (JACK frame of its first sample, samples).
     pub fn take(&self) -> (u32, Vec<f32>) {
         let h = self.heard.lock().unwrap();
