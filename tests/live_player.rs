@@ -311,6 +311,37 @@ fn the_player_survives_its_audio_server_going_away_and_goes_on_where_the_show_is
     assert_eq!(state["playing"], true);
 }
 
+#[test]
+fn a_server_back_at_another_rate_is_named_and_the_show_goes_on_when_it_is_back_at_its_own() {
+    let _jack = one_at_a_time();
+    let show = go_show("live-rate");
+    let name = format!("segue-rate-{}", std::process::id());
+    let mut jackd = private_server(&name, PERIOD);
+    let mut player = Player::start(&name, &show, &["--autoplay"]);
+    std::thread::sleep(Duration::from_millis(300));
+    jackd.stop();
+    player.wait_for(|v| v["event"] == "output_lost", "the loss to be reported");
+    // The server comes back at 44.1 kHz: the player says why it cannot go on there, once.
+    let mut other = private_server_at(&name, 44_100, PERIOD);
+    let said = player.wait_for(
+        |v| v["event"] == "problem" && v["text"].as_str().is_some_and(|t| t.contains("cannot be opened again")),
+        "the reason",
+    );
+    let text = said["text"].as_str().unwrap();
+    eprintln!("{text}");
+    assert!(text.contains("44100") && text.contains("48000 Hz"), "{text}");
+    std::thread::sleep(Duration::from_millis(2500));
+    let again: Vec<Value> =
+        player.lines.try_iter().filter(|v| v.to_string().contains("cannot be opened again")).collect();
+    assert!(again.is_empty(), "said once: {again:?}");
+    // Back at the show's rate: the show goes on.
+    other.stop();
+    let _jackd = private_server(&name, PERIOD);
+    player.wait_for(|v| v["event"] == "output_back", "the output to come back");
+    let state: Value = serde_json::from_str(&player.osc("/segue/state", vec![])).unwrap();
+    assert_eq!(state["playing"], true, "{state}");
+}
+
 /// A show for MIDI: a very quiet 200 Hz bed (0.01, so it barely moves where a cue's rise
 /// crosses the onset threshold); "hit" (note 60, cue number 5) and two GO cues, each a 1 kHz tone
 /// at 0.5 for 0.1 s that starts at its peak.

@@ -427,7 +427,7 @@ pub fn play(options: PlayOptions) -> Result<(), PlayError> {
                 // The stream is dead: drop it (its callback state comes back) and retry.
                 _running = None;
                 let (_, position) = transport_state(&published);
-                lost = Some(Lost { since: Instant::now(), position, tried: Instant::now() });
+                lost = Some(Lost { since: Instant::now(), position, tried: Instant::now(), said: None });
                 out.line(&serde_json::json!({ "event": "output_lost", "text": e.text }));
             }
             let text = if e.gone {
@@ -443,15 +443,26 @@ pub fn play(options: PlayOptions) -> Result<(), PlayError> {
         if let Some(gone) = lost.as_mut().filter(|l| l.tried.elapsed() >= RETRY) {
             gone.tried = Instant::now();
             if let Ok(side) = back.try_recv() {
-                if let Some((stream, text)) =
-                    reopen(side, &device_options, rate, &back_tx, &errors_tx, &mut transport_tx, rolling, gone)
-                {
-                    _running = Some(stream);
-                    out.line(&serde_json::json!({ "event": "output_back", "text": text }));
-                    if let Some(c) = console.as_mut() {
-                        c.problem(&text);
+                match reopen(side, &device_options, rate, &back_tx, &errors_tx, &mut transport_tx, rolling, gone) {
+                    Ok((stream, text)) => {
+                        _running = Some(stream);
+                        out.line(&serde_json::json!({ "event": "output_back", "text": text }));
+                        if let Some(c) = console.as_mut() {
+                            c.problem(&text);
+                        }
+                        lost = None;
                     }
-                    lost = None;
+                    // A server back at another rate or buffer size, a device not there yet:
+                    // said once per reason, so the operator knows what to change.
+                    Err(why) if gone.said.as_ref() != Some(&why) => {
+                        let text = format!("the audio output cannot be opened again yet: {why}; trying every second");
+                        gone.said = Some(why);
+                        match console.as_mut() {
+                            Some(c) => c.problem(&text),
+                            None => out.problem(&text),
+                        }
+                    }
+                    Err(_) => {}
                 }
             }
         }
@@ -503,10 +514,14 @@ struct Lost {
     /// The timeline frame it stopped at.
     position: u64,
     tried: Instant,
+    /// Why the last try failed, once said (a new reason is said again).
+    said: Option<String>,
 }
 
 /// Tries to start the output again with the callback state `side`; on success the transport
-/// moves on by the time the output was gone (a screening does not wait) and the words say so.
+/// moves on by the time the output was gone (a screening does not wait) and the words say so;
+/// on failure, why (the engine keeps the rate it was built for: a server back at another rate
+/// is named with both rates).
 /// On failure `side` is back on `back` (from here, or from the failed stream's callback as it
 /// is dropped) for the next try.
 #[allow(clippy::too_many_arguments)]
@@ -519,27 +534,33 @@ fn reopen(
     transport: &mut rtrb::Producer<TransportCmd>,
     rolling: bool,
     lost: &Lost,
-) -> Option<(device::Running, String)> {
+) -> Result<(device::Running, String), String> {
     let mut options = options.clone();
     // The engine runs at the rate it was built for.
     options.sample_rate = Some(rate);
     let output = match device::choose(&options) {
         Ok(output) => output,
-        Err(_) => {
+        Err(e) => {
             let _ = back.send(side);
-            return None;
+            return Err(e);
         }
     };
     let gap = lost.since.elapsed();
     let resume = if rolling { lost.position + (gap.as_secs_f64() * rate as f64) as u64 } else { lost.position };
     let _ = transport.push(TransportCmd::Locate(resume));
-    let stream = output.start(side, back.clone(), errors.clone()).ok()?;
+    let stream = output.start(side, back.clone(), errors.clone()).map_err(|e| {
+        if e.contains("does not match the server rate") {
+            format!("{e} (this show was opened at {rate} Hz: start the server at {rate} Hz, or open the show again)")
+        } else {
+            e
+        }
+    })?;
     let text = format!(
         "the audio output is back after {:.1} s; the show goes on at {}",
         gap.as_secs_f64(),
         console::clock_text(resume as f64 / rate as f64)
     );
-    Some((stream, text))
+    Ok((stream, text))
 }
 
 /// How long opening waits for the show's first sounds to be in memory.

@@ -37,8 +37,13 @@ impl Drop for PrivateServer {
 /// Starts a JACK dummy server named `name` at 48 kHz with `period`-frame buffers; waits until
 /// it answers.
 pub fn private_server(name: &str, period: usize) -> PrivateServer {
+    private_server_at(name, RATE, period)
+}
+
+/// `private_server` at `rate` Hz.
+pub fn private_server_at(name: &str, rate: u32, period: usize) -> PrivateServer {
     let jackd =
-        format!("jackd --no-realtime -n {name} -d dummy -r {RATE} -p {period} & p=$!; read _; kill $p; wait $p");
+        format!("jackd --no-realtime -n {name} -d dummy -r {rate} -p {period} & p=$!; read _; kill $p; wait $p");
     let log = std::env::temp_dir().join(format!("{name}.log"));
     let child = Command::new("sh")
         .args(["-c", &jackd])
