@@ -551,3 +551,53 @@ fn a_cue_played_again_streams_its_whole_file_the_very_same_way() {
         assert_eq!(differs, None, "channel {c}: the second play differs from the first at frame {differs:?}");
     }
 }
+
+/// A jump to a scene far from the current one (the operator's scene key, `/segue/scene/{id}`)
+/// starts its bed on the asked frame, from memory: every scene's bed is kept armed (up to 64
+/// scenes), not only the current and the next.
+#[test]
+fn a_jump_to_any_scene_starts_its_bed_on_its_frame_without_waiting_for_the_disk() {
+    let dir = scratch("op-scene-jump");
+    let scenes: Vec<_> = (0..6)
+        .map(|s| {
+            let bed = sine_file(&dir, &format!("bed{s}.wav"), RATE, 200.0 + 100.0 * s as f64, 0.5, 4.0, FRAC_PI_2);
+            json!({ "id": format!("s{s}"), "at": 60.0 * s as f64, "bed": { "file": bed, "loop": true },
+                    "transition": { "fade_ms": 0 } })
+        })
+        .collect();
+    let file = show_file(&dir, json!({ "format": "segue-show/1", "scenes": scenes }));
+    let mut live = Live::new(file);
+    live.controller.enter_scene("s0", Some(0)).unwrap();
+    live.run(RATE as usize, BLOCK);
+    // The loader has had its moment (a show loads while the operator gets ready).
+    std::thread::sleep(Duration::from_millis(500));
+    let at = live.engine.clock() + 1000;
+    live.controller.enter_scene("s5", Some(at)).unwrap();
+    // From here on, blocks as a device callback gives them: no waiting for the loader.
+    let frames = RATE as usize / 2;
+    let mut out = vec![0.0f32; frames];
+    let (mut right, mut bl, mut br, mut cl, mut cr) =
+        (vec![0.0; BLOCK], vec![0.0; BLOCK], vec![0.0; BLOCK], vec![0.0; BLOCK], vec![0.0; BLOCK]);
+    let from = live.engine.clock();
+    for done in (0..frames).step_by(BLOCK) {
+        let n = BLOCK.min(frames - done);
+        live.engine.poll();
+        live.notices.extend(live.controller.poll());
+        live.engine.process(Outputs {
+            main: [&mut out[done..done + n], &mut right[..n]],
+            bed: [&mut bl[..n], &mut br[..n]],
+            cues: [&mut cl[..n], &mut cr[..n]],
+        });
+    }
+    live.notices.extend(live.controller.poll());
+    let late: Vec<_> =
+        live.events().into_iter().filter(|e| matches!(e, Event::LateStart { .. } | Event::Underrun { .. })).collect();
+    assert!(late.is_empty(), "the bed of s5 was not in memory: {late:?}");
+    // s5's 700 Hz at full level from 5 ms after the asked frame (the de-click), s0's 200 Hz gone.
+    let start = (at - from) as f64 / RATE as f64;
+    let new = level_db(&out, RATE, 700.0, start + 0.01, start + 0.11);
+    let old = level_db(&out, RATE, 200.0, start + 0.01, start + 0.11);
+    assert!((new - full()).abs() < ACCURACY_DB && old < -80.0, "700 Hz at {new:.1} dB, 200 Hz at {old:.1} dB");
+    let first = onset(&out, 0, ONSET).unwrap();
+    assert!(first <= (at - from) as usize, "s0 sounded up to the jump");
+}

@@ -206,8 +206,8 @@ fn a_long_random_run_of_commands_never_underruns_allocates_or_grows() {
 /// loader streaming from disk as it does live) on a JACK dummy server of the test's own, with
 /// the same random commands (GO, stop, scene, panic, level, locate) from the control thread as
 /// the wall clock goes. It must end with no panic, no allocator call in the device callback, no
-/// underrun (but in the second after a jump while playing, to a place or to a scene other than
-/// the next, which lands as the loader reads the new place: a few ms late, reported, by design),
+/// underrun (but in the second after a locate while playing, which lands as the loader reads
+/// the new place: a few ms late, reported, by design),
 /// the output sounding throughout, and memory flat. JACK's xruns are printed.
 ///
 /// `cargo test --test soak` runs 20 s; `cargo xtask soak --real-time [SECONDS]` runs 180.
@@ -283,16 +283,7 @@ fn a_real_time_run_on_the_jack_dummy_server_never_allocates_panics_or_grows() {
                     let cue = &cues[dice.below(cues.len() as u64) as usize];
                     c.stop_cue(cue, Some(dice.below(500) as f32), Some(at)).map_err(|e| e.to_string())
                 }
-                11 | 12 => {
-                    // The player keeps the current and the next scene armed; a jump anywhere
-                    // else lands like a locate.
-                    let to = dice.below(4) as usize;
-                    let current = c.current_scene().map(|s| s as usize);
-                    if current.is_none_or(|s| to != s + 1) {
-                        last_locate = Some(Instant::now());
-                    }
-                    c.enter_scene(&scenes[to], Some(at)).map_err(|e| e.to_string())
-                }
+                11 | 12 => c.enter_scene(&scenes[dice.below(4) as usize], Some(at)).map_err(|e| e.to_string()),
                 13 => c.panic(Some(at)).map_err(|e| e.to_string()),
                 14..=16 => {
                     let level = [Level::Master, Level::Bed, Level::Cues][dice.below(3) as usize];
@@ -320,9 +311,9 @@ fn a_real_time_run_on_the_jack_dummy_server_never_allocates_panics_or_grows() {
             let after_locate = last_locate.is_some_and(|t| t.elapsed() < Duration::from_secs(1));
             let starved = matches!(notice.event, Some(Event::Underrun { .. } | Event::LateStart { .. }));
             if starved && after_locate {
-                // A jump while playing (a locate, or a scene that is not the next) lands as soon
-                // as the loader has the new place's audio: a few ms late, or with a gap of a few
-                // ms where it started on a first read too short, by design, and said so.
+                // A locate while playing lands as soon as the loader has the new place's audio:
+                // a few ms late, or with a gap of a few ms where it started on a first read too
+                // short, by design, and said so.
                 landings += 1;
             } else if starved {
                 underruns.push(format!("{:.1} s: {}", started.elapsed().as_secs_f64(), notice.text));
@@ -358,7 +349,7 @@ fn a_real_time_run_on_the_jack_dummy_server_never_allocates_panics_or_grows() {
     let _ = first;
     println!(
         "real-time soak: {secs} s on JACK dummy: {commands_sent} commands ({refused} refused), {violations} allocator \
-         calls in the callback, {} underruns, {landings} late or short landings of a jump, {xruns} xruns; RSS {rss:?}",
+         calls in the callback, {} underruns, {landings} late or short landings of a locate, {xruns} xruns; RSS {rss:?}",
         underruns.len()
     );
     for u in &underruns {
