@@ -322,29 +322,36 @@ fn broken_audio_files_are_refused_with_why() {
     let dir = common::scratch("bad-audio");
     let pcm: Vec<u8> = (0..48_000 * 2).flat_map(|i: i32| ((i * 37 % 20_000) as i16).to_le_bytes()).collect();
     let whole = [wav_header(1, 48_000, pcm.len() as u32), pcm.clone()].concat();
-    let mut float_nan = Vec::new();
-    {
+    // One second of stereo float at `rate`, the left channel's every thousandth frames NaN,
+    // +inf, -inf, 1e30 and -3e38.
+    let float_wav = |rate: u32, name: &str| {
         let spec = hound::WavSpec {
             channels: 2,
-            sample_rate: 48_000,
+            sample_rate: rate,
             bits_per_sample: 32,
             sample_format: hound::SampleFormat::Float,
         };
-        let path = dir.join("nan.wav");
+        let path = dir.join(name);
         let mut w = hound::WavWriter::create(&path, spec).unwrap();
-        for i in 0..48_000 {
+        for i in 0..rate {
             let x = match i % 1000 {
                 0 => f32::NAN,
                 1 => f32::INFINITY,
                 2 => f32::NEG_INFINITY,
+                3 => 1e30,
+                4 => -3e38,
                 _ => 0.1,
             };
             w.write_sample(x).unwrap();
             w.write_sample(0.1f32).unwrap();
         }
         w.finalize().unwrap();
-        float_nan.extend(std::fs::read(&path).unwrap());
-    }
+        std::fs::read(&path).unwrap()
+    };
+    let float_nan = float_wav(48_000, "nan.wav");
+    // Resampled to 48 kHz: the huge values overflowed the resampler's FFT and panicked it
+    // (found by the audio_file fuzz target).
+    let float_huge = float_wav(44_100, "huge.wav");
     let mut png = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR".to_vec();
     png.extend(std::iter::repeat_n(0u8, 2000));
     let eight: Vec<u8> = (0..4800 * 8).flat_map(|i: i32| ((i % 3000) as i16).to_le_bytes()).collect();
@@ -392,7 +399,8 @@ fn broken_audio_files_are_refused_with_why() {
             [wav_header(8, 48_000, eight.len() as u32), eight].concat(),
             Expect::Ok,
         ),
-        ("a float WAV with NaN and infinite samples (they play as silence)", "nan.wav", float_nan, Expect::Ok),
+        ("a float WAV with NaN, infinite and huge samples (they play as silence)", "nan.wav", float_nan, Expect::Ok),
+        ("the same at 44.1 kHz, through the resampler", "huge.wav", float_huge, Expect::Ok),
         (
             "a text file named .wav",
             "notes.wav",

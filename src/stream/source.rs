@@ -41,6 +41,11 @@ impl ClipSpec {
     }
 }
 
+/// The largest sample a file may give (+24 dB over full scale, as the engine's highest level):
+/// beyond any real recording, small enough that the resampler's sums stay finite. Larger ones
+/// (and NaN, which fails the comparison) play as silence.
+pub const MAX_SAMPLE: f32 = 16.0;
+
 /// Frames at `from` Hz to frames at `to` Hz, rounded to the nearest.
 pub fn convert_frames(frames: u64, from: u32, to: u32) -> u64 {
     ((frames as u128 * to as u128 + from as u128 / 2) / from as u128) as u64
@@ -288,27 +293,33 @@ impl Source {
             Converter::Sinc(r) => r.input_frames_next(),
         };
         self.decode_into_input(frames_in)?;
-        // A float file can hold samples that are not numbers or are infinite (a damaged
-        // recording, a bad export): they would spread through the resampler and reach the
-        // output, so they play as silence.
+        // A float file can hold samples that are not numbers, infinite or absurdly large (a
+        // damaged recording, a bad export): they would spread through the resampler (whose FFT
+        // sums overflow to NaN) and reach the output, so they play as silence.
         for plane in &mut self.input {
             for x in &mut plane[..frames_in] {
-                *x = if x.is_finite() { *x } else { 0.0 };
+                *x = if x.abs() <= MAX_SAMPLE { *x } else { 0.0 };
             }
         }
-        let (_, produced) = match &mut self.converter {
+        let (input, output) = (&self.input, &mut self.output);
+        let resampled = match &mut self.converter {
             Converter::None => {
-                for c in 0..self.input.len() {
-                    self.output[c][..frames_in].copy_from_slice(&self.input[c][..frames_in]);
+                for c in 0..input.len() {
+                    output[c][..frames_in].copy_from_slice(&input[c][..frames_in]);
                 }
-                (frames_in, frames_in)
+                Ok(Ok((frames_in, frames_in)))
             }
+            // A resampler that panics (a bug on some input) fails this clip, not the loader.
             Converter::Fft(r) => {
-                r.process_into_buffer(&self.input, &mut self.output, None).map_err(|e| self.resample_error(e))?
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| r.process_into_buffer(input, output, None)))
             }
             Converter::Sinc(r) => {
-                r.process_into_buffer(&self.input, &mut self.output, None).map_err(|e| self.resample_error(e))?
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| r.process_into_buffer(input, output, None)))
             }
+        };
+        let (_, produced) = match resampled {
+            Ok(result) => result.map_err(|e| self.resample_error(e.to_string()))?,
+            Err(_) => return Err(self.resample_error("the resampler failed on this file's samples".into())),
         };
         let skip = self.skip.min(produced);
         self.skip -= skip;
@@ -317,8 +328,8 @@ impl Source {
         Ok(())
     }
 
-    fn resample_error(&self, e: rubato::ResampleError) -> SourceError {
-        SourceError::Resample { path: self.spec.path.clone(), from: self.spec.file_rate, to: 0, reason: e.to_string() }
+    fn resample_error(&self, reason: String) -> SourceError {
+        SourceError::Resample { path: self.spec.path.clone(), from: self.spec.file_rate, to: 0, reason }
     }
 
     /// Decodes `frames` file frames into the planar input block, looping or zero-padding.
