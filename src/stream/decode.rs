@@ -197,6 +197,7 @@ impl Decoded {
     }
 
     fn open_inner(path: &Path) -> Result<Decoded, String> {
+        mp4_tables_fit(path)?;
         let file = File::open(path).map_err(|e| e.to_string())?;
         let mss = MediaSourceStream::new(Box::new(file), Default::default());
         let mut hint = Hint::new();
@@ -587,6 +588,75 @@ fn timescale(body: &[u8], v0: usize, v1: usize) -> Option<u64> {
     Some(u32::from_be_bytes(body.get(at..at + 4)?.try_into().ok()?) as u64)
 }
 
+/// Checks an MP4/M4A file's sample tables before symphonia reads them: it reserves memory for
+/// as many entries as a table declares before reading one, so a damaged file declaring 4
+/// billion would ask for gigabytes (and abort the process where the system refuses). A table
+/// must fit in its box. Not an MP4 file, or no `moov` found: nothing to check.
+pub fn mp4_tables_fit(path: &Path) -> Result<(), String> {
+    let Ok(mut file) = File::open(path) else { return Ok(()) };
+    let Ok(len) = file.seek(SeekFrom::End(0)) else { return Ok(()) };
+    let mut head = [0u8; 8];
+    if file.seek(SeekFrom::Start(0)).is_err() || file.read_exact(&mut head).is_err() || &head[4..8] != b"ftyp" {
+        return Ok(());
+    }
+    let Some((at, size)) = find_box(&mut file, 0, len, b"moov") else { return Ok(()) };
+    // What the file holds of it (a file cut short holds less than the box says).
+    let have = size.min(len - at).min(64 << 20) as usize;
+    let mut moov = vec![0u8; have];
+    if file.seek(SeekFrom::Start(at)).is_err() || file.read_exact(&mut moov).is_err() {
+        return Ok(());
+    }
+    tables_fit(&moov[8.min(have)..], 0)
+}
+
+/// Walks boxes down to the sample tables (`trak/mdia/minf/stbl`), checking each table's entry
+/// count against its box's declared size.
+fn tables_fit(data: &[u8], depth: usize) -> Result<(), String> {
+    let mut at = 0;
+    while at + 8 <= data.len() && depth < 8 {
+        let declared = u32::from_be_bytes(data[at..at + 4].try_into().unwrap_or_default()) as u64;
+        let kind: [u8; 4] = data[at + 4..at + 8].try_into().unwrap_or_default();
+        let (header, declared) = match declared {
+            1 if at + 16 <= data.len() => (16, be_u64(&data[at + 8..at + 16])),
+            0 => (8, (data.len() - at) as u64),
+            d => (8, d),
+        };
+        if declared < header as u64 {
+            return Ok(());
+        }
+        let body = &data[at + header..(at as u64).saturating_add(declared).min(data.len() as u64) as usize];
+        let body_len = declared - header as u64;
+        // (offset of the count in the body, bytes per entry).
+        let table = match &kind {
+            b"stco" => Some((4, 4)),
+            b"co64" => Some((4, 8)),
+            b"stts" => Some((4, 8)),
+            b"stsc" => Some((4, 12)),
+            // A sample size of 0: one size per sample follows the count.
+            b"stsz" if body.get(4..8) == Some(&[0, 0, 0, 0]) => Some((8, 4)),
+            _ => None,
+        };
+        if let Some((offset, entry)) = table {
+            if let Some(count) = body.get(offset..offset + 4) {
+                let count = u32::from_be_bytes(count.try_into().unwrap_or_default()) as u64;
+                if count * entry > body_len {
+                    return Err(format!(
+                        "its MP4 table '{}' declares {count} entries in {body_len} bytes (the file is damaged)",
+                        String::from_utf8_lossy(&kind)
+                    ));
+                }
+            }
+        } else if matches!(&kind, b"trak" | b"mdia" | b"minf" | b"stbl") {
+            tables_fit(body, depth + 1)?;
+        }
+        at = match at.checked_add(declared as usize) {
+            Some(next) if declared <= usize::MAX as u64 => next,
+            _ => return Ok(()),
+        };
+    }
+    Ok(())
+}
+
 /// The box at `at` in `data`: (type, body, offset of the next box).
 fn next_box(data: &[u8], at: usize) -> Option<([u8; 4], &[u8], usize)> {
     let size = u32::from_be_bytes(data.get(at..at + 4)?.try_into().ok()?) as usize;
@@ -661,6 +731,33 @@ mod tests {
         b.extend_from_slice(kind);
         b.extend_from_slice(body);
         b
+    }
+
+    /// Found by the audio_file fuzz target: a chunk table declaring 4 billion entries had
+    /// symphonia reserve 16 GB before reading one. Refused before symphonia sees it, naming why;
+    /// a table that fits is let through.
+    #[test]
+    fn an_mp4_table_declaring_more_entries_than_its_box_holds_is_refused() {
+        let dir = std::env::temp_dir().join(format!("segue-mp4-tables-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = |name: &str, count: u32| {
+            let mut stco = vec![0u8, 0, 0, 0];
+            stco.extend_from_slice(&count.to_be_bytes());
+            stco.extend_from_slice(&[0u8; 8]);
+            let stbl = mp4_box(b"stbl", &mp4_box(b"stco", &stco));
+            let trak = mp4_box(b"trak", &mp4_box(b"mdia", &mp4_box(b"minf", &stbl)));
+            let mut bytes = mp4_box(b"ftyp", b"M4A \0\0\0\0");
+            bytes.extend(mp4_box(b"moov", &trak));
+            let path = dir.join(name);
+            std::fs::write(&path, bytes).unwrap();
+            path
+        };
+        let damaged = file("damaged.m4a", u32::MAX);
+        let why = mp4_tables_fit(&damaged).unwrap_err();
+        assert!(why.contains("'stco' declares 4294967295 entries in 16 bytes"), "{why}");
+        let opened = Decoded::open(&damaged).map(|_| ()).unwrap_err();
+        assert!(opened.contains("stco"), "{opened}");
+        assert_eq!(mp4_tables_fit(&file("fits.m4a", 2)), Ok(()));
     }
 
     /// A version-0 `mvhd` / `mdhd` body with `scale` at its timescale's place.
