@@ -601,3 +601,37 @@ fn a_jump_to_any_scene_starts_its_bed_on_its_frame_without_waiting_for_the_disk(
     let first = onset(&out, 0, ONSET).unwrap();
     assert!(first <= (at - from) as usize, "s0 sounded up to the jump");
 }
+
+/// Found by the soak: a scene's timed cue still scheduled when a seek (or another scene, or a
+/// panic) drops it later in the same block. The control side stops keeping its clip armed at
+/// once, so an offline render waited for that clip forever; it must wait only for what will
+/// sound, and the dropped cue never sounds.
+#[test]
+fn a_timed_cue_dropped_by_a_seek_in_the_same_block_is_not_waited_for() {
+    let dir = scratch("op-dropped-timed");
+    let bed0 = sine_file(&dir, "bed0.wav", RATE, 200.0, 0.5, 4.0, FRAC_PI_2);
+    let bed1 = sine_file(&dir, "bed1.wav", RATE, 300.0, 0.5, 4.0, FRAC_PI_2);
+    let hit = sine_file(&dir, "hit.wav", RATE, 1000.0, 0.5, 1.0, FRAC_PI_2);
+    let file = show_file(
+        &dir,
+        json!({ "format": "segue-show/1", "scenes": [
+            { "id": "s0", "at": 0, "bed": { "file": bed0, "loop": true }, "transition": { "fade_ms": 0 },
+              "cues": [{ "id": "hit", "file": hit, "at": 0.5, "duck_db": 0 }] },
+            { "id": "s1", "at": 20, "bed": { "file": bed1, "loop": true }, "transition": { "fade_ms": 0 } }
+        ]}),
+    );
+    let mut live = Live::new(file);
+    live.controller.enter_scene("s0", Some(0)).unwrap();
+    live.run(RATE as usize * 4 / 10, BLOCK);
+    // At 0.45 s, a seek to s1: "hit" (due at 0.5 s) is dropped by it, in the same 0.2 s block.
+    let at = live.engine.clock() + RATE as u64 / 20;
+    live.controller.seek(20 * RATE as u64, at).unwrap();
+    // The loader takes "hit" back (no longer wanted) before the block is made.
+    std::thread::sleep(Duration::from_millis(200));
+    let started = Instant::now();
+    let out = live.run(RATE as usize / 5, RATE as usize / 5);
+    // Well under the 10 s Live waits before it calls a clip lost.
+    assert!(started.elapsed() < Duration::from_secs(2), "the block waited {:?}", started.elapsed());
+    assert!(level_db(&out[0], RATE, 1000.0, 0.06, 0.2) < -80.0, "the dropped cue stayed silent");
+    assert!((level_db(&out[0], RATE, 300.0, 0.1, 0.2) - full()).abs() < ACCURACY_DB, "s1's bed plays");
+}

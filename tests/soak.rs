@@ -143,7 +143,12 @@ fn a_long_random_run_of_commands_never_underruns_allocates_or_grows() {
         engine.poll();
         let waiting = Instant::now();
         while let Some(clip) = engine.waiting_for(n, |c| controller.has_failed(c)) {
-            assert!(waiting.elapsed().as_secs() < 10, "{} never got its audio", controller.clip_name(clip));
+            assert!(
+                waiting.elapsed().as_secs() < 10,
+                "{} never got its audio ({} events or retirements dropped)",
+                controller.clip_name(clip),
+                controller.meters().dropped_events
+            );
             controller.loader().wake();
             std::thread::sleep(std::time::Duration::from_micros(100));
             engine.poll();

@@ -391,7 +391,30 @@ impl Engine {
                 armed(s.bed) && s.timed.iter().all(|&(cue, offset)| at + offset >= horizon || cue_ready(cue))
             })
         };
+        // What an earlier entry of this stretch drops before it is due: a scene entered drops
+        // the timed cues and bed change of the scene left; a seek, a panic, a stop of all and a
+        // rewind drop those and the follows too. Nothing waits for those (the control side has
+        // stopped keeping their clips armed). Entries follow in the order they run.
+        let (mut timed_dropped, mut follows_dropped) = (false, false);
         for entry in self.schedule.iter().take_while(|e| e.at < horizon) {
+            match &entry.due {
+                Due::Command(Action::EnterScene { .. }) => timed_dropped = true,
+                Due::Command(Action::Note { note })
+                    if matches!(self.program.notes[*note as usize & 127], NoteTarget::Scene(_)) =>
+                {
+                    timed_dropped = true
+                }
+                Due::Command(Action::Seek { .. } | Action::Panic | Action::StopAll { .. } | Action::Rewind) => {
+                    (timed_dropped, follows_dropped) = (true, true)
+                }
+                Due::Timed { entry: of, .. } | Due::BedChange { entry: of, .. }
+                    if timed_dropped || *of != self.scene_entry =>
+                {
+                    continue
+                }
+                Due::Follow { .. } if follows_dropped => continue,
+                _ => {}
+            }
             let cue = match &entry.due {
                 Due::Timed { cue, .. } | Due::Follow { cue } | Due::Command(Action::StartCue { cue }) => Some(*cue),
                 Due::Command(Action::Go) => self.program.manual.get(self.go_next as usize).copied(),
