@@ -588,10 +588,11 @@ fn timescale(body: &[u8], v0: usize, v1: usize) -> Option<u64> {
     Some(u32::from_be_bytes(body.get(at..at + 4)?.try_into().ok()?) as u64)
 }
 
-/// Checks an MP4/M4A file's sample tables before symphonia reads them: it reserves memory for
-/// as many entries as a table declares before reading one, so a damaged file declaring 4
-/// billion would ask for gigabytes (and abort the process where the system refuses). A table
-/// must fit in its box. Not an MP4 file, or no `moov` found: nothing to check.
+/// Checks an MP4/M4A file's index before symphonia reads it: symphonia reserves memory for as
+/// many entries as a table declares, and for some boxes their declared size, before reading,
+/// so a damaged file declaring 4 billion would ask for gigabytes (and abort the process where
+/// the system refuses). Every box must fit in its container, and every table in its box. Not
+/// an MP4 file, or no `moov` found: nothing to check.
 pub fn mp4_tables_fit(path: &Path) -> Result<(), String> {
     let Ok(mut file) = File::open(path) else { return Ok(()) };
     let Ok(len) = file.seek(SeekFrom::End(0)) else { return Ok(()) };
@@ -600,29 +601,43 @@ pub fn mp4_tables_fit(path: &Path) -> Result<(), String> {
         return Ok(());
     }
     let Some((at, size)) = find_box(&mut file, 0, len, b"moov") else { return Ok(()) };
-    // What the file holds of it (a file cut short holds less than the box says).
-    let have = size.min(len - at).min(64 << 20) as usize;
+    if size > len - at {
+        return Err(format!(
+            "its MP4 index (moov) says {size} bytes where the file has {} (the file is damaged)",
+            len - at
+        ));
+    }
+    let have = size.min(64 << 20) as usize;
     let mut moov = vec![0u8; have];
     if file.seek(SeekFrom::Start(at)).is_err() || file.read_exact(&mut moov).is_err() {
         return Ok(());
     }
-    tables_fit(&moov[8.min(have)..], 0)
+    let header = if moov.get(..4) == Some(&[0, 0, 0, 1]) { 16 } else { 8 };
+    tables_fit(&moov[header.min(have)..], size.saturating_sub(header as u64), 0)
 }
 
-/// Walks boxes down to the sample tables (`trak/mdia/minf/stbl`), checking each table's entry
-/// count against its box's declared size.
-fn tables_fit(data: &[u8], depth: usize) -> Result<(), String> {
+/// Walks the boxes of a container whose body is `declared` bytes (`data`: what of it was read)
+/// down to the sample tables (`trak/mdia/minf/stbl`, and `edts`, `dinf`, `udta`, `mvex`):
+/// every box must fit in its container (symphonia reserves a box's declared size for some of
+/// them before reading), and each table's entry count in its box.
+fn tables_fit(data: &[u8], declared_body: u64, depth: usize) -> Result<(), String> {
     let mut at = 0;
     while at + 8 <= data.len() && depth < 8 {
         let declared = u32::from_be_bytes(data[at..at + 4].try_into().unwrap_or_default()) as u64;
         let kind: [u8; 4] = data[at + 4..at + 8].try_into().unwrap_or_default();
         let (header, declared) = match declared {
             1 if at + 16 <= data.len() => (16, be_u64(&data[at + 8..at + 16])),
-            0 => (8, (data.len() - at) as u64),
+            0 => (8, declared_body.saturating_sub(at as u64)),
             d => (8, d),
         };
         if declared < header as u64 {
             return Ok(());
+        }
+        if declared > declared_body.saturating_sub(at as u64) {
+            return Err(format!(
+                "its MP4 box '{}' says {declared} bytes, more than the box holding it (the file is damaged)",
+                String::from_utf8_lossy(&kind)
+            ));
         }
         let body = &data[at + header..(at as u64).saturating_add(declared).min(data.len() as u64) as usize];
         let body_len = declared - header as u64;
@@ -646,8 +661,8 @@ fn tables_fit(data: &[u8], depth: usize) -> Result<(), String> {
                     ));
                 }
             }
-        } else if matches!(&kind, b"trak" | b"mdia" | b"minf" | b"stbl") {
-            tables_fit(body, depth + 1)?;
+        } else if matches!(&kind, b"trak" | b"mdia" | b"minf" | b"stbl" | b"edts" | b"dinf" | b"udta" | b"mvex") {
+            tables_fit(body, body_len, depth + 1)?;
         }
         at = match at.checked_add(declared as usize) {
             Some(next) if declared <= usize::MAX as u64 => next,
@@ -734,10 +749,10 @@ mod tests {
     }
 
     /// Found by the audio_file fuzz target: a chunk table declaring 4 billion entries had
-    /// symphonia reserve 16 GB before reading one. Refused before symphonia sees it, naming why;
-    /// a table that fits is let through.
+    /// symphonia reserve 16 GB before reading one, and an `hdlr` box of 4 GB had it reserve
+    /// that for its name. Refused before symphonia sees them, naming why; tables that fit pass.
     #[test]
-    fn an_mp4_table_declaring_more_entries_than_its_box_holds_is_refused() {
+    fn an_mp4_box_or_table_declaring_more_than_its_container_holds_is_refused() {
         let dir = std::env::temp_dir().join(format!("segue-mp4-tables-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let file = |name: &str, count: u32| {
@@ -758,6 +773,15 @@ mod tests {
         let opened = Decoded::open(&damaged).map(|_| ()).unwrap_err();
         assert!(opened.contains("stco"), "{opened}");
         assert_eq!(mp4_tables_fit(&file("fits.m4a", 2)), Ok(()));
+        // A box larger than the box holding it (an hdlr of 4 GB: symphonia read its name into
+        // a buffer of that size).
+        let mut hdlr = mp4_box(b"hdlr", &[0u8; 24]);
+        hdlr[..4].copy_from_slice(&0xFB00_0000u32.to_be_bytes());
+        let mut bytes = mp4_box(b"ftyp", b"M4A \0\0\0\0");
+        bytes.extend(mp4_box(b"moov", &mp4_box(b"trak", &mp4_box(b"mdia", &hdlr))));
+        std::fs::write(dir.join("hdlr.m4a"), bytes).unwrap();
+        let why = mp4_tables_fit(&dir.join("hdlr.m4a")).unwrap_err();
+        assert!(why.contains("box 'hdlr' says 4211081216 bytes"), "{why}");
     }
 
     /// A version-0 `mvhd` / `mdhd` body with `scale` at its timescale's place.
