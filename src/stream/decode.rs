@@ -198,6 +198,7 @@ impl Decoded {
 
     fn open_inner(path: &Path) -> Result<Decoded, String> {
         mp4_tables_fit(path)?;
+        flac_blocks_fit(path)?;
         let file = File::open(path).map_err(|e| e.to_string())?;
         let mss = MediaSourceStream::new(Box::new(file), Default::default());
         let mut hint = Hint::new();
@@ -616,6 +617,76 @@ pub fn mp4_tables_fit(path: &Path) -> Result<(), String> {
     tables_fit(&moov[header.min(have)..], size.saturating_sub(header as u64), 0)
 }
 
+/// Checks a FLAC file's metadata blocks before symphonia reads them, for the same reason as
+/// `mp4_tables_fit`: it reserves a Vorbis comment's or a picture's declared length before
+/// reading it. Every block must fit in the file, and every length inside a comment or picture
+/// block in that block. Not a FLAC file: nothing to check.
+pub fn flac_blocks_fit(path: &Path) -> Result<(), String> {
+    let Ok(mut file) = File::open(path) else { return Ok(()) };
+    let Ok(len) = file.seek(SeekFrom::End(0)) else { return Ok(()) };
+    let mut magic = [0u8; 4];
+    if file.seek(SeekFrom::Start(0)).is_err() || file.read_exact(&mut magic).is_err() || &magic != b"fLaC" {
+        return Ok(());
+    }
+    let damaged = |what: &str| Err(format!("its FLAC {what} runs past its block (the file is damaged)"));
+    let mut at = 4u64;
+    loop {
+        let mut head = [0u8; 4];
+        if file.seek(SeekFrom::Start(at)).is_err() || file.read_exact(&mut head).is_err() {
+            return Ok(());
+        }
+        let (last, kind) = (head[0] & 0x80 != 0, head[0] & 0x7F);
+        let block = u32::from_be_bytes([0, head[1], head[2], head[3]]) as u64;
+        if at + 4 + block > len {
+            return Err("its FLAC metadata runs past the end of the file (the file is damaged)".into());
+        }
+        // VORBIS_COMMENT (4) and PICTURE (6): at most 16 MB, read whole.
+        if kind == 4 || kind == 6 {
+            let mut body = vec![0u8; block as usize];
+            if file.read_exact(&mut body).is_err() {
+                return Ok(());
+            }
+            let u32_at = |b: &[u8], i: usize, le: bool| {
+                b.get(i..i + 4).map(|x| {
+                    let x: [u8; 4] = x.try_into().unwrap_or_default();
+                    (if le { u32::from_le_bytes(x) } else { u32::from_be_bytes(x) }) as usize
+                })
+            };
+            if kind == 4 {
+                // Vendor string, then the count and each comment, lengths little-endian.
+                let mut i = 0;
+                let Some(vendor) = u32_at(&body, i, true) else { return damaged("comment") };
+                i = i.saturating_add(4).saturating_add(vendor);
+                let Some(count) = u32_at(&body, i, true) else { return damaged("comment") };
+                i += 4;
+                for _ in 0..count {
+                    let Some(n) = u32_at(&body, i, true) else { return damaged("comment") };
+                    i = i.saturating_add(4).saturating_add(n);
+                    if i > body.len() {
+                        return damaged("comment");
+                    }
+                }
+            } else {
+                // Type, MIME type, description, four numbers, the data; lengths big-endian.
+                let mut i = 4;
+                for _ in 0..2 {
+                    let Some(n) = u32_at(&body, i, false) else { return damaged("picture") };
+                    i = i.saturating_add(4).saturating_add(n);
+                }
+                i = i.saturating_add(16);
+                let Some(n) = u32_at(&body, i, false) else { return damaged("picture") };
+                if i.saturating_add(4).saturating_add(n) > body.len() {
+                    return damaged("picture");
+                }
+            }
+        }
+        at += 4 + block;
+        if last {
+            return Ok(());
+        }
+    }
+}
+
 /// Walks the boxes of a container whose body is `declared` bytes (`data`: what of it was read)
 /// down to the sample tables (`trak/mdia/minf/stbl`, and `edts`, `dinf`, `udta`, `mvex`):
 /// every box must fit in its container (symphonia reserves a box's declared size for some of
@@ -782,6 +853,31 @@ mod tests {
         std::fs::write(dir.join("hdlr.m4a"), bytes).unwrap();
         let why = mp4_tables_fit(&dir.join("hdlr.m4a")).unwrap_err();
         assert!(why.contains("box 'hdlr' says 4211081216 bytes"), "{why}");
+    }
+
+    /// Found by the audio_file fuzz target: a Vorbis comment of 2 GB in a FLAC file had
+    /// symphonia reserve 2 GB for it. Refused, naming why; a FLAC file from ffmpeg passes.
+    #[test]
+    fn a_flac_comment_longer_than_its_block_is_refused() {
+        let dir = std::env::temp_dir().join(format!("segue-flac-blocks-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let flac = |name: &str, comment_len: u32| {
+            let mut body = 3u32.to_le_bytes().to_vec();
+            body.extend_from_slice(b"abc");
+            body.extend_from_slice(&1u32.to_le_bytes());
+            body.extend_from_slice(&comment_len.to_le_bytes());
+            body.extend_from_slice(b"TITLE=x");
+            let mut bytes = b"fLaC".to_vec();
+            bytes.push(0x80 | 4);
+            bytes.extend_from_slice(&(body.len() as u32).to_be_bytes()[1..]);
+            bytes.extend(body);
+            let path = dir.join(name);
+            std::fs::write(&path, bytes).unwrap();
+            path
+        };
+        let why = flac_blocks_fit(&flac("damaged.flac", 2_000_000_000)).unwrap_err();
+        assert!(why.contains("FLAC comment"), "{why}");
+        assert_eq!(flac_blocks_fit(&flac("fits.flac", 7)), Ok(()));
     }
 
     /// A version-0 `mvhd` / `mdhd` body with `scale` at its timescale's place.
