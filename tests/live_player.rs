@@ -773,10 +773,12 @@ fn a_flood_of_100000_osc_commands_is_counted_once_a_second_and_a_panic_after_it_
     assert_eq!(said, queue_full, "the lines add up to the count in the state");
     let (first, heard) = rec.take();
     let at = |frame: u32| frame.wrapping_sub(first) as f64 / RATE as f64;
-    // The bed plays on through the flood at its level (0.1 = -20 dB; 0.2 dB: the windows' edges).
+    // The bed plays on through the flood at its level (0.1 = -20 dB). 0.5 dB: the windows'
+    // edges, and up to three 256-frame cycles a non-real-time JACK dummy may lose on two cores
+    // this busy (-0.3 dB in 0.4 s); a bed stopped or set to another level is far outside it.
     for (from, to) in [(at(started) - 0.25, at(started)), (at(started), at(panic_sent))] {
         let level = level_db(&heard, RATE, 200.0, from, to.max(from + 0.05));
-        assert!((level - db(0.1)).abs() < 0.2, "the bed from {from:.2} to {to:.2} s: {level:.2} dB");
+        assert!((level - db(0.1)).abs() < 0.5, "the bed from {from:.2} to {to:.2} s: {level:.2} dB");
     }
     // The panic's 200 ms fade, a buffer and the reply's way later there is nothing left.
     let quiet = at(panic_sent) + 0.3;
