@@ -1,7 +1,7 @@
 //! Properties of the pure parts (#8), checked by proptest over inputs it makes and shrinks: the
 //! parsers that take what a network, a controller or a show file sends (SLIP, OSC, MIDI/MSC,
 //! times and timecodes) and the gain paths every sample goes through (ramps, fades, dB). A
-//! failing case is shrunk to its smallest form and its seed kept in `tests/properties.regressions`
+//! failing case is shrunk to its smallest form and its seed kept in `tests/properties.proptest-regressions`
 //! (commit it: proptest tries those first).
 
 use proptest::prelude::*;
@@ -40,7 +40,7 @@ fn blocks(n: usize, sizes: &[usize]) -> Vec<usize> {
 proptest! {
     #![proptest_config(ProptestConfig {
         cases: 512,
-        failure_persistence: Some(Box::new(FileFailurePersistence::WithSource("regressions"))),
+        failure_persistence: Some(Box::new(FileFailurePersistence::WithSource("proptest-regressions"))),
         ..ProptestConfig::default()
     })]
 
