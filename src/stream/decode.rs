@@ -614,7 +614,7 @@ pub fn mp4_tables_fit(path: &Path) -> Result<(), String> {
         return Ok(());
     }
     let header = if moov.get(..4) == Some(&[0, 0, 0, 1]) { 16 } else { 8 };
-    tables_fit(&moov[header.min(have)..], size.saturating_sub(header as u64), 0)
+    tables_fit(&moov[header.min(have)..], size.saturating_sub(header as u64), len, 0)
 }
 
 /// Checks a FLAC file's metadata blocks before symphonia reads them, for the same reason as
@@ -699,7 +699,7 @@ pub fn flac_blocks_fit(path: &Path) -> Result<(), String> {
 /// down to the sample tables (`trak/mdia/minf/stbl`, and `edts`, `dinf`, `udta`, `mvex`):
 /// every box must fit in its container (symphonia reserves a box's declared size for some of
 /// them before reading), and each table's entry count in its box.
-fn tables_fit(data: &[u8], declared_body: u64, depth: usize) -> Result<(), String> {
+fn tables_fit(data: &[u8], declared_body: u64, file_len: u64, depth: usize) -> Result<(), String> {
     let mut at = 0;
     while at + 8 <= data.len() && depth < 8 {
         let declared = u32::from_be_bytes(data[at..at + 4].try_into().unwrap_or_default()) as u64;
@@ -741,7 +741,23 @@ fn tables_fit(data: &[u8], declared_body: u64, depth: usize) -> Result<(), Strin
                 }
             }
         } else if matches!(&kind, b"trak" | b"mdia" | b"minf" | b"stbl" | b"edts" | b"dinf" | b"udta" | b"mvex") {
-            tables_fit(body, body_len, depth + 1)?;
+            tables_fit(body, body_len, file_len, depth + 1)?;
+        }
+        // Sample sizes: symphonia reserves each packet's size before reading it; none can be
+        // larger than the file.
+        if &kind == b"stsz" {
+            let sizes: Vec<u64> = match body.get(4..8) {
+                Some([0, 0, 0, 0]) => {
+                    body.get(12..).unwrap_or_default().chunks_exact(4).map(|c| be_u32(c) as u64).collect()
+                }
+                Some(constant) => vec![be_u32(constant) as u64],
+                None => Vec::new(),
+            };
+            if let Some(big) = sizes.into_iter().find(|&n| n > file_len) {
+                return Err(format!(
+                    "its MP4 says a sample of {big} bytes in a file of {file_len} (the file is damaged)"
+                ));
+            }
         }
         at = match at.checked_add(declared as usize) {
             Some(next) if declared <= usize::MAX as u64 => next,
@@ -749,6 +765,10 @@ fn tables_fit(data: &[u8], declared_body: u64, depth: usize) -> Result<(), Strin
         };
     }
     Ok(())
+}
+
+fn be_u32(b: &[u8]) -> u32 {
+    u32::from_be_bytes(b.try_into().unwrap_or_default())
 }
 
 /// The box at `at` in `data`: (type, body, offset of the next box).
@@ -861,6 +881,18 @@ mod tests {
         std::fs::write(dir.join("hdlr.m4a"), bytes).unwrap();
         let why = mp4_tables_fit(&dir.join("hdlr.m4a")).unwrap_err();
         assert!(why.contains("box 'hdlr' says 4211081216 bytes"), "{why}");
+        // A sample of 3 GB in a file of a few bytes (symphonia reserved it to read the packet).
+        let mut stsz = vec![0u8; 4];
+        stsz.extend_from_slice(&0u32.to_be_bytes());
+        stsz.extend_from_slice(&2u32.to_be_bytes());
+        stsz.extend_from_slice(&10u32.to_be_bytes());
+        stsz.extend_from_slice(&3_000_000_000u32.to_be_bytes());
+        let stbl = mp4_box(b"stbl", &mp4_box(b"stsz", &stsz));
+        let mut bytes = mp4_box(b"ftyp", b"M4A \0\0\0\0");
+        bytes.extend(mp4_box(b"moov", &mp4_box(b"trak", &mp4_box(b"mdia", &mp4_box(b"minf", &stbl)))));
+        std::fs::write(dir.join("stsz.m4a"), bytes).unwrap();
+        let why = mp4_tables_fit(&dir.join("stsz.m4a")).unwrap_err();
+        assert!(why.contains("a sample of 3000000000 bytes"), "{why}");
     }
 
     /// Found by the audio_file fuzz target: a Vorbis comment of 2 GB in a FLAC file had
