@@ -199,6 +199,7 @@ impl Decoded {
     fn open_inner(path: &Path) -> Result<Decoded, String> {
         mp4_tables_fit(path)?;
         flac_blocks_fit(path)?;
+        ogg_comments_fit(path)?;
         let file = File::open(path).map_err(|e| e.to_string())?;
         let mss = MediaSourceStream::new(Box::new(file), Default::default());
         let mut hint = Hint::new();
@@ -695,6 +696,61 @@ pub fn flac_blocks_fit(path: &Path) -> Result<(), String> {
     }
 }
 
+/// Checks an Ogg Vorbis file's comment header before symphonia reads it (it reserves each
+/// comment's declared length before reading it): every length must fit in the packet. The
+/// first packets are gathered from the first pages (at most 1 MB); not Ogg, another codec, or
+/// anything unexpected: nothing to check.
+pub fn ogg_comments_fit(path: &Path) -> Result<(), String> {
+    let Ok(file) = File::open(path) else { return Ok(()) };
+    let mut data = Vec::new();
+    if file.take(1 << 20).read_to_end(&mut data).is_err() || !data.starts_with(b"OggS") {
+        return Ok(());
+    }
+    // The packets of the first logical stream, in order, from its pages' segment tables.
+    let mut packets: Vec<Vec<u8>> = vec![Vec::new()];
+    let mut serial = None;
+    let mut at = 0;
+    while packets.len() < 3 && at + 27 <= data.len() && &data[at..at + 4] == b"OggS" {
+        let page_serial = &data[at + 14..at + 18];
+        let segments = data[at + 26] as usize;
+        let Some(table) = data.get(at + 27..at + 27 + segments) else { return Ok(()) };
+        let mut body = at + 27 + segments;
+        if *serial.get_or_insert(page_serial) == page_serial {
+            for &lace in table {
+                let Some(bytes) = data.get(body..body + lace as usize) else { return Ok(()) };
+                packets.last_mut().expect("one at least").extend_from_slice(bytes);
+                if lace < 255 {
+                    packets.push(Vec::new());
+                }
+                body += lace as usize;
+            }
+        } else {
+            body += table.iter().map(|&l| l as usize).sum::<usize>();
+        }
+        at = body;
+    }
+    // Vorbis: the comment header is the second packet, `\x03vorbis` then as in FLAC.
+    let Some(comment) = packets.get(1).filter(|p| p.starts_with(b"\x03vorbis")) else { return Ok(()) };
+    let body = &comment[7..];
+    let u32_at = |i: usize| body.get(i..i + 4).map(|x| u32::from_le_bytes(x.try_into().unwrap_or_default()) as usize);
+    let damaged = || Err("its Ogg Vorbis comments run past their packet (the file is damaged)".to_string());
+    let Some(vendor) = u32_at(0) else { return Ok(()) };
+    let mut i = 4usize.saturating_add(vendor);
+    if i > body.len() {
+        return damaged();
+    }
+    let Some(count) = u32_at(i) else { return Ok(()) };
+    i += 4;
+    for _ in 0..count {
+        let Some(n) = u32_at(i) else { return damaged() };
+        i = i.saturating_add(4).saturating_add(n);
+        if i > body.len() {
+            return damaged();
+        }
+    }
+    Ok(())
+}
+
 /// Walks the boxes of a container whose body is `declared` bytes (`data`: what of it was read)
 /// down to the sample tables (`trak/mdia/minf/stbl`, and `edts`, `dinf`, `udta`, `mvex`):
 /// every box must fit in its container (symphonia reserves a box's declared size for some of
@@ -918,6 +974,49 @@ mod tests {
         let why = flac_blocks_fit(&flac("damaged.flac", 2_000_000_000)).unwrap_err();
         assert!(why.contains("FLAC comment"), "{why}");
         assert_eq!(flac_blocks_fit(&flac("fits.flac", 7)), Ok(()));
+    }
+
+    /// The same for Ogg Vorbis: a comment declared at 2 GB in a comment packet of a few bytes
+    /// is refused; the packet is gathered across pages as symphonia does.
+    #[test]
+    fn an_ogg_vorbis_comment_longer_than_its_packet_is_refused() {
+        let dir = std::env::temp_dir().join(format!("segue-ogg-comments-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let page = |serial: u32, packets: &[&[u8]]| {
+            let mut table = Vec::new();
+            let mut body = Vec::new();
+            for p in packets {
+                table.extend(std::iter::repeat_n(255u8, p.len() / 255));
+                table.push((p.len() % 255) as u8);
+                body.extend_from_slice(p);
+            }
+            let mut page = b"OggS\0\0".to_vec();
+            page.extend_from_slice(&[0u8; 8]);
+            page.extend_from_slice(&serial.to_le_bytes());
+            page.extend_from_slice(&[0u8; 8]);
+            page.push(table.len() as u8);
+            page.extend(table);
+            page.extend(body);
+            page
+        };
+        let ogg = |name: &str, comment_len: u32| {
+            let ident = b"\x01vorbis identification".to_vec();
+            let mut comment = b"\x03vorbis".to_vec();
+            comment.extend_from_slice(&3u32.to_le_bytes());
+            comment.extend_from_slice(b"abc");
+            comment.extend_from_slice(&1u32.to_le_bytes());
+            comment.extend_from_slice(&comment_len.to_le_bytes());
+            comment.extend_from_slice(b"TITLE=x");
+            let mut bytes = page(7, &[&ident]);
+            bytes.extend(page(9, &[b"another stream"]));
+            bytes.extend(page(7, &[&comment, b"\x05vorbis setup"]));
+            let path = dir.join(name);
+            std::fs::write(&path, bytes).unwrap();
+            path
+        };
+        let why = ogg_comments_fit(&ogg("damaged.ogg", 2_000_000_000)).unwrap_err();
+        assert!(why.contains("Ogg Vorbis comments"), "{why}");
+        assert_eq!(ogg_comments_fit(&ogg("fits.ogg", 7)), Ok(()));
     }
 
     /// A version-0 `mvhd` / `mdhd` body with `scale` at its timescale's place.
