@@ -598,11 +598,15 @@ fn timescale(body: &[u8], v0: usize, v1: usize) -> Option<u64> {
 pub fn mp4_tables_fit(path: &Path) -> Result<(), String> {
     let Ok(mut file) = File::open(path) else { return Ok(()) };
     let Ok(len) = file.seek(SeekFrom::End(0)) else { return Ok(()) };
-    let mut head = [0u8; 8];
-    if file.seek(SeekFrom::Start(0)).is_err() || file.read_exact(&mut head).is_err() || &head[4..8] != b"ftyp" {
+    // symphonia's probe finds an `ftyp` anywhere in the first 1 MB (junk before it is skipped)
+    // and reads the boxes from there; so does this check. (Random bytes that happen to hold
+    // `ftyp` do not lead to a `moov`: nothing to check.)
+    let mut head = Vec::new();
+    if file.seek(SeekFrom::Start(0)).is_err() || (&mut file).take((1 << 20) + 8).read_to_end(&mut head).is_err() {
         return Ok(());
     }
-    let Some((at, size)) = find_box(&mut file, 0, len, b"moov") else { return Ok(()) };
+    let Some(start) = head.windows(4).skip(4).position(|w| w == b"ftyp").map(|p| p as u64) else { return Ok(()) };
+    let Some((at, size)) = find_box(&mut file, start, len, b"moov") else { return Ok(()) };
     if size > len - at {
         return Err(format!(
             "its MP4 index (moov) says {size} bytes where the file has {} (the file is damaged)",
