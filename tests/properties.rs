@@ -24,13 +24,13 @@ const RATES: [FrameRate; 6] = [
 ];
 const CURVES: [Curve; 3] = [Curve::Linear, Curve::EqualPower, Curve::SCurve];
 
-/// Splits `n` frames into blocks of the sizes `sizes` gives, cycling.
-fn blocks(n: usize, sizes: &[usize]) -> Vec<usize> {
-    let mut out = Vec::new();
+/// `n` gains made by `fill` in blocks of the sizes `sizes` gives, cycling.
+fn in_blocks(n: usize, sizes: &[usize], mut fill: impl FnMut(&mut [f32])) -> Vec<f32> {
+    let mut out = vec![0.0; n];
     let (mut done, mut i) = (0, 0);
     while done < n {
         let b = sizes[i % sizes.len()].min(n - done);
-        out.push(b);
+        fill(&mut out[done..done + b]);
         done += b;
         i += 1;
     }
@@ -136,12 +136,7 @@ proptest! {
         let one: Vec<f32> = (0..frames as usize + 10).map(|_| a.tick()).collect();
         let mut b = Ramp::new(from);
         b.set(to, frames);
-        let mut split = Vec::new();
-        for n in blocks(one.len(), &sizes) {
-            let mut buf = vec![0.0; n];
-            b.fill(&mut buf);
-            split.extend(buf);
-        }
+        let split = in_blocks(one.len(), &sizes, |buf| b.fill(buf));
         prop_assert_eq!(&one, &split);
         let (lo, hi) = (from.min(to), from.max(to));
         prop_assert!(one.iter().all(|g| *g >= lo && *g <= hi), "left [{}, {}]", lo, hi);
@@ -158,12 +153,7 @@ proptest! {
         let one: Vec<f32> = (0..frames as usize + 10).map(|_| a.tick()).collect();
         let mut b = Envelope::steady(from);
         b.fade_to(to, frames, CURVES[curve]);
-        let mut split = Vec::new();
-        for n in blocks(one.len(), &sizes) {
-            let mut buf = vec![0.0; n];
-            b.fill(&mut buf);
-            split.extend(buf);
-        }
+        let split = in_blocks(one.len(), &sizes, |buf| b.fill(buf));
         prop_assert_eq!(&one, &split);
         // 1e-6: the anchors' interpolation may round a hair past an end, never audibly.
         let (lo, hi) = (from.min(to) - 1e-6, from.max(to) + 1e-6);
