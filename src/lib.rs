@@ -12,6 +12,7 @@ pub mod app;
 pub mod control;
 pub mod deliver;
 pub mod engine;
+pub mod mix;
 pub mod plugin;
 pub mod render;
 pub mod show;

@@ -111,12 +111,12 @@ fn the_allocation_counter_does_see_an_allocation_inside_process() {
 /// its control side answering on this thread between callbacks as the player's loop does.
 #[test]
 fn the_live_players_audio_callback_never_allocates() {
-    use segue::app::audio::{AudioSide, ClockMap, Patch, TransportCmd};
+    use segue::app::audio::{AudioSide, ClockMap, Patch};
     use segue::control::chase::Chase;
+    use segue::control::transport::{own, TransportCmd};
     use segue::control::Controller;
     use segue::engine::Engine;
     use segue::stream::loader::{Loader, LoaderConfig};
-    use std::sync::atomic::AtomicU64;
     use std::sync::Arc;
 
     let file = segue::show::load(std::path::Path::new("presets/demo/show.json")).unwrap();
@@ -126,20 +126,20 @@ fn the_live_players_audio_callback_never_allocates() {
     let loader = Loader::spawn(LoaderConfig::live(rate), loader_ends);
     let mut controller = Controller::new(file, rate, ends, loader);
     let (to_desk, mut from_audio) = rtrb::RingBuffer::new(256);
-    let (mut transport, commands) = rtrb::RingBuffer::new(256);
+    let (commands, mut transport) = own(0);
     let patch = Patch::parse("main=1-2,bed=3-4,cues=5-6").unwrap();
     let clock = Arc::new(ClockMap::new(rate));
-    let mut side = AudioSide::new(engine, Chase::new(to_desk), patch, commands, clock, Arc::new(AtomicU64::new(0)));
+    let mut side = AudioSide::new(engine, Chase::new(to_desk), patch, commands, clock);
     let mut buffer = vec![0.0f32; 256 * 6];
     let before = violation_count();
     let mut peak = 0.0f32;
     for block in 0..1500 {
         match block {
-            10 => transport.push(TransportCmd::Play).unwrap(),
+            10 => transport.send(TransportCmd::Play).unwrap(),
             200 | 450 => controller.go(None).unwrap(),
-            600 => transport.push(TransportCmd::Locate(30 * rate as u64)).unwrap(),
-            1000 => transport.push(TransportCmd::Stop).unwrap(),
-            1150 => transport.push(TransportCmd::Play).unwrap(),
+            600 => transport.send(TransportCmd::Locate(30 * rate as u64)).unwrap(),
+            1000 => transport.send(TransportCmd::Stop).unwrap(),
+            1150 => transport.send(TransportCmd::Play).unwrap(),
             _ => {}
         }
         assert_no_alloc(|| side.fill(&mut buffer, 6));

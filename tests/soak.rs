@@ -218,11 +218,11 @@ fn a_long_random_run_of_commands_never_underruns_allocates_or_grows() {
 /// `cargo test --test soak` runs 20 s; `cargo xtask soak --real-time [SECONDS]` runs 180.
 #[test]
 fn a_real_time_run_on_the_jack_dummy_server_never_allocates_panics_or_grows() {
-    use segue::app::audio::{AudioSide, ClockMap, Patch, TransportCmd};
+    use segue::app::audio::{AudioSide, ClockMap, Patch};
     use segue::app::device::{self, DeviceOptions};
     use segue::control::chase::Chase;
     use segue::control::desk::Desk;
-    use std::sync::atomic::AtomicU64;
+    use segue::control::transport::{own, TransportCmd};
     use std::sync::Arc;
     use std::time::Duration;
 
@@ -243,10 +243,9 @@ fn a_real_time_run_on_the_jack_dummy_server_never_allocates_panics_or_grows() {
     let loader = Loader::spawn(LoaderConfig::live(RATE), loader_ends);
     let controller = segue::control::Controller::new(file, RATE, ends, loader);
     let (to_desk, from_audio) = rtrb::RingBuffer::new(256);
-    let (mut transport, commands) = rtrb::RingBuffer::new(256);
+    let (commands, mut transport) = own(0);
     let clock = Arc::new(ClockMap::new(RATE));
-    let published = Arc::new(AtomicU64::new(0));
-    let side = AudioSide::new(engine, Chase::new(to_desk), Patch::default(), commands, clock.clone(), published);
+    let side = AudioSide::new(engine, Chase::new(to_desk), Patch::default(), commands, clock.clone());
     let output = device::choose(&DeviceOptions {
         backend: Some("jack".into()),
         sample_rate: Some(RATE),
@@ -260,7 +259,7 @@ fn a_real_time_run_on_the_jack_dummy_server_never_allocates_panics_or_grows() {
     let stream = output.start(side, back_tx, errors_tx).expect("the output starts");
     let rec = jack_host::Recorder::start(&format!("cpal_client_{}_out:out_0", std::process::id()));
     let mut desk = Desk::new(controller, from_audio);
-    transport.push(TransportCmd::Play).unwrap();
+    transport.send(TransportCmd::Play).unwrap();
 
     let mut dice = Dice(0x2545_F491_4F6C_DD1D);
     let started = Instant::now();
@@ -296,7 +295,7 @@ fn a_real_time_run_on_the_jack_dummy_server_never_allocates_panics_or_grows() {
                 }
                 _ => {
                     last_locate = Some(Instant::now());
-                    transport.push(TransportCmd::Locate(dice.below(80) * RATE as u64)).map_err(|e| e.to_string())
+                    transport.send(TransportCmd::Locate(dice.below(80) * RATE as u64))
                 }
             };
             if std::env::var_os("SEGUE_SOAK_TRACE").is_some() {

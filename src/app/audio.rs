@@ -1,23 +1,16 @@
 //! The live player's audio callback (runs on the audio device's thread): owns the `Engine`,
-//! plays the player's own transport through `control::chase`, renders into its `Mix` and copies
-//! it to the device's channels through the output patch. Like the engine it never allocates,
+//! follows a transport (`control::transport`: the player's own, or any other `TransportSource`)
+//! through `control::chase`, renders into its `Mix` and copies it to the device's channels
+//! through the output patch. Like the engine it never allocates,
 //! locks, blocks or prints; everything it needs is built before the stream starts.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
-use crate::control::chase::{Chase, Pacing, Transport};
+use crate::control::chase::{Chase, Pacing};
+use crate::control::transport::{OwnTransport, TransportSource};
 use crate::engine::{Engine, Mix, PIECE};
-
-/// What the control side asks of the transport (through a wait-free queue).
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum TransportCmd {
-    Play,
-    Stop,
-    /// Move the playhead to this timeline frame (playing or not).
-    Locate(u64),
-}
 
 /// Which device channels (0-based) main, bed and cues go to; `None`: not patched.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -112,27 +105,13 @@ pub struct AudioSide {
     chase: Chase,
     mix: Mix,
     patch: Patch,
-    commands: rtrb::Consumer<TransportCmd>,
-    playing: bool,
-    position: u64,
+    transport: OwnTransport,
     clock: Arc<ClockMap>,
-    /// Where the transport is, for the control side (timeline frame; top bit: playing).
-    published: Arc<AtomicU64>,
 }
 
-/// The top bit of the published transport word: the transport plays.
-pub const PLAYING_BIT: u64 = 1 << 63;
-
 impl AudioSide {
-    pub fn new(
-        engine: Engine,
-        chase: Chase,
-        patch: Patch,
-        commands: rtrb::Consumer<TransportCmd>,
-        clock: Arc<ClockMap>,
-        published: Arc<AtomicU64>,
-    ) -> AudioSide {
-        AudioSide { engine, chase, mix: Mix::default(), patch, commands, playing: false, position: 0, clock, published }
+    pub fn new(engine: Engine, chase: Chase, patch: Patch, transport: OwnTransport, clock: Arc<ClockMap>) -> AudioSide {
+        AudioSide { engine, chase, mix: Mix::default(), patch, transport, clock }
     }
 
     /// Fills one device buffer: `data` interleaved with `channels` channels.
@@ -140,15 +119,8 @@ impl AudioSide {
         let channels = channels.max(1);
         let frames = data.len() / channels;
         self.clock.record(self.engine.clock(), Instant::now(), frames);
-        while let Ok(cmd) = self.commands.pop() {
-            match cmd {
-                TransportCmd::Play => self.playing = true,
-                TransportCmd::Stop => self.playing = false,
-                TransportCmd::Locate(position) => self.position = position,
-            }
-        }
+        let transport = self.transport.at_block();
         self.engine.poll();
-        let transport = Transport { playing: self.playing, position: Some(self.position), loop_start: None };
         self.chase.follow(&mut self.engine, transport, frames as u64, Pacing::RealTime);
         let mut done = 0;
         while done < frames {
@@ -171,11 +143,7 @@ impl AudioSide {
             }
             done += n;
         }
-        if self.playing {
-            self.position += frames as u64;
-        }
-        let word = self.position | if self.playing { PLAYING_BIT } else { 0 };
-        self.published.store(word, Ordering::Relaxed);
+        self.transport.advance(frames as u64);
     }
 }
 

@@ -1,7 +1,9 @@
 //! The operator console (ratatui on crossterm; drawn by the control loop on the main thread, keys
 //! read on a thread of their own and stamped on arrival): the cue list grouped by scene with the
 //! standby cue marked, each playing cue with its time played and left, the transport position
-//! and scene, meters for main, bed and cues, a status line and the keys.
+//! and scene, meters for main, bed and cues, a status line and the keys. It is the player's
+//! report sink with a terminal (`control::report::Sink`) and draws the state
+//! (`control::snapshot::Snapshot`); keys become commands like any remote's.
 
 use std::time::{Duration, Instant};
 
@@ -12,18 +14,18 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Gauge, List, ListItem, ListState, Paragraph, Wrap};
 use ratatui::DefaultTerminal;
 
-use crate::app::remote::Remote;
-use crate::control::cuelist::CueList;
-use crate::control::{Controller, Notice, Severity};
+use crate::control::command::Command;
+use crate::control::report::{Report, Sink};
+use crate::control::snapshot::{CueState, Snapshot};
+use crate::control::times;
+use crate::control::{Controller, Severity};
 use crate::engine::command::Level;
 use crate::engine::meters::MeterReading;
 
-/// What a key asks of the control loop.
+/// What a key asks of the player.
 #[derive(Debug, Clone, PartialEq)]
 pub enum KeyAction {
-    Remote(Remote),
-    /// Make this cue (engine cue index) the one GO fires next.
-    Standby(u32),
+    Command(Command),
     Quit,
 }
 
@@ -38,20 +40,8 @@ pub struct Rig {
     pub midi: bool,
 }
 
-/// Counts the status line shows.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Counts {
-    pub underruns: u64,
-    pub ignored_gos: u64,
-    pub osc_commands: u64,
-    pub midi_commands: u64,
-    pub buffer: u64,
-    /// OSC packets that were not OSC, and packets from outside `--osc-allow`.
-    pub osc_malformed: u64,
-    pub osc_refused: u64,
-    /// MIDI messages too long to copy or that found the queue full.
-    pub midi_dropped: u64,
-}
+/// How often the console redraws: about 30 frames a second.
+const FRAME: Duration = Duration::from_millis(33);
 
 /// Seconds a meter's peak mark holds before it falls back.
 const PEAK_HOLD: Duration = Duration::from_millis(1500);
@@ -63,7 +53,6 @@ pub struct Console {
     confirm_quit: bool,
     problem: Option<String>,
     rig: Rig,
-    levels: [f32; 3],
     /// Peak per bus (main, bed, cues) in dBFS and when it was last at least this high.
     peaks: [(f32, Instant); 3],
     /// Mean power per bus over about the last 300 ms (an RMS meter's integration), linear.
@@ -108,19 +97,11 @@ impl Console {
             confirm_quit: false,
             problem: None,
             rig,
-            levels: [0.0; 3],
             peaks: [(-120.0, now); 3],
             power: [0.0; 3],
             duck_db: 0.0,
             last_draw: now - Duration::from_secs(1),
             show_problems: Vec::new(),
-        }
-    }
-
-    /// Shows a notice's problem, if it is one (the cue list follows the events in the loop).
-    pub fn notice(&mut self, notice: &Notice) {
-        if notice.severity != Severity::Info {
-            self.problem = Some(notice.text.clone());
         }
     }
 
@@ -133,56 +114,58 @@ impl Console {
         self.show_problems = problems;
     }
 
-    /// What a key press means, over the cue list `cues`; `playing`: the transport plays.
-    pub fn key(&mut self, key: KeyEvent, controller: &Controller, cues: &CueList, playing: bool) -> Option<KeyAction> {
+    /// What a key press means, over the show as it is (`state`).
+    pub fn key(&mut self, key: KeyEvent, state: &Snapshot) -> Option<KeyAction> {
         if self.confirm_quit {
             self.confirm_quit = false;
             return matches!(key.code, KeyCode::Char('y') | KeyCode::Char('Y')).then_some(KeyAction::Quit);
         }
-        let level = |console: &mut Console, which: usize, step: f32| {
-            console.levels[which] = (console.levels[which] + step).clamp(-60.0, 12.0);
-            let bus = [Level::Master, Level::Bed, Level::Cues][which];
-            Some(KeyAction::Remote(Remote::Level(bus, console.levels[which])))
+        let command = |c: Command| Some(KeyAction::Command(c));
+        let level = |which: usize, step: f32| {
+            let db = (state.levels[which] + step).clamp(-60.0, 12.0);
+            command(Command::Level([Level::Master, Level::Bed, Level::Cues][which], db))
         };
         let scene_step = |step: i64| {
-            let n = controller.show().show.scenes.len() as i64;
-            let current = controller.current_scene().map_or(-1, |s| s as i64);
+            let n = state.scenes.len() as i64;
+            let current = state.scene.map_or(-1, |s| s as i64);
             let next = (current + step).clamp(0, n - 1);
-            controller.show().show.scenes.get(next as usize).map(|s| KeyAction::Remote(Remote::Scene(s.id.clone())))
+            state.scenes.get(next as usize).and_then(|s| command(Command::Scene(s.id.clone())))
         };
         match key.code {
-            KeyCode::Char(' ') => Some(KeyAction::Remote(Remote::Go)),
-            KeyCode::Enter => Some(KeyAction::Remote(if playing { Remote::StopTransport } else { Remote::Play })),
-            KeyCode::Home => Some(KeyAction::Remote(Remote::Locate(0.0))),
-            KeyCode::Esc | KeyCode::Char('p') => Some(KeyAction::Remote(Remote::Panic)),
+            KeyCode::Char(' ') => command(Command::Go),
+            KeyCode::Enter => command(if state.playing { Command::StopTransport } else { Command::Play }),
+            KeyCode::Home => command(Command::Locate(0.0)),
+            KeyCode::Esc | KeyCode::Char('p') => command(Command::Panic),
             KeyCode::Up | KeyCode::Down => {
-                let n: usize = cues.scenes.iter().map(|s| s.cues.len()).sum();
+                let n = state.cues().count();
                 if n == 0 {
                     return None;
                 }
                 self.cursor =
                     if key.code == KeyCode::Up { self.cursor.saturating_sub(1) } else { (self.cursor + 1).min(n - 1) };
-                let cue = self.cursor as u32;
-                controller.is_manual(cue).then_some(KeyAction::Standby(cue))
+                let cue = state.cue(self.cursor as u32)?;
+                if cue.manual {
+                    command(Command::Standby(cue.id.clone()))
+                } else {
+                    None
+                }
             }
-            KeyCode::Char('s') => {
-                cues.cue(self.cursor as u32).map(|c| KeyAction::Remote(Remote::StopCue(c.id.clone())))
-            }
+            KeyCode::Char('s') => state.cue(self.cursor as u32).and_then(|c| command(Command::StopCue(c.id.clone()))),
             KeyCode::Right => scene_step(1),
             KeyCode::Left => scene_step(-1),
-            KeyCode::Char('+') | KeyCode::Char('=') => level(self, 0, 1.0),
-            KeyCode::Char('-') => level(self, 0, -1.0),
-            KeyCode::Char('B') => level(self, 1, 1.0),
-            KeyCode::Char('b') => level(self, 1, -1.0),
-            KeyCode::Char('C') => level(self, 2, 1.0),
-            KeyCode::Char('c') => level(self, 2, -1.0),
+            KeyCode::Char('+') | KeyCode::Char('=') => level(0, 1.0),
+            KeyCode::Char('-') => level(0, -1.0),
+            KeyCode::Char('B') => level(1, 1.0),
+            KeyCode::Char('b') => level(1, -1.0),
+            KeyCode::Char('C') => level(2, 1.0),
+            KeyCode::Char('c') => level(2, -1.0),
             KeyCode::Char('?') => {
                 self.help = !self.help;
                 None
             }
-            KeyCode::Char('r') => Some(KeyAction::Remote(Remote::Reload)),
+            KeyCode::Char('r') => command(Command::Reload),
             KeyCode::Char('q') => {
-                if cues.playing().next().is_some() || playing {
+                if state.anything_playing() || state.playing {
                     self.confirm_quit = true;
                     None
                 } else {
@@ -212,37 +195,25 @@ impl Console {
         self.duck_db = reading.duck_db;
     }
 
-    /// Redraws if a frame's time (about 30 per second) has passed.
-    /// `reading`: the meters, `cue_levels` each playing cue's peak (`control::desk::Desk`).
-    #[allow(clippy::too_many_arguments)]
-    pub fn draw(
-        &mut self,
-        controller: &Controller,
-        cues: &CueList,
-        reading: &MeterReading,
-        cue_levels: &[(u32, f32)],
-        playing: bool,
-        position: u64,
-        counts: Counts,
-    ) {
+    /// Whether a frame's time (about 30 per second) has passed since the last drawing.
+    pub fn due(&self) -> bool {
+        self.last_draw.elapsed() >= FRAME
+    }
+
+    /// Draws the show as it is.
+    pub fn draw(&mut self, state: &Snapshot) {
         let now = Instant::now();
-        if now.duration_since(self.last_draw) < Duration::from_millis(33) {
-            return;
-        }
         self.last_draw = now;
-        self.meter(reading, now);
-        let rate = controller.sample_rate() as f64;
-        let clock = reading.clock;
-        let standby = controller.standby();
-        let current = controller.current_scene();
-        let show = controller.show().show.name.clone();
-        let scene_name = current.map(|s| controller.scene_id(s).to_string()).unwrap_or_else(|| "-".into());
+        self.meter(&state.meters, now);
+        let show = state.show.clone();
+        let scene_name = state.scene_id().unwrap_or("-").to_string();
+        let (playing, position) = (state.playing, state.position_secs());
+        let counts = state.counts;
         let console = &*self;
         let mut items: Vec<ListItem> = Vec::new();
         let mut selected = 0;
-        let mut index = 0u32;
-        for (s, scene) in cues.scenes.iter().enumerate() {
-            let here = current == Some(s as u32);
+        for (s, scene) in state.scenes.iter().enumerate() {
+            let here = state.scene == Some(s as u32);
             let title = if scene.name.is_empty() { scene.id.clone() } else { format!("{} ({})", scene.name, scene.id) };
             let style = if here {
                 Style::new().fg(Color::Cyan).add_modifier(Modifier::BOLD)
@@ -254,36 +225,29 @@ impl Console {
                 Span::styled(title, style),
             ])));
             for cue in &scene.cues {
-                if index as usize == console.cursor {
+                if cue.index as usize == console.cursor {
                     selected = items.len();
                 }
-                let mark = if standby == Some(index) { "GO> " } else { "    " };
-                let name = if cue.name.is_empty() { cue.id.clone() } else { cue.name.clone() };
-                let (state, style, times) = match cue.started {
-                    Some(at) => {
-                        let played = clock.saturating_sub(at) as f64 / rate;
-                        let left = cue
-                            .length
-                            .map_or("loop".to_string(), |l| format!("-{}", short_time((l - played).max(0.0))));
-                        ("PLAYING", Style::new().fg(Color::Green), format!("{} {left}", short_time(played)))
+                let mark = if state.standby == Some(cue.index) { "GO> " } else { "    " };
+                let name = cue.title();
+                let (word, style, when) = match cue.state {
+                    CueState::Playing => {
+                        let played = times::cue_time(cue.played.unwrap_or(0.0));
+                        let left = cue.left.map_or("loop".to_string(), |l| format!("-{}", times::cue_time(l)));
+                        ("PLAYING", Style::new().fg(Color::Green), format!("{played} {left}"))
                     }
-                    None if cue.ended => ("done", Style::new().fg(Color::DarkGray), String::new()),
-                    None => ("ready", Style::new(), cue.length.map_or("loop".into(), short_time)),
+                    CueState::Done => ("done", Style::new().fg(Color::DarkGray), String::new()),
+                    CueState::Ready => ("ready", Style::new(), cue.length.map_or("loop".into(), times::cue_time)),
                 };
                 // A playing cue's level: six cells over -48..0 dBFS.
-                let bar = match (cue.started, cue_levels.iter().find(|(c, _)| *c == index)) {
-                    (Some(_), Some(&(_, peak))) => level_bar(db(peak)),
-                    (Some(_), None) => level_bar(-120.0),
-                    _ => String::new(),
-                };
+                let bar = cue.level_db.map_or(String::new(), level_bar);
                 items.push(ListItem::new(Line::from(vec![
                     Span::styled(mark, Style::new().fg(Color::Yellow).add_modifier(Modifier::BOLD)),
-                    Span::styled(format!("{state:<8}"), style),
+                    Span::styled(format!("{word:<8}"), style),
                     Span::raw(format!("{name:<20.20} ")),
-                    Span::styled(format!("{times:<15}"), style),
+                    Span::styled(format!("{when:<15}"), style),
                     Span::styled(bar, Style::new().fg(Color::Green)),
                 ])));
-                index += 1;
             }
         }
         let peaks = console.peaks;
@@ -293,7 +257,7 @@ impl Console {
         let confirm = console.confirm_quit;
         let problem = console.problem.clone().unwrap_or_default();
         let rig = console.rig.clone();
-        let levels = console.levels;
+        let levels = state.levels;
         let show_problems = console.show_problems.clone();
         let mut list_state = ListState::default().with_selected(Some(selected));
         let _ = self.terminal.draw(|frame| {
@@ -306,7 +270,7 @@ impl Console {
             let header = Line::from(vec![
                 Span::styled(" Segue ", Style::new().bg(Color::Blue).fg(Color::White).add_modifier(Modifier::BOLD)),
                 Span::raw(format!(" {show}  ")),
-                Span::styled(clock_text(position as f64 / rate), Style::new().add_modifier(Modifier::BOLD)),
+                Span::styled(times::position(position), Style::new().add_modifier(Modifier::BOLD)),
                 Span::raw(format!("  {transport}  scene {scene_name}")),
             ]);
             frame.render_widget(Paragraph::new(header), rows[0]);
@@ -356,26 +320,27 @@ impl Console {
                 let text = format!("M{:+.0} B{:+.0} C{:+.0} dB", levels[0], levels[1], levels[2]);
                 frame.render_widget(Paragraph::new(text), *r);
             }
+            let (osc, midi) = (counts.remote.osc.unwrap_or_default(), counts.remote.midi.unwrap_or_default());
             let status = format!(
                 "{} {} {} kHz/{} | underruns {} | ignored GO {} | OSC {} | MIDI {}",
                 rig.backend,
                 rig.device,
                 rig.rate as f64 / 1000.0,
-                counts.buffer,
+                counts.buffer.unwrap_or(0),
                 counts.underruns,
-                counts.ignored_gos,
+                counts.taken.ignored_gos,
                 // Port, then the commands taken: "53000:3", and what was not taken, if any.
                 match rig.osc.as_deref() {
                     Some(o) => format!(
                         "{}:{}{}",
                         o.rsplit_once(':').map_or(o, |(_, port)| port),
-                        counts.osc_commands,
-                        not_taken(&[(counts.osc_malformed, "bad"), (counts.osc_refused, "refused")])
+                        counts.taken.osc_commands,
+                        not_taken(&[(osc.malformed, "bad"), (osc.refused, "refused")])
                     ),
                     None => "off".into(),
                 },
                 if rig.midi {
-                    format!("{}{}", counts.midi_commands, not_taken(&[(counts.midi_dropped, "dropped")]))
+                    format!("{}{}", counts.taken.midi_commands, not_taken(&[(midi.dropped, "dropped")]))
                 } else {
                     "off".into()
                 },
@@ -420,16 +385,29 @@ fn level_bar(db: f32) -> String {
     format!("{}{}", "\u{2588}".repeat(full), "\u{2591}".repeat(6 - full))
 }
 
-/// A cue's time as `M:SS.s`.
-fn short_time(secs: f64) -> String {
-    let tenths = (secs.max(0.0) * 10.0).round() as u64;
-    format!("{}:{:02}.{}", tenths / 600, tenths / 10 % 60, tenths % 10)
-}
+impl Sink for Console {
+    fn report(&mut self, _controller: &Controller, report: Report<'_>) {
+        match report {
+            Report::Notice(notice) if notice.severity != Severity::Info => self.problem(&notice.text),
+            Report::Problem(text) | Report::MidiConnected(text) | Report::ShowChanged(text) => self.problem(text),
+            Report::OutputBack(text) => self.problem(text),
+            Report::ShowInvalid(problems) => self.show_problems(problems.to_vec()),
+            Report::ShowReloaded { text, .. } => {
+                self.show_problems(Vec::new());
+                self.problem(text);
+            }
+            // Shown by drawing the state; the loss is said by the problem that follows it.
+            Report::Opened(_) | Report::Command(_) | Report::Notice(_) | Report::State(_) | Report::OutputLost(_) => {}
+        }
+    }
 
-/// Timeline seconds as `HH:MM:SS.mmm`.
-pub fn clock_text(secs: f64) -> String {
-    let ms = (secs.max(0.0) * 1000.0).round() as u64;
-    format!("{:02}:{:02}:{:02}.{:03}", ms / 3_600_000, ms / 60_000 % 60, ms / 1000 % 60, ms % 1000)
+    fn wants_state(&self) -> bool {
+        self.due()
+    }
+
+    fn show(&mut self, state: &Snapshot) {
+        self.draw(state);
+    }
 }
 
 impl Drop for Console {

@@ -12,8 +12,10 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use crate::app::remote::{Remote, Request, Requests, Source};
-use crate::control::midi::{self, MidiCommand, MidiMap, Msc, StampClock};
+#[cfg(test)]
+use crate::control::command::Command;
+use crate::control::command::{Request, Requests, Source};
+use crate::control::midi::{self, MidiMap, StampClock};
 
 /// The longest message the JACK callback copies (an MSC message is a few dozen bytes).
 const MAX_MESSAGE: usize = 128;
@@ -234,28 +236,11 @@ fn alsa_connect(
     Ok((name, connection))
 }
 
-/// A MIDI message as a request for the control loop.
+/// A MIDI message as a request for the control loop (what it means: `control::midi`).
 fn request(bytes: &[u8], map: &MidiMap, arrived: Instant) -> Option<Request> {
-    let command = midi::decode(bytes, map)?;
-    let (remote, address) = match command {
-        MidiCommand::Go => (Remote::Go, format!("midi note {} (GO)", map.go_note)),
-        MidiCommand::Panic => (Remote::Panic, format!("midi note {} (panic)", map.panic_note)),
-        MidiCommand::Note(n) => (Remote::Note(n), format!("midi note {n}")),
-        MidiCommand::Program(p) => (Remote::Program(p), format!("midi program {p}")),
-        MidiCommand::Msc(msc) => {
-            let address = msc.describe();
-            let remote = match msc {
-                Msc::Go(Some(q)) => Remote::GoNumber(q),
-                Msc::Go(None) => Remote::Go,
-                Msc::Stop(Some(q)) => Remote::StopNumber(q),
-                Msc::Stop(None) => Remote::StopShow,
-                Msc::Resume => Remote::Play,
-                Msc::AllOff => Remote::Panic,
-            };
-            (remote, address)
-        }
-    };
-    Some(Request { remote, address, arrived, source: Source::Midi })
+    let message = midi::decode(bytes, map)?;
+    let address = message.describe(map);
+    Some(Request { command: message.command(), address, arrived, source: Source::Midi, reply: None })
 }
 
 fn run(
@@ -443,16 +428,16 @@ mod tests {
     fn msc_and_notes_become_the_players_requests() {
         let map = MidiMap { go_note: 12, panic_note: 13, msc_device: 1 };
         let now = Instant::now();
-        let r = |bytes: &[u8]| request(bytes, &map, now).map(|r| (r.remote, r.address));
-        assert_eq!(r(&[0x90, 12, 90]), Some((Remote::Go, "midi note 12 (GO)".into())));
-        assert_eq!(r(&[0x90, 60, 90]), Some((Remote::Note(60), "midi note 60".into())));
-        assert_eq!(r(&[0xC0, 2]), Some((Remote::Program(2), "midi program 2".into())));
+        let r = |bytes: &[u8]| request(bytes, &map, now).map(|r| (r.command, r.address));
+        assert_eq!(r(&[0x90, 12, 90]), Some((Command::Go, "midi note 12 (GO)".into())));
+        assert_eq!(r(&[0x90, 60, 90]), Some((Command::Note(60), "midi note 60".into())));
+        assert_eq!(r(&[0xC0, 2]), Some((Command::Program(2), "midi program 2".into())));
         let msc = |command, q| midi::msc_message(1, midi::MSC_FORMAT_SOUND, command, q);
-        assert_eq!(r(&msc(0x01, Some("5"))), Some((Remote::GoNumber("5".into()), "MSC GO 5".into())));
-        assert_eq!(r(&msc(0x01, None)).map(|x| x.0), Some(Remote::Go));
-        assert_eq!(r(&msc(0x02, None)).map(|x| x.0), Some(Remote::StopShow));
-        assert_eq!(r(&msc(0x02, Some("5"))).map(|x| x.0), Some(Remote::StopNumber("5".into())));
-        assert_eq!(r(&msc(0x03, None)).map(|x| x.0), Some(Remote::Play));
-        assert_eq!(r(&msc(0x08, None)).map(|x| x.0), Some(Remote::Panic));
+        assert_eq!(r(&msc(0x01, Some("5"))), Some((Command::GoNumber("5".into()), "MSC GO 5".into())));
+        assert_eq!(r(&msc(0x01, None)).map(|x| x.0), Some(Command::Go));
+        assert_eq!(r(&msc(0x02, None)).map(|x| x.0), Some(Command::StopShow));
+        assert_eq!(r(&msc(0x02, Some("5"))).map(|x| x.0), Some(Command::StopNumber("5".into())));
+        assert_eq!(r(&msc(0x03, None)).map(|x| x.0), Some(Command::Play));
+        assert_eq!(r(&msc(0x08, None)).map(|x| x.0), Some(Command::Panic));
     }
 }

@@ -1,8 +1,9 @@
 //! OSC remote control over UDP and TCP on the same port (threads of its own: one for UDP, one
 //! accepting TCP connections, one per connection). TCP streams are SLIP-framed (OSC 1.1, as QLab
-//! sends them). Packets are decoded into `Remote` commands for the control loop, stamped on
-//! arrival; malformed packets and senders outside the allowed network are counted and dropped.
-//! Replies go back from the control loop (`remote::reply`).
+//! sends them). Packets are decoded into the operator's `Command`s (`control::command`) for the
+//! control loop, stamped on arrival; malformed packets and senders outside the allowed network
+//! are counted and dropped. Each request carries its way back (`ReplyTo`): the dispatcher's reply
+//! goes to the UDP sender, or down the TCP connection it came on.
 
 use std::io::Read;
 use std::net::{IpAddr, SocketAddr, TcpListener, TcpStream, UdpSocket};
@@ -13,7 +14,9 @@ use std::time::{Duration, Instant};
 
 use rosc::{OscMessage, OscPacket, OscType};
 
-use crate::app::remote::{reply, Remote, ReplyTo, Request, Requests, Source};
+use crate::control::command::{Arg, Command, ReplyTo, Request, Requests, Source};
+use crate::control::dispatch::Reply;
+#[cfg(test)]
 use crate::engine::command::Level;
 
 /// Bundles one packet may hold, nested or not.
@@ -28,53 +31,47 @@ const TCP_WRITE_TIMEOUT: Duration = Duration::from_secs(2);
 /// Replies queued for one TCP connection.
 const REPLY_QUEUE: usize = 64;
 
-/// Reads an OSC message as a command.
-pub fn parse(msg: &OscMessage) -> Result<Remote, String> {
-    let parts: Vec<&str> = msg.addr.trim_start_matches('/').split('/').collect();
-    let number = |args: &[OscType]| -> Result<f64, String> {
-        match args.first() {
-            Some(OscType::Float(v)) => Ok(*v as f64),
-            Some(OscType::Double(v)) => Ok(*v),
-            Some(OscType::Int(v)) => Ok(*v as f64),
-            Some(OscType::Long(v)) => Ok(*v as f64),
-            Some(OscType::String(s)) => s.trim().parse().map_err(|_| format!("\"{s}\" is not a number")),
-            _ => Err("expects a number argument".into()),
+/// Reads an OSC message as a command (`control::command::Command::parse`).
+pub fn parse(msg: &OscMessage) -> Result<Command, String> {
+    let args: Vec<Arg> = msg
+        .args
+        .iter()
+        .map(|a| match a {
+            OscType::Float(v) => Arg::Number(*v as f64),
+            OscType::Double(v) => Arg::Number(*v),
+            OscType::Int(v) => Arg::Number(*v as f64),
+            OscType::Long(v) => Arg::Number(*v as f64),
+            OscType::String(s) => Arg::Text(s.clone()),
+            other => Arg::Text(format!("{other:?}")),
+        })
+        .collect();
+    Command::parse(&msg.addr, &args)
+}
+
+/// `/segue/reply{address}` with the reply in one string: `ok`, `error: ...`, or the state as
+/// JSON.
+pub fn reply_packet(address: &str, reply: &Reply) -> Option<Vec<u8>> {
+    let msg = OscMessage { addr: format!("/segue/reply{address}"), args: vec![OscType::String(reply.text())] };
+    rosc::encoder::encode(&OscPacket::Message(msg)).ok()
+}
+
+/// Replies to a UDP sender, from the server's socket.
+fn udp_reply(socket: Arc<UdpSocket>, peer: SocketAddr) -> ReplyTo {
+    ReplyTo::new(move |address, reply| {
+        if let Some(bytes) = reply_packet(address, reply) {
+            let _ = socket.send_to(&bytes, peer);
         }
-    };
-    let remote = match parts.as_slice() {
-        ["segue", "go"] => Remote::Go,
-        ["segue", "stop"] => Remote::StopAll,
-        ["segue", "panic"] => Remote::Panic,
-        ["segue", "state"] => Remote::State,
-        ["segue", "reload"] => Remote::Reload,
-        ["segue", "cue", id, "start"] => Remote::StartCue(id.to_string()),
-        ["segue", "cue", id, "stop"] => Remote::StopCue(id.to_string()),
-        ["segue", "scene", id] => Remote::Scene(id.to_string()),
-        ["segue", "level", bus] => {
-            let level = match *bus {
-                "master" => Level::Master,
-                "bed" => Level::Bed,
-                "cues" => Level::Cues,
-                other => return Err(format!("\"{other}\" is not a level: master, bed or cues")),
-            };
-            let db = number(&msg.args)?;
-            if !db.is_finite() {
-                return Err("the level must be a finite number of dB".into());
-            }
-            Remote::Level(level, db as f32)
+    })
+}
+
+/// Replies down a TCP connection: to its writer thread, SLIP-framed; a peer that does not read
+/// loses replies once its queue is full, and never holds up the control loop.
+fn tcp_reply(writer: crossbeam_channel::Sender<Vec<u8>>) -> ReplyTo {
+    ReplyTo::new(move |address, reply| {
+        if let Some(bytes) = reply_packet(address, reply) {
+            let _ = writer.try_send(slip_encode(&bytes));
         }
-        ["segue", "transport", "play"] => Remote::Play,
-        ["segue", "transport", "stop"] => Remote::StopTransport,
-        ["segue", "transport", "locate"] => {
-            let secs = number(&msg.args)?;
-            if !secs.is_finite() || secs < 0.0 {
-                return Err("the position must be seconds, 0 or more".into());
-            }
-            Remote::Locate(secs)
-        }
-        _ => return Err(format!("\"{}\" is not a Segue address", msg.addr)),
-    };
-    Ok(remote)
+    })
 }
 
 /// Every message in a packet, bundles opened, at most `depth` bundles deep.
@@ -156,7 +153,7 @@ impl OscServer {
             TcpListener::bind(local).map_err(|e| format!("cannot listen for OSC over TCP on {local}: {e}"))?;
         listener.set_nonblocking(true).map_err(|e| e.to_string())?;
         socket.set_read_timeout(Some(Duration::from_millis(50))).map_err(|e| e.to_string())?;
-        let reader = socket.try_clone().map_err(|e| e.to_string())?;
+        let reader = Arc::new(socket.try_clone().map_err(|e| e.to_string())?);
         let counts = Arc::new(OscCounts::default());
         let stop = Arc::new(AtomicBool::new(false));
         let allow = Arc::new(allow);
@@ -173,8 +170,8 @@ impl OscServer {
                             c.refused.fetch_add(1, Ordering::Relaxed);
                             continue;
                         }
-                        let to = ReplyTo::Udp(from);
-                        if !take_packet(&buf[..n], arrived, &to, &reader, &c, &requests) {
+                        let to = udp_reply(reader.clone(), from);
+                        if !take_packet(&buf[..n], arrived, &to, Source::Osc, &c, &requests) {
                             return;
                         }
                     }
@@ -182,10 +179,10 @@ impl OscServer {
                 .map_err(|e| e.to_string())?
         };
         let tcp = {
-            let (c, s, udp) = (counts.clone(), stop.clone(), socket.try_clone().map_err(|e| e.to_string())?);
+            let (c, s) = (counts.clone(), stop.clone());
             std::thread::Builder::new()
                 .name("segue-osc-tcp".into())
-                .spawn(move || accept(listener, &allow, &c, &s, &udp, &requests))
+                .spawn(move || accept(listener, &allow, &c, &s, &requests))
                 .map_err(|e| e.to_string())?
         };
         Ok(OscServer { socket, local, counts, stop, threads: vec![udp, tcp] })
@@ -193,7 +190,7 @@ impl OscServer {
 }
 
 /// One message of a packet: its address, and its command or why it is not one.
-pub type Addressed = (String, Result<Remote, String>);
+pub type Addressed = (String, Result<Command, String>);
 
 /// The commands of one OSC packet (bundles opened), each with its address: a message that is
 /// not a Segue command gives its error. Err: the packet is not OSC, or is nested deeper than a
@@ -217,7 +214,7 @@ fn take_packet(
     bytes: &[u8],
     arrived: Instant,
     to: &ReplyTo,
-    udp: &UdpSocket,
+    source: Source,
     counts: &OscCounts,
     requests: &Requests,
 ) -> bool {
@@ -225,16 +222,16 @@ fn take_packet(
         counts.malformed.fetch_add(1, Ordering::Relaxed);
         return true;
     };
-    for (address, remote) in list {
+    for (address, command) in list {
         counts.received.fetch_add(1, Ordering::Relaxed);
-        let remote = match remote {
-            Ok(r) => r,
+        let command = match command {
+            Ok(c) => c,
             Err(e) => {
-                let _ = reply(udp, to, &address, &format!("error: {e}"));
+                to.send(&address, &Reply::Error(e));
                 continue;
             }
         };
-        if requests.send(Request { remote, address, arrived, source: Source::Osc(to.clone()) }).is_err() {
+        if requests.send(Request { command, address, arrived, source, reply: Some(to.clone()) }).is_err() {
             return false;
         }
     }
@@ -247,7 +244,6 @@ fn accept(
     allow: &Arc<Vec<(IpAddr, u8)>>,
     counts: &Arc<OscCounts>,
     stop: &Arc<AtomicBool>,
-    udp: &UdpSocket,
     requests: &Requests,
 ) {
     let open = Arc::new(AtomicUsize::new(0));
@@ -268,14 +264,13 @@ fn accept(
             .and_then(|_| stream.set_read_timeout(Some(Duration::from_millis(100))))
             .and_then(|_| stream.set_write_timeout(Some(TCP_WRITE_TIMEOUT)))
             .and_then(|_| stream.set_nodelay(true));
-        let Ok(udp) = udp.try_clone() else { continue };
         if setup.is_err() {
             continue;
         }
         let (c, stop, requests, serving) = (counts.clone(), stop.clone(), requests.clone(), open.clone());
         open.fetch_add(1, Ordering::Relaxed);
         let served = std::thread::Builder::new().name("segue-osc-conn".into()).spawn(move || {
-            serve(stream, &udp, &c, &stop, &requests);
+            serve(stream, &c, &stop, &requests);
             serving.fetch_sub(1, Ordering::Relaxed);
         });
         if served.is_err() {
@@ -286,7 +281,7 @@ fn accept(
 }
 
 /// Reads SLIP frames from one TCP peer until it hangs up (or the server stops).
-fn serve(stream: TcpStream, udp: &UdpSocket, counts: &OscCounts, stop: &AtomicBool, requests: &Requests) {
+fn serve(stream: TcpStream, counts: &OscCounts, stop: &AtomicBool, requests: &Requests) {
     // Replies are written by a thread of the connection's own, so a peer that does not read
     // blocks nobody; the queue holds a few, then replies are dropped.
     let (replies, outgoing) = crossbeam_channel::bounded::<Vec<u8>>(REPLY_QUEUE);
@@ -303,7 +298,7 @@ fn serve(stream: TcpStream, udp: &UdpSocket, counts: &OscCounts, stop: &AtomicBo
         });
     }
     let mut stream = stream;
-    let to = ReplyTo::Tcp(replies);
+    let to = tcp_reply(replies);
     let mut frames = SlipDecoder::default();
     let mut buf = [0u8; 4096];
     while !stop.load(Ordering::Relaxed) {
@@ -316,7 +311,7 @@ fn serve(stream: TcpStream, udp: &UdpSocket, counts: &OscCounts, stop: &AtomicBo
         let arrived = Instant::now();
         for byte in &buf[..n] {
             match frames.push(*byte) {
-                Some(Ok(frame)) if !take_packet(&frame, arrived, &to, udp, counts, requests) => return,
+                Some(Ok(frame)) if !take_packet(&frame, arrived, &to, Source::OscTcp, counts, requests) => return,
                 Some(Ok(_)) | None => {}
                 Some(Err(())) => {
                     counts.malformed.fetch_add(1, Ordering::Relaxed);
@@ -418,10 +413,10 @@ mod tests {
 
     #[test]
     fn osc_addresses_read_as_commands_and_bad_ones_say_why() {
-        assert_eq!(parse(&msg("/segue/go", vec![])), Ok(Remote::Go));
-        assert_eq!(parse(&msg("/segue/cue/theme/start", vec![])), Ok(Remote::StartCue("theme".into())));
-        assert_eq!(parse(&msg("/segue/level/bed", vec![OscType::Float(-6.0)])), Ok(Remote::Level(Level::Bed, -6.0)));
-        assert_eq!(parse(&msg("/segue/transport/locate", vec![OscType::Int(12)])), Ok(Remote::Locate(12.0)));
+        assert_eq!(parse(&msg("/segue/go", vec![])), Ok(Command::Go));
+        assert_eq!(parse(&msg("/segue/cue/theme/start", vec![])), Ok(Command::StartCue("theme".into())));
+        assert_eq!(parse(&msg("/segue/level/bed", vec![OscType::Float(-6.0)])), Ok(Command::Level(Level::Bed, -6.0)));
+        assert_eq!(parse(&msg("/segue/transport/locate", vec![OscType::Int(12)])), Ok(Command::Locate(12.0)));
         assert!(parse(&msg("/segue/level/drums", vec![OscType::Float(0.0)])).unwrap_err().contains("not a level"));
         assert!(parse(&msg("/segue/level/bed", vec![])).unwrap_err().contains("number"));
         assert!(parse(&msg("/other/go", vec![])).unwrap_err().contains("not a Segue address"));
@@ -453,11 +448,11 @@ mod tests {
             packet.extend_from_slice(&[0, 0, 0, 0, 0, 0, 0, 1]);
             packet.extend_from_slice(&[0, 0, 0, 0]);
         }
-        let (tx, rx) = crate::app::remote::requests();
-        let udp = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let (tx, rx) = crate::control::command::requests();
+        let udp = Arc::new(UdpSocket::bind("127.0.0.1:0").unwrap());
         let counts = OscCounts::default();
-        let to = ReplyTo::Udp(udp.local_addr().unwrap());
-        assert!(take_packet(&packet, Instant::now(), &to, &udp, &counts, &tx));
+        let to = udp_reply(udp.clone(), udp.local_addr().unwrap());
+        assert!(take_packet(&packet, Instant::now(), &to, Source::Osc, &counts, &tx));
         assert_eq!(counts.malformed.load(Ordering::Relaxed), 1);
         assert!(rx.normal.try_recv().is_err() && rx.urgent.try_recv().is_err());
     }

@@ -25,6 +25,18 @@ pub struct SceneRow {
     pub cues: Vec<CueRow>,
 }
 
+impl CueRow {
+    /// Seconds played at engine frame `now` (rate `rate`), while it plays.
+    pub fn played(&self, now: u64, rate: u32) -> Option<f64> {
+        self.started.map(|at| now.saturating_sub(at) as f64 / rate.max(1) as f64)
+    }
+
+    /// Seconds left after `played` (`None` for a loop).
+    pub fn left(&self, played: f64) -> Option<f64> {
+        self.length.map(|l| (l - played).max(0.0))
+    }
+}
+
 /// The cue list: scenes in show order, cues in GO order (the flat order of all cues is the
 /// engine's cue index).
 #[derive(Debug, Clone, Default, PartialEq)]

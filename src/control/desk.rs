@@ -28,6 +28,8 @@ pub struct Desk {
     /// What the transport did since the front end last took them (`TransportMsg::Rolled` and
     /// `Halted`), for a performance log.
     pub moves: Vec<TransportMsg>,
+    /// Underruns and late starts since the desk started.
+    pub underruns: u64,
     transport: rtrb::Consumer<TransportMsg>,
     meters: MeterReading,
     meters_read: Option<Instant>,
@@ -42,6 +44,7 @@ impl Desk {
             cues,
             cue_levels: Vec::with_capacity(64),
             moves: Vec::new(),
+            underruns: 0,
             transport,
             meters: MeterReading::default(),
             meters_read: None,
@@ -68,6 +71,7 @@ impl Desk {
         let mut taken = self.controller.poll();
         for notice in &taken {
             match &notice.event {
+                Some(Event::Underrun { .. } | Event::LateStart { .. }) => self.underruns += 1,
                 Some(Event::ProgramLoaded { .. }) => self.cues = CueList::new(self.controller.show()),
                 Some(event) => self.cues.observe(event),
                 None => {}
@@ -88,11 +92,23 @@ impl Desk {
         self.meters
     }
 
+    /// The meters as last read (`meters` reads them).
+    pub fn last_meters(&self) -> MeterReading {
+        self.meters
+    }
+
     /// Replaces the show (the old one's voices fade out with the de-click); the cue list is the
-    /// new show's at once.
+    /// new show's at once. The operator's place stays: the standby cue, by id, if the new show
+    /// still has it as a GO cue.
     pub fn load(&mut self, file: ShowFile) {
+        let standby = self.controller.standby().map(|c| self.controller.cue_id(c).to_string());
         self.controller.load(file);
         self.cues = CueList::new(self.controller.show());
+        if let Some(cue) = standby.and_then(|id| self.controller.cue_index(&id).ok()) {
+            if self.controller.is_manual(cue) {
+                let _ = self.controller.set_standby(cue);
+            }
+        }
     }
 
     /// Whether any cue is playing.

@@ -11,6 +11,7 @@
 
 use std::time::{Duration, Instant};
 
+use crate::control::command::Command;
 use crate::engine::command::Action;
 
 /// MSC command format "general sound".
@@ -81,6 +82,34 @@ impl Msc {
 }
 
 impl MidiCommand {
+    /// The operator command it is, for a front end that carries MIDI out on its control loop
+    /// (the live player: stamped on arrival, scheduled one buffer later, as keys and OSC are).
+    pub fn command(&self) -> Command {
+        match self {
+            MidiCommand::Go => Command::Go,
+            MidiCommand::Panic => Command::Panic,
+            MidiCommand::Note(n) => Command::Note(*n),
+            MidiCommand::Program(p) => Command::Program(*p),
+            MidiCommand::Msc(Msc::Go(Some(q))) => Command::GoNumber(q.clone()),
+            MidiCommand::Msc(Msc::Go(None)) => Command::Go,
+            MidiCommand::Msc(Msc::Stop(Some(q))) => Command::StopNumber(q.clone()),
+            MidiCommand::Msc(Msc::Stop(None)) => Command::StopShow,
+            MidiCommand::Msc(Msc::Resume) => Command::Play,
+            MidiCommand::Msc(Msc::AllOff) => Command::Panic,
+        }
+    }
+
+    /// How a log names the message: "midi note 12 (GO)", "MSC GO 5".
+    pub fn describe(&self, map: &MidiMap) -> String {
+        match self {
+            MidiCommand::Go => format!("midi note {} (GO)", map.go_note),
+            MidiCommand::Panic => format!("midi note {} (panic)", map.panic_note),
+            MidiCommand::Note(n) => format!("midi note {n}"),
+            MidiCommand::Program(p) => format!("midi program {p}"),
+            MidiCommand::Msc(msc) => msc.describe(),
+        }
+    }
+
     /// The engine action of a note or a program change, which a front end schedules on the
     /// message's own frame. MSC needs the controller (cue numbers) and the front end's
     /// transport: `None`.

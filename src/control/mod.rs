@@ -7,11 +7,17 @@
 //! note-triggered cues, and anything asked for explicitly.
 
 pub mod chase;
+pub mod command;
 pub mod compile;
 pub mod cuelist;
 pub mod desk;
+pub mod dispatch;
 pub mod midi;
+pub mod report;
+pub mod snapshot;
 pub mod timeline;
+pub mod times;
+pub mod transport;
 
 use std::collections::BTreeSet;
 use std::fmt;
@@ -560,7 +566,7 @@ impl Controller {
     }
 
     fn describe(&self, event: Event) -> Option<Notice> {
-        let time = |at: u64| format_time(at as f64 / self.rate as f64);
+        let time = |at: u64| times::event_time(at as f64 / self.rate as f64);
         let clip_name = |clip: u32| self.clip_names.get(clip as usize).cloned().unwrap_or_else(|| "a clip".into());
         let (severity, at, text) = match event {
             Event::CueStarted { cue, at } => {
@@ -718,16 +724,5 @@ fn problem_text(problem: Problem) -> &'static str {
         Problem::NoFreeVoice => "every voice is busy",
         Problem::ScheduleFull => "too many commands are waiting for their time",
         Problem::Unknown => "it is not in the loaded show",
-    }
-}
-
-/// Seconds as `MM:SS.mmm` (or `H:MM:SS.mmm` past an hour).
-pub fn format_time(secs: f64) -> String {
-    let ms = (secs.max(0.0) * 1000.0).round() as u64;
-    let (h, m, s, milli) = (ms / 3_600_000, ms / 60_000 % 60, ms / 1000 % 60, ms % 1000);
-    if h > 0 {
-        format!("{h}:{m:02}:{s:02}.{milli:03}")
-    } else {
-        format!("{m:02}:{s:02}.{milli:03}")
     }
 }

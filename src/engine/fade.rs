@@ -3,7 +3,7 @@
 //! Every gain the listener can hear change goes through one of these, evaluated per frame, so a
 //! change never clicks and the result does not depend on where blocks are split.
 
-use crate::show::Curve;
+use crate::mix::Curve;
 
 /// Linear smoothing of a gain toward a target over a fixed time: for level changes.
 #[derive(Debug, Clone, Copy)]
@@ -387,9 +387,7 @@ fn quarter_sine(x: f32) -> f32 {
     a + (b - a) * (p - i as f32)
 }
 
-/// The level at and below which a gain is silence, in dB (also the quietest gain or duck depth
-/// a show may write).
-pub const SILENCE_DB: f32 = -144.0;
+pub use crate::mix::SILENCE_DB;
 
 /// Decibels to a linear gain; -inf (or anything at or below `SILENCE_DB`) is silence.
 pub fn db_to_gain(db: f32) -> f32 {

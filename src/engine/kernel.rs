@@ -340,7 +340,7 @@ mod simd {
 mod tests {
     use super::*;
     use crate::engine::fade::Envelope;
-    use crate::show::Curve;
+    use crate::mix::Curve;
 
     /// The AVX2 build and the baseline give the same bits (where the processor has AVX2), and
     /// a fade made in the loop gives the bits of the gains made first.

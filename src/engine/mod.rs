@@ -21,7 +21,7 @@ pub mod voice;
 
 use std::sync::Arc;
 
-use crate::show::{Curve, Quantize};
+use crate::mix::{Curve, Quantize};
 use command::{Action, Command, DuckAt, Event, Level, LoaderMsg, Locate, Problem, Retired};
 use duck::Duck;
 use fade::{db_to_gain, Ramp, Resume};
@@ -1201,9 +1201,7 @@ fn free_voice(voices: &[Voice], from: usize) -> Option<usize> {
 /// report, a file that never comes back does not wait for silence to be told.
 const LONG_GAP_SECS: u32 = 5;
 
-/// The loudest a level (master, bed, cues) can be set to, in dB: a command asking for more
-/// gets this (a show's gains stop at the same +24 dB).
-pub const MAX_LEVEL_DB: f32 = 24.0;
+pub use crate::mix::MAX_LEVEL_DB;
 
 /// The shortest fade used anywhere: 5 ms, so no start or stop clicks.
 pub fn declick_frames(rate: u32) -> u32 {

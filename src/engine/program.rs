@@ -3,7 +3,7 @@
 //! dropped).
 
 use crate::engine::feed::Feed;
-use crate::show::{Curve, Quantize};
+use crate::mix::{Curve, Quantize};
 
 /// Which bus a clip plays on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

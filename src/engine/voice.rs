@@ -4,7 +4,7 @@ use crate::engine::fade::{Envelope, Ramp, Resume};
 use crate::engine::feed::Feed;
 use crate::engine::kernel;
 use crate::engine::program::{Bus, Clip, DuckSpec};
-use crate::show::Curve;
+use crate::mix::Curve;
 
 /// The feed a voice started without data waits for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -1,51 +1,51 @@
 //! The plugin's desk thread (its own, not nice-plug's shared background worker, where a long
 //! decode would stall other plugins). It drives the shared `control::desk::Desk` (the
-//! controller, chase's seek requests, the cue list, meters) and adds what is the plugin's own:
-//! shows from the host's saved state, editor buttons, the MIDI notes setting, and the status
-//! the editor shows.
+//! controller, chase's seek requests, the cue list, meters), carries the editor's operator
+//! commands out through the one dispatcher (`control::dispatch`), and adds what is the plugin's
+//! own: shows from the host's saved state, the MIDI notes setting, and the status the editor
+//! shows (a `control::snapshot::Snapshot`, as every front end shows).
 
 use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, RecvTimeoutError};
 
 use crate::control::chase::TransportMsg;
-use crate::control::cuelist::CueList;
-use crate::control::desk::Desk as ShowDesk;
+use crate::control::command::{Command, Request, Source};
+use crate::control::desk::{Desk as ShowDesk, METER_PERIOD};
+use crate::control::dispatch::{Dispatcher, Stage};
+use crate::control::snapshot::Snapshot;
+use crate::control::transport::TransportControl;
 use crate::control::{Controller, Severity};
-use crate::engine::meters::MeterReading;
 use crate::engine::ControlEnds;
 use crate::plugin::params::{MidiSettings, SavedShow, SegueParams, STATE_FORMAT};
 use crate::show::{self, ShowFile};
 use crate::stream::loader::Loader;
 
-/// What the editor (or the plugin on the main thread) asks of the desk.
+/// What the editor (or the plugin on the main thread) asks of the desk: the plugin's own
+/// requests, or an operator command (GO, stop a cue, panic), which goes through the same
+/// dispatcher as the live player's.
 #[derive(Debug, Clone)]
 pub enum DeskRequest {
     LoadPath(PathBuf),
     LoadSaved(SavedShow),
-    Go,
-    StopCue(String),
-    Panic,
     SetMidi(MidiSettings),
+    Operator(Command),
 }
 
 /// What the editor shows; written by the desk, read by the editor (a short lock on two non-audio
 /// threads).
 #[derive(Debug, Clone, Default)]
 pub struct DeskStatus {
-    pub show_name: String,
     pub path: String,
-    pub cues: CueList,
-    pub current_scene: Option<u32>,
+    /// The show as every front end shows it.
+    pub state: Snapshot,
     /// Recent warnings and errors, newest last.
     pub problems: VecDeque<String>,
-    pub meters: MeterReading,
-    pub sample_rate: u32,
 }
 
 impl DeskStatus {
@@ -54,6 +54,56 @@ impl DeskStatus {
         while self.problems.len() > 12 {
             self.problems.pop_front();
         }
+    }
+}
+
+/// What the plugin knows and does itself, for the dispatcher: commands land as soon as the
+/// engine takes them, and the host's transport drives the show (the desk follows where it is
+/// from chase's marks).
+#[derive(Default)]
+struct PluginStage {
+    /// Where the host's transport was last seen: rolling from a timeline frame since an engine
+    /// frame, or stopped at one.
+    rolling: Option<(u64, u64)>,
+    stopped_at: u64,
+    now: u64,
+}
+
+impl PluginStage {
+    fn follow(&mut self, mark: TransportMsg) {
+        match mark {
+            TransportMsg::Rolled { position, at } => self.rolling = Some((position, at)),
+            TransportMsg::Halted { position, .. } => {
+                self.rolling = None;
+                self.stopped_at = position;
+            }
+            TransportMsg::Play { .. } | TransportMsg::Prepare { .. } => {}
+        }
+    }
+}
+
+impl Stage for PluginStage {
+    fn schedule(&self, _arrived: Instant) -> Option<u64> {
+        None
+    }
+
+    fn now(&self, desk: &ShowDesk) -> u64 {
+        desk.last_meters().clock
+    }
+
+    fn own_transport(&mut self) -> Option<&mut TransportControl> {
+        None
+    }
+
+    fn transport(&self) -> (bool, u64) {
+        match self.rolling {
+            Some((position, at)) => (true, position + self.now.saturating_sub(at)),
+            None => (false, self.stopped_at),
+        }
+    }
+
+    fn reload(&mut self, _desk: &mut ShowDesk) -> Result<(), String> {
+        Err("the plugin keeps its show in the project: open the show file again to load its changes".into())
     }
 }
 
@@ -160,8 +210,18 @@ fn run(parts: DeskParts, stop: &AtomicBool) {
     publish(&show, &status);
     // The show it starts with is in the engine's queue.
     loading.store(false, Ordering::SeqCst);
+    let mut operator = Dispatcher::new(Duration::ZERO);
+    let mut stage = PluginStage::default();
+    let mut shown: Option<Instant> = None;
     while !stop.load(Ordering::Relaxed) {
         match requests.recv_timeout(Duration::from_millis(2)) {
+            Ok(DeskRequest::Operator(command)) => {
+                let request = Request::new(command, "editor", Source::Editor);
+                operator.apply(&mut show, &mut stage, &request);
+                for problem in operator.take_problems() {
+                    lock(&status).report(problem);
+                }
+            }
             Ok(request) => handle(request, &mut show, &desk, &notes),
             Err(RecvTimeoutError::Timeout) => {}
             // The plugin is gone; nothing will ask again.
@@ -188,18 +248,24 @@ fn run(parts: DeskParts, stop: &AtomicBool) {
             notes.store(midi, Ordering::Relaxed);
         }
         let notices = show.poll();
-        let meters = show.meters();
-        let mut s = lock(&status);
-        if notices.iter().any(|n| n.event.is_some()) {
-            s.cues = show.cues.clone();
+        show.meters();
+        for mark in show.moves.drain(..) {
+            stage.follow(mark);
         }
+        stage.now = show.last_meters().clock;
+        let moved = notices.iter().any(|n| n.event.is_some());
+        let mut s = lock(&status);
         for notice in notices {
             if notice.severity != Severity::Info {
+                operator.remember(&notice.text);
                 s.report(notice.text);
             }
         }
-        s.meters = meters;
-        s.current_scene = show.controller.current_scene();
+        // At about a screen's pace, and at once when the show moved.
+        if moved || shown.is_none_or(|t| t.elapsed() >= METER_PERIOD) {
+            s.state = operator.snapshot(&show, &stage);
+            shown = Some(Instant::now());
+        }
     }
 }
 
@@ -221,27 +287,19 @@ struct Shared<'a> {
 }
 
 fn handle(request: DeskRequest, show: &mut ShowDesk, desk: &Shared, notes: &AtomicU32) {
-    let (status, params) = (desk.status, desk.params);
-    let result = match request {
+    match request {
         DeskRequest::LoadPath(path) => {
             load(show, desk, Loaded::Path(path));
-            Ok(())
         }
         DeskRequest::LoadSaved(saved) => {
             load(show, desk, Loaded::Saved(saved));
-            Ok(())
         }
-        DeskRequest::Go => show.controller.go(None),
-        DeskRequest::StopCue(id) => show.controller.stop_cue(&id, None, None),
-        DeskRequest::Panic => show.controller.panic(None),
         DeskRequest::SetMidi(midi) => {
-            *lock(&params.midi) = midi;
+            *lock(&desk.params.midi) = midi;
             notes.store(pack_notes(midi), Ordering::Relaxed);
-            Ok(())
         }
-    };
-    if let Err(e) = result {
-        lock(status).report(e.to_string());
+        // Carried out by the dispatcher in `run`.
+        DeskRequest::Operator(_) => {}
     }
 }
 
@@ -298,8 +356,6 @@ fn load(show: &mut ShowDesk, desk: &Shared, what: Loaded) -> bool {
 fn publish(show: &ShowDesk, status: &Mutex<DeskStatus>) {
     let file = show.controller.show();
     let mut s = lock(status);
-    s.show_name = file.show.name.clone();
     s.path = file.path.display().to_string();
-    s.sample_rate = show.controller.sample_rate();
-    s.cues = show.cues.clone();
+    s.state = Dispatcher::new(Duration::ZERO).snapshot(show, &PluginStage::default());
 }

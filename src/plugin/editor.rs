@@ -17,7 +17,9 @@ use nice_plug::editor::dpi::LogicalSize;
 use nice_plug::editor::{ResizeHint, SizeConstraints};
 use nice_plug_egui::{baseview, create_egui_editor, EguiEditor, EguiNiceSettings, Frame, RepaintNotifier};
 
-use crate::control::cuelist::{CueRow, SceneRow};
+use crate::control::command::Command;
+use crate::control::snapshot::{CueState, CueView, SceneView};
+use crate::control::times;
 use crate::plugin::desk::{DeskRequest, DeskStatus};
 use crate::plugin::params::SegueParams;
 
@@ -209,12 +211,12 @@ impl SegueEditor {
                 // The show's name takes the room that is left.
                 ui.with_layout(Layout::left_to_right(Align::Center), |ui| {
                     section_label(ui, "Show");
-                    let name = if status.show_name.is_empty() && status.cues.scenes.is_empty() {
+                    let name = if status.state.show.is_empty() && status.state.scenes.is_empty() {
                         RichText::new("No show loaded").heading().color(WEAK)
-                    } else if status.show_name.is_empty() {
+                    } else if status.state.show.is_empty() {
                         RichText::new("(untitled show)").heading()
                     } else {
-                        RichText::new(&status.show_name).heading().color(Color32::WHITE)
+                        RichText::new(&status.state.show).heading().color(Color32::WHITE)
                     };
                     ui.add(egui::Label::new(name).truncate());
                 });
@@ -239,13 +241,13 @@ impl SegueEditor {
                 .fill(GO_FILL)
                 .min_size(Vec2::new(96.0, 32.0));
             if ui.add(go).on_hover_text("Start the next manual cue").clicked() {
-                requests.push(DeskRequest::Go);
+                requests.push(DeskRequest::Operator(Command::Go));
             }
             let panic = egui::Button::new(RichText::new("Panic").strong().size(16.0).color(Color32::WHITE))
                 .fill(PANIC_FILL)
                 .min_size(Vec2::new(96.0, 32.0));
             if ui.add(panic).on_hover_text("Fade everything out; press again during the fade to cut").clicked() {
-                requests.push(DeskRequest::Panic);
+                requests.push(DeskRequest::Operator(Command::Panic));
             }
             ui.add_space(8.0);
             let mut chase = self.params.chase.value();
@@ -288,24 +290,13 @@ fn note_name(note: u8) -> String {
     format!("{}{}", NAMES[note as usize % 12], note as i32 / 12 - 1)
 }
 
-/// A time as a music editor reads it: minutes, seconds and tenths (hours when there are).
-fn clock(secs: f64) -> String {
-    let tenths = (secs.max(0.0) * 10.0).floor() as u64;
-    let (h, m, s, t) = (tenths / 36_000, tenths / 600 % 60, tenths / 10 % 60, tenths % 10);
-    if h > 0 {
-        format!("{h}:{m:02}:{s:02}.{t}")
-    } else {
-        format!("{m}:{s:02}.{t}")
-    }
-}
-
 // ---------------------------------------------------------------------------------------------
 // Scenes and cues
 // ---------------------------------------------------------------------------------------------
 
 fn cues_section(ui: &mut egui::Ui, status: &DeskStatus, requests: &mut Vec<DeskRequest>) {
     section_label(ui, "Scenes and cues");
-    if status.cues.scenes.is_empty() {
+    if status.state.scenes.is_empty() {
         ui.add_space(8.0);
         ui.label(RichText::new("No scenes to show yet.").color(WEAK));
         ui.label(
@@ -314,24 +305,16 @@ fn cues_section(ui: &mut egui::Ui, status: &DeskStatus, requests: &mut Vec<DeskR
         );
         return;
     }
-    let rate = status.sample_rate.max(1) as f64;
     egui::ScrollArea::vertical().auto_shrink([false, false]).show(ui, |ui| {
-        for (s, scene) in status.cues.scenes.iter().enumerate() {
-            let current = status.current_scene == Some(s as u32);
-            scene_block(ui, scene, current, status.meters.clock, rate, requests);
+        for (s, scene) in status.state.scenes.iter().enumerate() {
+            let current = status.state.scene == Some(s as u32);
+            scene_block(ui, scene, current, requests);
             ui.add_space(4.0);
         }
     });
 }
 
-fn scene_block(
-    ui: &mut egui::Ui,
-    scene: &SceneRow,
-    current: bool,
-    now: u64,
-    rate: f64,
-    requests: &mut Vec<DeskRequest>,
-) {
+fn scene_block(ui: &mut egui::Ui, scene: &SceneView, current: bool, requests: &mut Vec<DeskRequest>) {
     let (fill, stroke) = if current {
         (NOW_FILL, Stroke::new(1.5, NOW_STROKE))
     } else {
@@ -358,26 +341,26 @@ fn scene_block(
                 ui.label(RichText::new("no cues").small().color(WEAK));
             }
             for cue in &scene.cues {
-                cue_row(ui, cue, now, rate, requests);
+                cue_row(ui, cue, requests);
             }
         });
 }
 
-fn cue_row(ui: &mut egui::Ui, cue: &CueRow, now: u64, rate: f64, requests: &mut Vec<DeskRequest>) {
+fn cue_row(ui: &mut egui::Ui, cue: &CueView, requests: &mut Vec<DeskRequest>) {
     const BADGE: f32 = 70.0;
-    let playing = cue.started.is_some();
+    let playing = cue.state == CueState::Playing;
     ui.horizontal(|ui| {
-        match (cue.started, cue.ended) {
-            (Some(_), _) => badge(ui, "PLAYING", PLAYING, Color32::WHITE, BADGE),
-            (None, true) => badge(ui, "DONE", Color32::TRANSPARENT, WEAK, BADGE),
-            (None, false) => badge(ui, "READY", Color32::from_gray(60), TEXT, BADGE),
+        match cue.state {
+            CueState::Playing => badge(ui, "PLAYING", PLAYING, Color32::WHITE, BADGE),
+            CueState::Done => badge(ui, "DONE", Color32::TRANSPARENT, WEAK, BADGE),
+            CueState::Ready => badge(ui, "READY", Color32::from_gray(60), TEXT, BADGE),
         }
         ui.with_layout(Layout::right_to_left(Align::Center), |ui| {
             // Fixed widths, so the stop buttons, lengths and notes line up in columns.
             if playing {
                 let stop = ui.add(egui::Button::new("Stop").min_size(Vec2::new(56.0, 22.0)));
                 if stop.on_hover_text("Fade this cue out").clicked() {
-                    requests.push(DeskRequest::StopCue(cue.id.clone()));
+                    requests.push(DeskRequest::Operator(Command::StopCue(cue.id.clone())));
                 }
             } else {
                 ui.add_space(56.0);
@@ -389,7 +372,7 @@ fn cue_row(ui: &mut egui::Ui, cue: &CueRow, now: u64, rate: f64, requests: &mut 
             }
             if !playing {
                 let (length, hover) = match cue.length {
-                    Some(len) => (clock(len), "How long the cue plays"),
+                    Some(len) => (times::cue_time(len), "How long the cue plays"),
                     None => ("loop".to_string(), "The cue loops until it is stopped"),
                 };
                 ui.add_sized(Vec2::new(52.0, 20.0), egui::Label::new(RichText::new(length).monospace().color(WEAK)))
@@ -405,17 +388,18 @@ fn cue_row(ui: &mut egui::Ui, cue: &CueRow, now: u64, rate: f64, requests: &mut 
             });
         });
     });
-    if let Some(at) = cue.started {
-        let elapsed = now.saturating_sub(at) as f64 / rate;
+    if let Some(elapsed) = cue.played {
         // Played and left, in numbers on either side of a bar of the cue's length.
         ui.horizontal(|ui| {
             ui.add_space(BADGE + ui.spacing().item_spacing.x);
             let mono = |text: String| RichText::new(text).monospace();
             match cue.length {
                 Some(len) if len > 0.0 => {
-                    ui.label(mono(clock(elapsed))).on_hover_text(format!("played, of {}", clock(len)));
+                    ui.label(mono(times::cue_time(elapsed)))
+                        .on_hover_text(format!("played, of {}", times::cue_time(len)));
                     ui.with_layout(Layout::right_to_left(Align::Center), |ui| {
-                        ui.label(mono(format!("-{}", clock(len - elapsed))).strong().color(Color32::WHITE))
+                        let left = cue.left.unwrap_or(0.0);
+                        ui.label(mono(format!("-{}", times::cue_time(left))).strong().color(Color32::WHITE))
                             .on_hover_text("left to play");
                         let (r, _) = ui.allocate_exact_size(Vec2::new(ui.available_width(), 8.0), Sense::hover());
                         ui.painter().rect_filled(r, CornerRadius::same(3), METER_TRACK);
@@ -425,7 +409,7 @@ fn cue_row(ui: &mut egui::Ui, cue: &CueRow, now: u64, rate: f64, requests: &mut 
                     });
                 }
                 _ => {
-                    ui.label(mono(clock(elapsed)));
+                    ui.label(mono(times::cue_time(elapsed)));
                     ui.label(RichText::new("loops until stopped").color(WEAK));
                 }
             }
@@ -466,7 +450,7 @@ struct Ballistics {
 
 impl Ballistics {
     fn update(&mut self, status: &DeskStatus, now: f64) {
-        let m = &status.meters;
+        let m = &status.state.meters;
         let peaks = [m.main[0], m.main[1], m.bed[0], m.bed[1], m.cues[0], m.cues[1]];
         let dt = self.last.map_or(0.0, |last| (now - last).max(0.0)) as f32;
         if self.last.is_none() {
@@ -489,9 +473,9 @@ impl SegueEditor {
     fn meters_section(&mut self, ui: &mut egui::Ui, status: &DeskStatus) {
         ui.horizontal(|ui| {
             section_label(ui, "Meters");
-            if status.sample_rate > 0 {
+            if status.state.rate > 0 {
                 ui.with_layout(Layout::right_to_left(Align::Center), |ui| {
-                    let rate = format!("{:.1} kHz", status.sample_rate as f64 / 1000.0);
+                    let rate = format!("{:.1} kHz", status.state.rate as f64 / 1000.0);
                     ui.label(RichText::new(rate).small().color(WEAK))
                         .on_hover_text("The host's sample rate; the show's audio is resampled to it");
                 });
@@ -585,7 +569,7 @@ impl SegueEditor {
         );
 
         // The duck: how far the bed is pulled down under the cues.
-        let duck = -status.meters.duck_db.min(0.0);
+        let duck = -status.state.meters.duck_db.min(0.0);
         ui.horizontal(|ui| {
             ui.label("Bed duck");
             let (r, _) = ui.allocate_exact_size(Vec2::new(60.0, 10.0), Sense::hover());
@@ -815,8 +799,8 @@ mod tests {
         assert_eq!(note_name(60), "C4");
         assert_eq!(note_name(12), "C0");
         assert_eq!(note_name(13), "C#0");
-        assert_eq!(clock(3.04), "0:03.0");
-        assert_eq!(clock(71.96), "1:11.9");
-        assert_eq!(clock(3725.0), "1:02:05.0");
+        assert_eq!(times::cue_time(3.04), "0:03.0");
+        assert_eq!(times::cue_time(71.96), "1:11.9");
+        assert_eq!(times::cue_time(3725.0), "1:02:05.0");
     }
 }

@@ -2,33 +2,8 @@
 //! regular files. A folder, a FIFO (which would block the read forever), a device (`/dev/zero`
 //! reads without end) or a socket is refused with words that say which it is.
 
-use std::fs::Metadata;
-
-/// What `meta` names when it is not a regular file ("a folder", "a device", ...); `None` when
-/// it is one. Callers say "it is {what}, not ...".
-pub fn not_a_file(meta: &Metadata) -> Option<&'static str> {
-    let kind = meta.file_type();
-    if kind.is_file() {
-        return None;
-    }
-    if kind.is_dir() {
-        return Some("a folder");
-    }
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::FileTypeExt;
-        if kind.is_fifo() {
-            return Some("a named pipe (FIFO)");
-        }
-        if kind.is_char_device() || kind.is_block_device() {
-            return Some("a device");
-        }
-        if kind.is_socket() {
-            return Some("a socket");
-        }
-    }
-    Some("something other than a regular file")
-}
+/// Not a regular file: said the same way by the probe (`stream`) and the show's own checks.
+pub use crate::stream::probe::not_a_file;
 
 /// Whether an audio path as written in a show leads out of the show's folder: an absolute path,
 /// or one whose `..` climb above where it starts (`../../etc/passwd`). Such paths are played

@@ -111,11 +111,11 @@ pub const MAX_CUES: usize = 10_000;
 pub const MAX_SECONDS: f64 = 24.0 * 3600.0;
 
 /// The loudest gain a bed or cue may ask for, in dB: the loudest the engine sets a level to.
-pub const MAX_GAIN_DB: f64 = crate::engine::MAX_LEVEL_DB as f64;
+pub const MAX_GAIN_DB: f64 = crate::mix::MAX_LEVEL_DB as f64;
 
 /// The quietest gain or duck depth a show may write, in dB: where the engine's gains are
 /// silence.
-pub const MIN_DB: f64 = crate::engine::fade::SILENCE_DB as f64;
+pub const MIN_DB: f64 = crate::mix::SILENCE_DB as f64;
 
 /// A show of `bytes` bytes of text that is over `MAX_SHOW_BYTES`, as a problem of `file`.
 fn too_large(file: &Path, bytes: u64) -> Option<Problem> {

@@ -9,6 +9,8 @@ use serde::{Deserialize, Serialize};
 
 use super::credits::{Credits, Production};
 use super::time::Seconds;
+/// Fade curves and quantized transitions are the engine's words too (`crate::mix`).
+pub use crate::mix::{Curve, Quantize};
 
 /// The format tag every show file carries.
 pub const FORMAT: &str = "segue-show/1";
@@ -164,26 +166,6 @@ impl Default for Transition {
     fn default() -> Self {
         Transition { fade_ms: default_fade_ms(), curve: Curve::EqualPower, quantize: Quantize::None }
     }
-}
-
-/// The shape of a fade.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Curve {
-    Linear,
-    #[default]
-    EqualPower,
-    SCurve,
-}
-
-/// Where a transition may start: at once, or on the outgoing bed's next beat or bar.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Quantize {
-    #[default]
-    None,
-    Beat,
-    Bar,
 }
 
 /// What starting a cue that is already playing does (a GO, its note, a command).

@@ -100,7 +100,7 @@ pub fn probe(path: &Path) -> Result<AudioInfo, AudioError> {
 
     let meta = std::fs::metadata(path).map_err(io_error)?;
     // Before it is opened: a FIFO would block the open, a device would read without end.
-    if let Some(what) = crate::show::files::not_a_file(&meta) {
+    if let Some(what) = not_a_file(&meta) {
         return Err(unreadable(format!("it is {what}, not an audio file")));
     }
     let file_len = meta.len();
@@ -189,6 +189,32 @@ fn read_up_to(r: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
         }
     }
     Ok(n)
+}
+
+/// What `meta` names when it is not a regular file ("a folder", "a device", ...); `None` when
+/// it is one. Callers say "it is {what}, not ...".
+pub fn not_a_file(meta: &std::fs::Metadata) -> Option<&'static str> {
+    let kind = meta.file_type();
+    if kind.is_file() {
+        return None;
+    }
+    if kind.is_dir() {
+        return Some("a folder");
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if kind.is_fifo() {
+            return Some("a named pipe (FIFO)");
+        }
+        if kind.is_char_device() || kind.is_block_device() {
+            return Some("a device");
+        }
+        if kind.is_socket() {
+            return Some("a socket");
+        }
+    }
+    Some("something other than a regular file")
 }
 
 #[cfg(test)]

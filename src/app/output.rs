@@ -1,0 +1,149 @@
+//! The live player's audio output while the show runs (control loop, main thread): the stream
+//! that plays, what it reports, and, when it goes away (a USB interface unplugged, the JACK
+//! server killed), trying it again every second and going on where the show now is.
+
+use std::time::{Duration, Instant};
+
+use crate::app::audio::AudioSide;
+use crate::app::device::{self, DeviceOptions, Running, StreamProblem};
+use crate::control::times;
+use crate::control::transport::{TransportCmd, TransportControl};
+
+/// How often a lost output is tried again.
+const RETRY: Duration = Duration::from_secs(1);
+
+/// What happened to the output, for the front end to report.
+pub enum OutputNews {
+    /// The stream died (the device's words), then what happens now in words.
+    Lost {
+        text: String,
+        problem: String,
+    },
+    /// The device reported something and plays on.
+    Problem(String),
+    Back(String),
+}
+
+/// The output the show plays through.
+pub struct Output {
+    running: Option<Running>,
+    options: DeviceOptions,
+    /// The rate the engine was built for: a device must come back at it.
+    rate: u32,
+    /// The callback state comes back here when a stream is dropped.
+    back: crossbeam_channel::Receiver<AudioSide>,
+    back_tx: crossbeam_channel::Sender<AudioSide>,
+    errors: crossbeam_channel::Receiver<StreamProblem>,
+    errors_tx: crossbeam_channel::Sender<StreamProblem>,
+    lost: Option<Lost>,
+}
+
+/// An output that went away.
+struct Lost {
+    since: Instant,
+    /// The timeline frame it stopped at.
+    position: u64,
+    tried: Instant,
+    /// Why the last try failed, once said (a new reason is said again).
+    said: Option<String>,
+}
+
+impl Output {
+    /// Starts `output` playing `side`.
+    pub fn start(output: device::Output, side: AudioSide, options: DeviceOptions, rate: u32) -> Result<Output, String> {
+        let (back_tx, back) = crossbeam_channel::unbounded();
+        let (errors_tx, errors) = crossbeam_channel::unbounded();
+        let running = Some(output.start(side, back_tx.clone(), errors_tx.clone())?);
+        Ok(Output { running, options, rate, back, back_tx, errors, errors_tx, lost: None })
+    }
+
+    /// What the stream reported since the last look, and a retry when one is due. `transport`:
+    /// where the show is (a lost output notes it; one that is back goes on from there plus the
+    /// time it was gone when the transport rolls: a screening does not wait).
+    pub fn look(&mut self, transport: &mut TransportControl) -> Vec<OutputNews> {
+        let mut news = Vec::new();
+        for e in self.errors.try_iter() {
+            if e.gone && self.lost.is_none() {
+                // The stream is dead: drop it (its callback state comes back) and retry.
+                self.running = None;
+                let (_, position) = transport.published();
+                self.lost = Some(Lost { since: Instant::now(), position, tried: Instant::now(), said: None });
+                let problem = format!(
+                    "the audio output went away ({}); trying again every second, the show's time goes on",
+                    e.text
+                );
+                news.push(OutputNews::Lost { text: e.text, problem });
+            } else if e.gone {
+                news.push(OutputNews::Problem(format!(
+                    "the audio output went away ({}); trying again every second, the show's time goes on",
+                    e.text
+                )));
+            } else {
+                news.push(OutputNews::Problem(format!("the audio output reported: {}", e.text)));
+            }
+        }
+        let Some(gone) = self.lost.as_mut().filter(|l| l.tried.elapsed() >= RETRY) else { return news };
+        gone.tried = Instant::now();
+        let Ok(side) = self.back.try_recv() else { return news };
+        match reopen(side, &self.options, self.rate, &self.back_tx, &self.errors_tx, transport, gone) {
+            Ok((stream, text)) => {
+                self.running = Some(stream);
+                self.lost = None;
+                news.push(OutputNews::Back(text));
+            }
+            // A server back at another rate or buffer size, a device not there yet: said once
+            // per reason, so the operator knows what to change.
+            Err(why) if gone.said.as_ref() != Some(&why) => {
+                let text = format!("the audio output cannot be opened again yet: {why}; trying every second");
+                gone.said = Some(why);
+                news.push(OutputNews::Problem(text));
+            }
+            Err(_) => {}
+        }
+        news
+    }
+}
+
+/// Tries to start the output again with the callback state `side`; on success the transport
+/// moves on by the time the output was gone (a screening does not wait) and the words say so;
+/// on failure, why (the engine keeps the rate it was built for: a server back at another rate
+/// is named with both rates).
+/// On failure `side` is back on `back` (from here, or from the failed stream's callback as it
+/// is dropped) for the next try.
+fn reopen(
+    side: AudioSide,
+    options: &DeviceOptions,
+    rate: u32,
+    back: &crossbeam_channel::Sender<AudioSide>,
+    errors: &crossbeam_channel::Sender<StreamProblem>,
+    transport: &mut TransportControl,
+    lost: &Lost,
+) -> Result<(Running, String), String> {
+    let mut options = options.clone();
+    // The engine runs at the rate it was built for.
+    options.sample_rate = Some(rate);
+    let output = match device::choose(&options) {
+        Ok(output) => output,
+        Err(e) => {
+            let _ = back.send(side);
+            return Err(e);
+        }
+    };
+    let gap = lost.since.elapsed();
+    let resume =
+        if transport.rolling() { lost.position + (gap.as_secs_f64() * rate as f64) as u64 } else { lost.position };
+    let _ = transport.send(TransportCmd::Locate(resume));
+    let stream = output.start(side, back.clone(), errors.clone()).map_err(|e| {
+        if e.contains("does not match the server rate") {
+            format!("{e} (this show was opened at {rate} Hz: start the server at {rate} Hz, or open the show again)")
+        } else {
+            e
+        }
+    })?;
+    let text = format!(
+        "the audio output is back after {:.1} s; the show goes on at {}",
+        gap.as_secs_f64(),
+        times::position(resume as f64 / rate as f64)
+    );
+    Ok((stream, text))
+}
