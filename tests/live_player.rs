@@ -884,3 +884,46 @@ fn a_full_disk_under_the_journal_is_reported_once_the_show_plays_on_and_writing_
     let gaps: Vec<usize> = window.split(|s| *s != 0.0).map(|run| run.len()).filter(|&n| n > 1).collect();
     assert!(gaps.len() <= 1 && gaps.iter().all(|&n| n <= PERIOD), "silent stretches while the disk was full: {gaps:?}");
 }
+
+#[test]
+fn a_script_that_stops_reading_stdout_never_holds_up_go_or_panic() {
+    let _jack = one_at_a_time();
+    let show = go_show_with("live-unread", 2.0);
+    let player = Player::start_unread(server(), &show, &["--autoplay"]);
+    let rec = Recorder::start(&player.ports()[0]);
+    // Each state asked for is a line of about 1 KB on stdout: 6000 of them fill the pipe (64 KB)
+    // and the 4096 lines that may wait for the reader many times over. Sent in bursts the
+    // player's queue takes whole, so none is refused before it is carried out.
+    for _ in 0..12 {
+        for _ in 0..500 {
+            player.send("/segue/state", vec![]);
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // Let the loop catch up, then drop the replies the flood left on this socket.
+    std::thread::sleep(Duration::from_millis(500));
+    player.osc.set_nonblocking(true).unwrap();
+    let mut buf = [0u8; 65_536];
+    while player.osc.recv_from(&mut buf).is_ok() {}
+    player.osc.set_nonblocking(false).unwrap();
+    // GO is carried out and answered at once: the loop was never stuck writing stdout.
+    let sent = rec.now();
+    let asked = Instant::now();
+    assert_eq!(player.osc("/segue/go", vec![]), "ok");
+    eprintln!("GO answered {:.1} ms after it was sent, stdout unread", asked.elapsed().as_secs_f64() * 1000.0);
+    std::thread::sleep(Duration::from_millis(500));
+    let state: Value = serde_json::from_str(&player.osc("/segue/state", vec![])).unwrap();
+    let dropped = state["counts"]["reports_dropped"].as_u64().unwrap();
+    assert!(dropped > 1000, "the lines the reader did not take are counted: {dropped}");
+    assert_eq!(state["cues"][0]["cue"], "hit", "{state}");
+    assert_eq!(player.osc("/segue/panic", vec![]), "ok");
+    std::thread::sleep(Duration::from_millis(400));
+    let (first, heard) = rec.take();
+    let sent_at = sent.wrapping_sub(first) as usize;
+    // The cue sounds one buffer after its GO as always (the bound of the OSC GO test), and
+    // the panic fades it (200 ms) well before the recording ends.
+    let onset = onset_after(&heard, sent_at, 0.15).expect("the cue sounds") - sent_at;
+    assert!(onset <= 2 * PERIOD + 72, "the cue started {onset} frames after the GO was sent");
+    let end = heard.len() as f64 / RATE as f64;
+    assert!(level_db(&heard, RATE, 1000.0, end - 0.15, end) < -80.0, "the cue after the panic");
+}

@@ -77,6 +77,21 @@ pub struct Player {
 impl Player {
     /// Starts `segue play SHOW --headless` on the JACK server `server`, with `extra` options.
     pub fn start(server: &str, show: &Path, extra: &[&str]) -> Player {
+        Player::start_with(server, show, extra, read_lines)
+    }
+
+    /// `start`, with a reader of the player's stdout that reads until the player is ready and
+    /// then never again (the pipe stays open): a script that stopped reading.
+    pub fn start_unread(server: &str, show: &Path, extra: &[&str]) -> Player {
+        Player::start_with(server, show, extra, read_until_ready)
+    }
+
+    fn start_with(
+        server: &str,
+        show: &Path,
+        extra: &[&str],
+        read: fn(ChildStdout) -> std::sync::mpsc::Receiver<Value>,
+    ) -> Player {
         let port = UdpSocket::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         let mut child = Command::new(env!("CARGO_BIN_EXE_segue"))
             .arg("play")
@@ -90,7 +105,7 @@ impl Player {
             .stderr(Stdio::inherit())
             .spawn()
             .unwrap();
-        let lines = read_lines(child.stdout.take().unwrap());
+        let lines = read(child.stdout.take().unwrap());
         let osc = UdpSocket::bind("127.0.0.1:0").unwrap();
         osc.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
         let mut player = Player { child, lines, osc, to: format!("127.0.0.1:{port}").parse().unwrap() };
@@ -158,6 +173,28 @@ pub fn read_lines(stdout: ChildStdout) -> std::sync::mpsc::Receiver<Value> {
             if tx.send(value).is_err() {
                 return;
             }
+        }
+    });
+    rx
+}
+
+/// Reads lines until the `ready` one, then holds the pipe without reading it (until this test
+/// process ends).
+pub fn read_until_ready(stdout: ChildStdout) -> std::sync::mpsc::Receiver<Value> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut reader = BufReader::new(stdout);
+        let mut line = String::new();
+        while reader.read_line(&mut line).is_ok_and(|n| n > 0) {
+            let value: Value = serde_json::from_str(&line).unwrap_or(Value::Null);
+            line.clear();
+            let ready = value["event"] == "ready";
+            if tx.send(value).is_err() || ready {
+                break;
+            }
+        }
+        loop {
+            std::thread::park();
         }
     });
     rx
