@@ -12,6 +12,7 @@ use crate::control::cuelist::CueList;
 use crate::control::{Controller, Notice, Severity};
 use crate::engine::command::Event;
 use crate::engine::meters::MeterReading;
+use crate::engine::CUE_METER_FRAMES;
 use crate::show::ShowFile;
 
 /// How often the meters are read: about one screen frame. Peaks build up in the engine's
@@ -33,6 +34,7 @@ pub struct Desk {
     transport: rtrb::Consumer<TransportMsg>,
     meters: MeterReading,
     meters_read: Option<Instant>,
+    cue_levels_read: Option<Instant>,
 }
 
 impl Desk {
@@ -48,6 +50,7 @@ impl Desk {
             transport,
             meters: MeterReading::default(),
             meters_read: None,
+            cue_levels_read: None,
         }
     }
 
@@ -82,12 +85,19 @@ impl Desk {
     }
 
     /// The meters, read from the engine at most once per `METER_PERIOD` (between reads, the
-    /// last reading); `cue_levels` is read with them.
+    /// last reading); `cue_levels` at most once per two of the engine's cue-meter blocks
+    /// (`CUE_METER_FRAMES`): read more often, a window without such a block reads as silence,
+    /// and a playing cue's level would flicker to nothing.
     pub fn meters(&mut self) -> MeterReading {
         if self.meters_read.is_none_or(|t| t.elapsed() >= METER_PERIOD) {
             self.meters = self.controller.meters();
-            self.controller.cue_levels(&mut self.cue_levels);
             self.meters_read = Some(Instant::now());
+        }
+        let cue_period =
+            Duration::from_secs_f64(2.0 * CUE_METER_FRAMES as f64 / self.controller.sample_rate().max(1) as f64);
+        if self.cue_levels_read.is_none_or(|t| t.elapsed() >= cue_period) {
+            self.controller.cue_levels(&mut self.cue_levels);
+            self.cue_levels_read = Some(Instant::now());
         }
         self.meters
     }

@@ -29,7 +29,7 @@ use feed::Feed;
 use meters::Meters;
 
 /// How often (in frames) the cues' levels are taken for the meters: about 43 ms at 48 kHz.
-const CUE_METER_FRAMES: u64 = 2048;
+pub const CUE_METER_FRAMES: u64 = 2048;
 use program::{Bus, NoteTarget, Program};
 use schedule::{Due, Entry, Schedule};
 use voice::{Awaiting, Voice};
