@@ -22,6 +22,13 @@ use serde_json::json;
 
 const RATE: u32 = 48_000;
 
+/// One soak at a time: each judges memory by the whole process's RSS, which the other's show
+/// (its armed beds, its recording) would move. Held for a whole test.
+fn one_at_a_time() -> std::sync::MutexGuard<'static, ()> {
+    static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    LOCK.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 /// Resident memory of this process now, in MB.
 fn rss_mb() -> f64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
@@ -84,6 +91,7 @@ fn soak_show(dir: &std::path::Path) -> segue::show::ShowFile {
 
 #[test]
 fn a_long_random_run_of_commands_never_underruns_allocates_or_grows() {
+    let _alone = one_at_a_time();
     let secs: u64 = std::env::var("SEGUE_SOAK_SECS").ok().and_then(|s| s.parse().ok()).unwrap_or(20);
     let dir = common::scratch("soak");
     let file = soak_show(&dir);
@@ -226,6 +234,7 @@ fn a_real_time_run_on_the_jack_dummy_server_never_allocates_panics_or_grows() {
     use std::sync::Arc;
     use std::time::Duration;
 
+    let _alone = one_at_a_time();
     let secs: u64 = std::env::var("SEGUE_RT_SOAK_SECS").ok().and_then(|s| s.parse().ok()).unwrap_or(20);
     let name = format!("segue-soak-{}", std::process::id());
     let _jackd = jack_host::private_server(&name, 256);
