@@ -81,6 +81,14 @@ enum Command {
         /// Open where the journal says the show was (after a crash or a power cut), stopped.
         #[arg(long)]
         resume: bool,
+        /// Follow another transport instead of the player's own: `jack` (JACK transport, e.g.
+        /// Ardour with its video track; needs --backend jack).
+        #[arg(long, value_parser = parse_follow)]
+        chase: Option<app::sync::Follow>,
+        /// The chased source's timecode at the show's 0, `HH:MM:SS:FF` at the production's rate
+        /// (default: the production's start_timecode).
+        #[arg(long)]
+        chase_offset: Option<String>,
     },
     /// List audio backends and their output devices (channels, rates), and MIDI inputs.
     Devices,
@@ -177,6 +185,10 @@ fn load_or_say(path: &std::path::Path) -> Option<show::ShowFile> {
     show::load(path).map_err(|errors| eprintln!("{errors}")).ok()
 }
 
+fn parse_follow(text: &str) -> Result<app::sync::Follow, String> {
+    app::sync::Follow::parse(text)
+}
+
 fn main() -> ExitCode {
     match run() {
         Ok(code) => code,
@@ -209,6 +221,8 @@ fn run() -> anyhow::Result<ExitCode> {
             watch,
             journal,
             resume,
+            chase,
+            chase_offset,
         } => {
             let osc = match osc.as_str() {
                 "off" | "none" => None,
@@ -229,6 +243,8 @@ fn run() -> anyhow::Result<ExitCode> {
                 midi: midi.iter().map(|m| app::midi::Wanted::parse(m)).collect(),
                 midi_map: segue::control::midi::MidiMap { go_note, panic_note, msc_device },
                 watch,
+                follow: chase.unwrap_or_default(),
+                chase_offset,
             };
             match app::play(options) {
                 Ok(()) => Ok(ExitCode::SUCCESS),

@@ -129,7 +129,7 @@ fn the_live_players_audio_callback_never_allocates() {
     let (commands, mut transport) = own(0);
     let patch = Patch::parse("main=1-2,bed=3-4,cues=5-6").unwrap();
     let clock = Arc::new(ClockMap::new(rate));
-    let mut side = AudioSide::new(engine, Chase::new(to_desk), patch, commands, clock);
+    let mut side = AudioSide::new(engine, Chase::new(to_desk), patch, Box::new(commands), clock);
     let mut buffer = vec![0.0f32; 256 * 6];
     let before = violation_count();
     let mut peak = 0.0f32;

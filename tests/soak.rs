@@ -254,7 +254,7 @@ fn a_real_time_run_on_the_jack_dummy_server_never_allocates_panics_or_grows() {
     let (to_desk, from_audio) = rtrb::RingBuffer::new(256);
     let (commands, mut transport) = own(0);
     let clock = Arc::new(ClockMap::new(RATE));
-    let side = AudioSide::new(engine, Chase::new(to_desk), Patch::default(), commands, clock.clone());
+    let side = AudioSide::new(engine, Chase::new(to_desk), Patch::default(), Box::new(commands), clock.clone());
     let output = device::choose(&DeviceOptions {
         backend: Some("jack".into()),
         sample_rate: Some(RATE),

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use crate::control::chase::{Chase, Pacing};
-use crate::control::transport::{OwnTransport, TransportSource};
+use crate::control::transport::TransportSource;
 use crate::engine::{Engine, Mix, PIECE};
 
 /// Which device channels (0-based) main, bed and cues go to; `None`: not patched.
@@ -105,12 +105,19 @@ pub struct AudioSide {
     chase: Chase,
     mix: Mix,
     patch: Patch,
-    transport: OwnTransport,
+    /// What the show follows: the player's own transport, or another (`app::sync`).
+    transport: Box<dyn TransportSource>,
     clock: Arc<ClockMap>,
 }
 
 impl AudioSide {
-    pub fn new(engine: Engine, chase: Chase, patch: Patch, transport: OwnTransport, clock: Arc<ClockMap>) -> AudioSide {
+    pub fn new(
+        engine: Engine,
+        chase: Chase,
+        patch: Patch,
+        transport: Box<dyn TransportSource>,
+        clock: Arc<ClockMap>,
+    ) -> AudioSide {
         AudioSide { engine, chase, mix: Mix::default(), patch, transport, clock }
     }
 

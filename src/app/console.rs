@@ -208,6 +208,9 @@ impl Console {
         let show = state.show.clone();
         let scene_name = state.scene_id().unwrap_or("-").to_string();
         let (playing, position) = (state.playing, state.position_secs());
+        // The transport the show chases, when it is not the player's own.
+        let following =
+            if state.follows == "its own transport" { String::new() } else { format!("  follows {}", state.follows) };
         let counts = state.counts;
         let console = &*self;
         let mut items: Vec<ListItem> = Vec::new();
@@ -271,7 +274,7 @@ impl Console {
                 Span::styled(" Segue ", Style::new().bg(Color::Blue).fg(Color::White).add_modifier(Modifier::BOLD)),
                 Span::raw(format!(" {show}  ")),
                 Span::styled(times::position(position), Style::new().add_modifier(Modifier::BOLD)),
-                Span::raw(format!("  {transport}  scene {scene_name}")),
+                Span::raw(format!("  {transport}  scene {scene_name}{following}")),
             ]);
             frame.render_widget(Paragraph::new(header), rows[0]);
             let body = Layout::default()

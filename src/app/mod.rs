@@ -19,6 +19,7 @@ pub mod osc;
 pub mod output;
 pub mod session;
 pub mod stdin;
+pub mod sync;
 pub mod watch;
 
 use std::net::SocketAddr;
@@ -55,6 +56,11 @@ pub struct PlayOptions {
     pub midi_map: crate::control::midi::MidiMap,
     /// Reload the show file when it is saved.
     pub watch: bool,
+    /// What the show follows (`--chase`).
+    pub follow: sync::Follow,
+    /// The source's timecode at the show's 0 (`--chase-offset`; default: the production's
+    /// `start_timecode`).
+    pub chase_offset: Option<String>,
 }
 
 /// Why `segue play` stopped with an error: a show that does not load or a remote or console

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use crate::app::audio::AudioSide;
 use crate::app::device::{self, DeviceOptions, Running, StreamProblem};
 use crate::control::times;
-use crate::control::transport::{TransportCmd, TransportControl};
+use crate::control::transport::{Published, TransportCmd, TransportControl};
 
 /// How often a lost output is tried again.
 const RETRY: Duration = Duration::from_secs(1);
@@ -57,16 +57,17 @@ impl Output {
         Ok(Output { running, options, rate, back, back_tx, errors, errors_tx, lost: None })
     }
 
-    /// What the stream reported since the last look, and a retry when one is due. `transport`:
-    /// where the show is (a lost output notes it; one that is back goes on from there plus the
-    /// time it was gone when the transport rolls: a screening does not wait).
-    pub fn look(&mut self, transport: &mut TransportControl) -> Vec<OutputNews> {
+    /// What the stream reported since the last look, and a retry when one is due. `published`:
+    /// where the show is (a lost output notes it); `transport`, the player's own transport if
+    /// the show follows it: one that is back goes on from there plus the time it was gone when
+    /// it rolls (a screening does not wait). A transport the show chases says where it is itself.
+    pub fn look(&mut self, transport: Option<&mut TransportControl>, published: &Published) -> Vec<OutputNews> {
         let mut news = Vec::new();
         for e in self.errors.try_iter() {
             if e.gone && self.lost.is_none() {
                 // The stream is dead: drop it (its callback state comes back) and retry.
                 self.running = None;
-                let (_, position) = transport.published();
+                let (_, position) = published.load();
                 self.lost = Some(Lost { since: Instant::now(), position, tried: Instant::now(), said: None });
                 let problem = format!(
                     "the audio output went away ({}); trying again every second, the show's time goes on",
@@ -116,7 +117,7 @@ fn reopen(
     rate: u32,
     back: &crossbeam_channel::Sender<AudioSide>,
     errors: &crossbeam_channel::Sender<StreamProblem>,
-    transport: &mut TransportControl,
+    transport: Option<&mut TransportControl>,
     lost: &Lost,
 ) -> Result<(Running, String), String> {
     let mut options = options.clone();
@@ -130,9 +131,14 @@ fn reopen(
         }
     };
     let gap = lost.since.elapsed();
-    let resume =
-        if transport.rolling() { lost.position + (gap.as_secs_f64() * rate as f64) as u64 } else { lost.position };
-    let _ = transport.send(TransportCmd::Locate(resume));
+    let mut resume = lost.position;
+    let own = transport.is_some();
+    if let Some(transport) = transport {
+        if transport.rolling() {
+            resume += (gap.as_secs_f64() * rate as f64) as u64;
+        }
+        let _ = transport.send(TransportCmd::Locate(resume));
+    }
     let stream = output.start(side, back.clone(), errors.clone()).map_err(|e| {
         if e.contains("does not match the server rate") {
             format!("{e} (this show was opened at {rate} Hz: start the server at {rate} Hz, or open the show again)")
@@ -140,10 +146,14 @@ fn reopen(
             e
         }
     })?;
-    let text = format!(
-        "the audio output is back after {:.1} s; the show goes on at {}",
-        gap.as_secs_f64(),
-        times::position(resume as f64 / rate as f64)
-    );
+    let text = if own {
+        format!(
+            "the audio output is back after {:.1} s; the show goes on at {}",
+            gap.as_secs_f64(),
+            times::position(resume as f64 / rate as f64)
+        )
+    } else {
+        format!("the audio output is back after {:.1} s; the show goes on where it is chased to", gap.as_secs_f64())
+    };
     Ok((stream, text))
 }

@@ -24,6 +24,7 @@ use crate::app::journal::{self, Journal};
 use crate::app::midi::{self, MidiIn};
 use crate::app::osc::OscServer;
 use crate::app::output::{Output, OutputNews};
+use crate::app::sync::{self, Follow};
 use crate::app::{device, engine_config, stdin, watch, PlayError, PlayOptions};
 use crate::control::chase::{self, Chase, TransportMsg};
 use crate::control::command::{self, Command, Inbox, Request, Source};
@@ -31,7 +32,7 @@ use crate::control::desk::Desk;
 use crate::control::dispatch::{Dispatcher, Reply, Stage};
 use crate::control::report::{Opened, Report, Sink};
 use crate::control::snapshot::{self, RemoteCounts, Snapshot};
-use crate::control::transport::{self, TransportCmd, TransportControl};
+use crate::control::transport::{self, Published, TransportCmd, TransportControl, TransportSource};
 use crate::control::{Controller, Notice};
 use crate::engine::command::{Action, Event};
 use crate::engine::Engine;
@@ -65,7 +66,11 @@ impl Face for Headless {}
 
 /// What the player knows and does itself, for the dispatcher.
 struct PlayerStage {
-    transport: TransportControl,
+    /// The player's own transport, when the show follows it.
+    transport: Option<TransportControl>,
+    /// Where the transport the show follows is.
+    published: Published,
+    follow: Follow,
     clock: Arc<ClockMap>,
     osc: Option<OscServer>,
     midi: MidiIn,
@@ -95,11 +100,15 @@ impl Stage for PlayerStage {
     }
 
     fn own_transport(&mut self) -> Option<&mut TransportControl> {
-        Some(&mut self.transport)
+        self.transport.as_mut()
+    }
+
+    fn follows(&self) -> &'static str {
+        self.follow.name()
     }
 
     fn transport(&self) -> (bool, u64) {
-        self.transport.published()
+        self.published.load()
     }
 
     fn reload(&mut self, _desk: &mut Desk) -> Result<(), String> {
@@ -192,11 +201,8 @@ impl Session {
         let early = ready_to_start(&mut engine, &mut controller, start);
         let (to_desk, from_audio) = rtrb::RingBuffer::<TransportMsg>::new(256);
         let clock = Arc::new(ClockMap::new(rate));
-        let (own, mut transport) = transport::own(start);
-        if options.autoplay {
-            let _ = transport.send(TransportCmd::Play);
-        }
-        let side = AudioSide::new(engine, Chase::new(to_desk), options.patch, own, clock.clone());
+        let (source, transport, published) = follow(&options, &output, &controller, start)?;
+        let side = AudioSide::new(engine, Chase::new(to_desk), options.patch, source, clock.clone());
         let (requests, inbox) = command::requests();
         let osc = match options.osc {
             Some(addr) => {
@@ -255,7 +261,7 @@ impl Session {
             now: false,
             last_command: Instant::now(),
         };
-        let stage = PlayerStage { transport, clock, osc, midi, lines, reloads };
+        let stage = PlayerStage { transport, published, follow: options.follow, clock, osc, midi, lines, reloads };
         let mut session = Session {
             desk: Desk::new(controller, from_audio),
             dispatcher: Dispatcher::new(options.go_guard),
@@ -410,17 +416,23 @@ impl Session {
         let meters = self.desk.last_meters();
         let silent = meters.main[0] == 0.0 && meters.main[1] == 0.0;
         let r = &mut self.stage.reloads;
-        let rolling = self.stage.transport.rolling();
+        let rolling = match &self.stage.transport {
+            Some(own) => own.rolling(),
+            None => self.stage.published.load().0,
+        };
         let quiet = !rolling && !self.desk.anything_playing() && silent && r.last_command.elapsed() >= RELOAD_CALM;
         let Some(file) = r.pending.take_if(|_| r.now || quiet) else { return };
         r.now = false;
-        let (_, position) = self.stage.transport.published();
+        let (_, position) = self.stage.published.load();
         // The operator's place (the standby cue) stays, where the new show has it.
         self.desk.load(*file);
         if rolling {
             // The timeline plays on in the new show from where it is (the transport's jump
-            // path: it lands as soon as the loader has the data).
-            let _ = self.stage.transport.send(TransportCmd::Locate(position + self.stage.clock.block()));
+            // path: it lands as soon as the loader has the data); a chased transport is
+            // followed into the new show by itself.
+            if let Some(own) = self.stage.transport.as_mut() {
+                let _ = own.send(TransportCmd::Locate(position + self.stage.clock.block()));
+            }
         } else if position > 0 {
             // Play from here is exact in the new show too.
             let _ = self.desk.controller.prepare_locate(position);
@@ -431,7 +443,7 @@ impl Session {
     }
 
     fn look_after_the_output(&mut self) {
-        for news in self.output.look(&mut self.stage.transport) {
+        for news in self.output.look(self.stage.transport.as_mut(), &self.stage.published) {
             match news {
                 OutputNews::Lost { text, problem } => {
                     self.report(Report::OutputLost(&text));
@@ -450,7 +462,7 @@ impl Session {
     fn keep_the_journal(&mut self, moved: bool) {
         let (desk, stage) = (&self.desk, &self.stage);
         let state = || {
-            let (playing, position) = stage.transport.published();
+            let (playing, position) = stage.published.load();
             let c = &desk.controller;
             journal::JournalState {
                 position: position as f64 / c.sample_rate() as f64,
@@ -499,6 +511,49 @@ impl Session {
             self.dispatcher.remember(&notice.text);
         }
         self.report(Report::Notice(notice));
+    }
+}
+
+/// The transport the audio thread follows, the player's control of it (when it is its own),
+/// and where the audio thread says it is.
+type Followed = (Box<dyn TransportSource>, Option<TransportControl>, Published);
+
+/// What the show follows: the player's own transport (with its control side), or the one
+/// `--chase` names.
+fn follow(
+    options: &PlayOptions,
+    output: &device::Output,
+    controller: &Controller,
+    start: u64,
+) -> Result<Followed, PlayError> {
+    match options.follow {
+        Follow::Own => {
+            let (own, mut control) = transport::own(start);
+            if options.autoplay {
+                let _ = control.send(TransportCmd::Play);
+            }
+            let published = control.publisher();
+            Ok((Box::new(own), Some(control), published))
+        }
+        Follow::Jack => {
+            if output.backend != "jack" {
+                return Err(PlayError::Setup(format!(
+                    "--chase jack follows JACK transport, which needs the output on JACK (--backend jack); it is on {}",
+                    output.backend
+                )));
+            }
+            let production = controller.show().show.production.clone().unwrap_or_default();
+            let zero = match &options.chase_offset {
+                Some(text) => sync::parse_offset(text, production.frame_rate)
+                    .map_err(|e| PlayError::Setup(format!("--chase-offset: {e}")))?,
+                None => production.start(),
+            };
+            let published = Published::new(0);
+            let source =
+                sync::jack::JackTransport::open(sync::zero_frame(zero, controller.sample_rate()), published.clone())
+                    .map_err(PlayError::Setup)?;
+            Ok((Box::new(source), None, published))
+        }
     }
 }
 

@@ -51,9 +51,14 @@ pub trait Stage {
     fn schedule(&self, arrived: Instant) -> Option<u64>;
     /// The engine frame playing now (time played and left are counted from it).
     fn now(&self, desk: &Desk) -> u64;
-    /// The front end's own transport; `None` where another's drives the show (a DAW's): play,
-    /// stop and locate are then refused in words.
+    /// The front end's own transport; `None` where another's drives the show (a DAW's, JACK
+    /// transport): play, stop and locate are then refused in words.
     fn own_transport(&mut self) -> Option<&mut TransportControl>;
+    /// What drives the show, in words ("its own transport", "the host's transport", "JACK
+    /// transport").
+    fn follows(&self) -> &'static str {
+        "the host's transport"
+    }
     /// (playing, timeline frame) of the transport the show follows.
     fn transport(&self) -> (bool, u64);
     /// Loads the show file again, or says why it cannot.
@@ -294,9 +299,8 @@ impl Dispatcher {
 
 /// The stage's own transport, or why play, stop and locate are not Segue's to do.
 fn own(stage: &mut dyn Stage) -> Result<&mut TransportControl, String> {
-    stage
-        .own_transport()
-        .ok_or_else(|| "the host's transport drives the show here: play, stop and locate it in the host".to_string())
+    let follows = stage.follows();
+    stage.own_transport().ok_or_else(|| format!("{follows} drives the show here: play, stop and locate it there"))
 }
 
 /// Master, bed, cues: 0, 1, 2.

@@ -108,6 +108,8 @@ pub struct Snapshot {
     pub playing: bool,
     /// Timeline frame.
     pub position: u64,
+    /// What drives the timeline, in words.
+    pub follows: String,
     /// The position as picture timecode at the production's rate from its `start_timecode`.
     pub timecode: Timecode,
     pub scene: Option<u32>,
@@ -130,6 +132,7 @@ impl Default for Snapshot {
             now: 0,
             playing: false,
             position: 0,
+            follows: String::new(),
             timecode: Timecode { frames: 0, rate: Default::default() },
             scene: None,
             standby: None,
@@ -199,6 +202,7 @@ impl Snapshot {
             now,
             playing,
             position,
+            follows: stage.follows().to_string(),
             timecode,
             scene: controller.current_scene(),
             standby: controller.standby(),
@@ -275,6 +279,7 @@ impl Snapshot {
             "position": self.position_secs(),
             "position_frames": self.position,
             "position_text": times::position(self.position_secs()),
+            "follows": self.follows,
             "timecode": self.timecode.to_string(),
             "frame_rate": self.timecode.rate.name(),
             "scene": self.scene_id(),

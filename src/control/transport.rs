@@ -16,7 +16,7 @@ use std::sync::Arc;
 pub use crate::control::chase::Transport;
 
 /// A transport the show follows (audio thread).
-pub trait TransportSource {
+pub trait TransportSource: Send {
     /// The transport at the first frame of the block about to be rendered.
     fn at_block(&mut self) -> Transport;
     /// The block of `frames` was rendered.
@@ -38,14 +38,37 @@ pub const PLAYING_BIT: u64 = 1 << 63;
 /// How many transport commands may wait for the audio thread.
 const QUEUE: usize = 256;
 
+/// Where the transport the show follows is, as the audio thread last said (one atomic word:
+/// the timeline frame, and the top bit for playing), for the control side's state and journal.
+#[derive(Debug, Clone, Default)]
+pub struct Published(Arc<AtomicU64>);
+
+impl Published {
+    /// Stopped at `position`.
+    pub fn new(position: u64) -> Published {
+        Published(Arc::new(AtomicU64::new(position)))
+    }
+
+    /// Audio thread: where the transport is after a block.
+    pub fn store(&self, playing: bool, position: u64) {
+        let word = (position & !PLAYING_BIT) | if playing { PLAYING_BIT } else { 0 };
+        self.0.store(word, Ordering::Relaxed);
+    }
+
+    /// (playing, timeline frame).
+    pub fn load(&self) -> (bool, u64) {
+        let word = self.0.load(Ordering::Relaxed);
+        (word & PLAYING_BIT != 0, word & !PLAYING_BIT)
+    }
+}
+
 /// The player's own transport, on the audio thread: play, stop and locate as the operator asks,
 /// rolling one frame per frame rendered.
 pub struct OwnTransport {
     commands: rtrb::Consumer<TransportCmd>,
     playing: bool,
     position: u64,
-    /// Where the transport is, for the control side (timeline frame; top bit: playing).
-    published: Arc<AtomicU64>,
+    published: Published,
 }
 
 /// The control side's handle on the player's own transport.
@@ -54,14 +77,14 @@ pub struct TransportControl {
     /// Whether the transport was told to play: what the next command should take as the
     /// state, even before the audio thread has acted on it.
     rolling: bool,
-    published: Arc<AtomicU64>,
+    published: Published,
 }
 
 /// The player's own transport, stopped at timeline frame `start`: the audio side and the
 /// control side.
 pub fn own(start: u64) -> (OwnTransport, TransportControl) {
     let (tx, rx) = rtrb::RingBuffer::<TransportCmd>::new(QUEUE);
-    let published = Arc::new(AtomicU64::new(start));
+    let published = Published::new(start);
     let audio = OwnTransport { commands: rx, playing: false, position: 0, published: published.clone() };
     let mut control = TransportControl { commands: tx, rolling: false, published };
     // The first block already plays from `start`.
@@ -85,8 +108,7 @@ impl TransportSource for OwnTransport {
         if self.playing {
             self.position += frames;
         }
-        let word = self.position | if self.playing { PLAYING_BIT } else { 0 };
-        self.published.store(word, Ordering::Relaxed);
+        self.published.store(self.playing, self.position);
     }
 }
 
@@ -109,8 +131,12 @@ impl TransportControl {
 
     /// (playing, timeline frame) as the audio thread last published it.
     pub fn published(&self) -> (bool, u64) {
-        let word = self.published.load(Ordering::Relaxed);
-        (word & PLAYING_BIT != 0, word & !PLAYING_BIT)
+        self.published.load()
+    }
+
+    /// Where the audio thread publishes the transport.
+    pub fn publisher(&self) -> Published {
+        self.published.clone()
     }
 }
 

@@ -348,3 +348,39 @@ impl MidiSender {
         self.sent.lock().unwrap().clone()
     }
 }
+
+/// Each cycle this test's JACK client heard on its input, with the JACK transport as that cycle
+/// had it: (rolling, transport frame of the cycle's first sample, the samples).
+pub type Cycles = Arc<Mutex<Vec<(bool, u64, Vec<f32>)>>>;
+
+/// A recorder that notes the JACK transport of every cycle it records, so what a player chasing
+/// JACK transport played can be set against the render at the transport's frames.
+pub struct TransportRecorder {
+    _client: jack::AsyncClient<(), jack::contrib::ClosureProcessHandler<(), Process>>,
+    cycles: Cycles,
+}
+
+impl TransportRecorder {
+    pub fn start(from: &str) -> TransportRecorder {
+        let (client, _) =
+            jack::Client::new(&format!("trec-{}", std::process::id()), jack::ClientOptions::NO_START_SERVER).unwrap();
+        let input = client.register_port("in", jack::AudioIn::default()).unwrap();
+        let to = input.name().unwrap();
+        let cycles: Cycles = Arc::new(Mutex::new(Vec::new()));
+        let sink = cycles.clone();
+        let process: Process = Box::new(move |client, ps| {
+            let Ok(now) = client.transport().query() else { return jack::Control::Continue };
+            let rolling = now.state == jack::TransportState::Rolling;
+            // A test client: a short lock and an allocation here are fine.
+            sink.lock().unwrap().push((rolling, now.pos.frame() as u64, input.as_slice(ps).to_vec()));
+            jack::Control::Continue
+        });
+        let client = client.activate_async((), jack::contrib::ClosureProcessHandler::new(process)).unwrap();
+        client.as_client().connect_ports_by_name(from, &to).unwrap();
+        TransportRecorder { _client: client, cycles }
+    }
+
+    pub fn take(&self) -> Vec<(bool, u64, Vec<f32>)> {
+        std::mem::take(&mut *self.cycles.lock().unwrap())
+    }
+}

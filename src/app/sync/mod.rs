@@ -1,0 +1,68 @@
+//! What the live player's show can follow instead of its own transport (`segue play --chase`):
+//! each is a `control::transport::TransportSource`, read by the audio callback once per buffer.
+//! Set up on the main thread; the sources themselves run on the audio thread.
+//!
+//! - `jack`: JACK transport (Ardour, or any JACK transport master, with its video track): it
+//!   shares the audio clock, so the show follows it to the sample.
+
+pub mod jack;
+
+use crate::show::timecode::{FrameRate, Timecode};
+
+/// What the show follows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Follow {
+    /// Its own transport: the operator's play, stop and locate.
+    #[default]
+    Own,
+    /// JACK transport.
+    Jack,
+}
+
+impl Follow {
+    /// Reads `--chase` (`jack`).
+    pub fn parse(text: &str) -> Result<Follow, String> {
+        match text.trim().to_ascii_lowercase().as_str() {
+            "jack" | "jack-transport" => Ok(Follow::Jack),
+            "own" | "off" | "none" => Ok(Follow::Own),
+            other => Err(format!("\"{other}\" is not a transport to follow: jack (JACK transport), or off")),
+        }
+    }
+
+    /// How the operator's words name it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Follow::Own => "its own transport",
+            Follow::Jack => "JACK transport",
+        }
+    }
+}
+
+/// The audio frame of a source's time where the show's 0 falls: `zero` (`--chase-offset`, else
+/// the production's `start_timecode`) counted in real time at `rate` (a 23.976 timecode's hour
+/// is 1.001 hours of audio).
+pub fn zero_frame(zero: Timecode, rate: u32) -> u64 {
+    let (num, den) = zero.rate.ratio();
+    (zero.frames as u128 * rate as u128 * den as u128 / num as u128) as u64
+}
+
+/// Reads `--chase-offset` at the production's rate.
+pub fn parse_offset(text: &str, rate: FrameRate) -> Result<Timecode, String> {
+    Timecode::parse(text, rate)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_shows_zero_falls_at_its_timecode_counted_in_real_time() {
+        let at = |text: &str, rate: FrameRate| zero_frame(Timecode::parse(text, rate).unwrap(), 48_000);
+        assert_eq!(at("01:00:00:00", FrameRate::Fps25), 3600 * 48_000);
+        // 86,400 frames at 24000/1001 fps: 3603.6 s.
+        assert_eq!(at("01:00:00:00", FrameRate::Fps23_976), 172_972_800);
+        assert_eq!(at("00:00:00:00", FrameRate::Fps29_97Df), 0);
+        assert_eq!(Follow::parse("JACK"), Ok(Follow::Jack));
+        assert!(Follow::parse("ltc").unwrap_err().contains("not a transport to follow"));
+    }
+}
