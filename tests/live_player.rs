@@ -423,9 +423,12 @@ fn midi_notes_and_msc_start_their_cues_a_fixed_latency_after_they_arrive() {
     }
     eprintln!("MIDI to sound, frames: {latencies:?}");
     // Scheduled one buffer after arrival, plus the de-click's rise to the threshold (about 30
-    // frames) and one more buffer of slack for the JACK graph's order and a loaded machine.
+    // frames) and one more buffer of slack for the JACK graph's order and a loaded machine; less
+    // the wander of JACK's estimate of an event's time against the callbacks' wake-ups, which
+    // on a loaded machine reaches a quarter buffer (the spread below allows as much): a start
+    // seen 253 frames after its message in one full run of the suite here.
     for &l in &latencies {
-        assert!((PERIOD..=2 * PERIOD + 30).contains(&l), "a MIDI start {l} frames after its message");
+        assert!((PERIOD - PERIOD / 4..=2 * PERIOD + 30).contains(&l), "a MIDI start {l} frames after its message");
     }
     // Stamped on arrival, so where a message falls in a buffer does not move its start (were
     // it not, the spread would be a whole buffer, 256 frames). Left: JACK's estimate of an
