@@ -7,36 +7,16 @@ mod common;
 mod jack_host;
 
 use std::process::Command;
-use std::sync::OnceLock;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use common::*;
 use jack_host::*;
 use serde_json::Value;
 
-/// One test at a time on the JACK server (see `live_player.rs`).
-fn one_at_a_time() -> std::sync::MutexGuard<'static, ()> {
-    static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
-    LOCK.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-/// The JACK dummy server for this test binary (256-frame periods), started once; it stops when
-/// the test process exits.
+/// The JACK dummy server for this test binary: its own, so what these tests do to the
+/// server's transport never reaches another binary's tests.
 fn server() -> &'static str {
-    static NAME: OnceLock<String> = OnceLock::new();
-    NAME.get_or_init(|| {
-        let name = format!("segue-chase-{}", std::process::id());
-        std::mem::forget(private_server(&name, 256));
-        // SAFETY: set once, before any JACK client of this process exists (libjack reads it).
-        unsafe { std::env::set_var("JACK_DEFAULT_SERVER", &name) };
-        unsafe { std::env::set_var("JACK_NO_START_SERVER", "1") };
-        let start = Instant::now();
-        while jack::Client::new("segue-probe", jack::ClientOptions::NO_START_SERVER).is_err() {
-            assert!(start.elapsed() < Duration::from_secs(10), "the JACK dummy server did not come up");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        name
-    })
+    shared_server("segue-chase", 256)
 }
 
 /// A bed from the top and a cue at 6 s on a timeline; a production at 25 fps from 01:00:00:00.

@@ -16,7 +16,7 @@ use segue::control::dispatch::{Dispatcher, Reply, Stage};
 use segue::control::snapshot::CueState;
 use segue::control::transport::{own, OwnTransport, TransportControl, TransportSource};
 use segue::engine::command::Level;
-use segue::engine::{Engine, Outputs};
+use segue::engine::Engine;
 use serde_json::json;
 
 const RATE: u32 = 48_000;
@@ -87,34 +87,7 @@ impl Rig {
     /// Renders `frames` (waiting for the loader as the offline renderer does); the main output's
     /// left channel.
     fn run(&mut self, frames: usize) -> Vec<f32> {
-        let mut main = [vec![0.0f32; frames], vec![0.0f32; frames]];
-        let mut bed = [vec![0.0f32; BLOCK], vec![0.0f32; BLOCK]];
-        let mut cues = [vec![0.0f32; BLOCK], vec![0.0f32; BLOCK]];
-        let mut done = 0;
-        while done < frames {
-            let n = BLOCK.min(frames - done);
-            self.engine.poll();
-            self.desk.poll();
-            let waiting = Instant::now();
-            while let Some(clip) = self.engine.waiting_for(n, |c| self.desk.controller.has_failed(c)) {
-                // The loader arms a clip in milliseconds; seconds mean it never will.
-                assert!(waiting.elapsed() < Duration::from_secs(10), "clip {clip} never got its audio");
-                std::thread::sleep(Duration::from_micros(200));
-                self.engine.poll();
-                self.desk.poll();
-            }
-            let [ml, mr] = &mut main;
-            let [bl, br] = &mut bed;
-            let [cl, cr] = &mut cues;
-            self.engine.process(Outputs {
-                main: [&mut ml[done..done + n], &mut mr[done..done + n]],
-                bed: [&mut bl[..n], &mut br[..n]],
-                cues: [&mut cl[..n], &mut cr[..n]],
-            });
-            done += n;
-        }
-        self.desk.poll();
-        let [left, _] = main;
+        let [left, _] = run_engine(&mut self.engine, &mut self.desk, frames, BLOCK);
         left
     }
 

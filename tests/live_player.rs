@@ -9,7 +9,6 @@ mod jack_host;
 
 use std::path::Path;
 use std::process::Command;
-use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use common::*;
@@ -19,33 +18,9 @@ use serde_json::Value;
 /// The dummy server's period: the player's audio buffer.
 const PERIOD: usize = 256;
 
-/// One test at a time on the JACK server: a player killed at the end of one test stalls the
-/// shared graph until the server notices (xruns for every client), and a client of this test
-/// process was seen never to be run again after one. Held for a whole test.
-fn one_at_a_time() -> std::sync::MutexGuard<'static, ()> {
-    static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
-    LOCK.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-/// The JACK dummy server for this test binary, started once, named after the process so runs
-/// never share one; it stops when the test process exits.
+/// The JACK dummy server for this test binary.
 fn server() -> &'static str {
-    static NAME: OnceLock<String> = OnceLock::new();
-    NAME.get_or_init(|| {
-        let name = format!("segue-test-{}", std::process::id());
-        // It stops when its stdin closes, which is when this test process exits, however it
-        // exits: leaked on purpose, with its stdin.
-        std::mem::forget(private_server(&name, PERIOD));
-        // SAFETY: set once, before any JACK client of this process exists (libjack reads it).
-        unsafe { std::env::set_var("JACK_DEFAULT_SERVER", &name) };
-        unsafe { std::env::set_var("JACK_NO_START_SERVER", "1") };
-        let start = Instant::now();
-        while jack::Client::new("segue-probe", jack::ClientOptions::NO_START_SERVER).is_err() {
-            assert!(start.elapsed() < Duration::from_secs(10), "the JACK dummy server did not come up");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        name
-    })
+    shared_server("segue-test", PERIOD)
 }
 
 #[test]

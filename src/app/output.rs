@@ -64,24 +64,21 @@ impl Output {
     pub fn look(&mut self, transport: Option<&mut TransportControl>, published: &Published) -> Vec<OutputNews> {
         let mut news = Vec::new();
         for e in self.errors.try_iter() {
-            if e.gone && self.lost.is_none() {
-                // The stream is dead: drop it (its callback state comes back) and retry.
-                self.running = None;
-                let (_, position) = published.load();
-                self.lost = Some(Lost { since: Instant::now(), position, tried: Instant::now(), said: None });
-                let problem = format!(
-                    "the audio output went away ({}); trying again every second, the show's time goes on",
-                    e.text
-                );
-                news.push(OutputNews::Lost { text: e.text, problem });
-            } else if e.gone {
-                news.push(OutputNews::Problem(format!(
-                    "the audio output went away ({}); trying again every second, the show's time goes on",
-                    e.text
-                )));
-            } else {
+            if !e.gone {
                 news.push(OutputNews::Problem(format!("the audio output reported: {}", e.text)));
+                continue;
             }
+            let problem =
+                format!("the audio output went away ({}); trying again every second, the show's time goes on", e.text);
+            if self.lost.is_some() {
+                news.push(OutputNews::Problem(problem));
+                continue;
+            }
+            // The stream is dead: drop it (its callback state comes back) and retry.
+            self.running = None;
+            let (_, position) = published.load();
+            self.lost = Some(Lost { since: Instant::now(), position, tried: Instant::now(), said: None });
+            news.push(OutputNews::Lost { text: e.text, problem });
         }
         let Some(gone) = self.lost.as_mut().filter(|l| l.tried.elapsed() >= RETRY) else { return news };
         gone.tried = Instant::now();

@@ -350,9 +350,7 @@ impl Session {
         if let Reply::State(state) = &reply {
             self.report(Report::State(state));
         }
-        for problem in self.dispatcher.take_problems() {
-            self.face.report(&self.desk.controller, Report::Problem(&problem));
-        }
+        self.say_the_dispatchers_problems();
         true
     }
 
@@ -360,9 +358,7 @@ impl Session {
     fn poll_desk(&mut self) -> bool {
         // A flood's refusals are said even in a turn with no request.
         self.dispatcher.tick(Instant::now());
-        for problem in self.dispatcher.take_problems() {
-            self.face.report(&self.desk.controller, Report::Problem(&problem));
-        }
+        self.say_the_dispatchers_problems();
         let notices = self.desk.poll();
         self.desk.meters();
         let marks: Vec<TransportMsg> = self.desk.moves.drain(..).collect();
@@ -498,6 +494,13 @@ impl Session {
 
     fn report(&mut self, report: Report<'_>) {
         self.face.report(&self.desk.controller, report);
+    }
+
+    /// What the dispatcher found wrong (it keeps them among the recent ones itself).
+    fn say_the_dispatchers_problems(&mut self) {
+        for problem in self.dispatcher.take_problems() {
+            self.report(Report::Problem(&problem));
+        }
     }
 
     /// A problem in words: reported, and kept among the recent ones for the state.

@@ -212,6 +212,7 @@ fn run(parts: DeskParts, stop: &AtomicBool) {
     loading.store(false, Ordering::SeqCst);
     let mut operator = Dispatcher::new(Duration::ZERO);
     let mut stage = PluginStage::default();
+    // When the editor's state was last taken (`None`: take it at the end of this turn).
     let mut shown: Option<Instant> = None;
     while !stop.load(Ordering::Relaxed) {
         match requests.recv_timeout(Duration::from_millis(2)) {
@@ -221,8 +222,12 @@ fn run(parts: DeskParts, stop: &AtomicBool) {
                 for problem in operator.take_problems() {
                     lock(&status).report(problem);
                 }
+                shown = None;
             }
-            Ok(request) => handle(request, &mut show, &desk, &notes),
+            Ok(request) => {
+                handle(request, &mut show, &desk, &notes);
+                shown = None;
+            }
             Err(RecvTimeoutError::Timeout) => {}
             // The plugin is gone; nothing will ask again.
             Err(RecvTimeoutError::Disconnected) => {}
@@ -242,6 +247,7 @@ fn run(parts: DeskParts, stop: &AtomicBool) {
                     refused = Some(saved);
                 }
             }
+            shown = None;
         }
         let midi = pack_notes(*lock(&params.midi));
         if notes.load(Ordering::Relaxed) != midi {
@@ -352,10 +358,8 @@ fn load(show: &mut ShowDesk, desk: &Shared, what: Loaded) -> bool {
     true
 }
 
-/// Rebuilds the editor's view of the show.
+/// Tells the editor which file the show came from (its state follows at the end of the desk's
+/// turn).
 fn publish(show: &ShowDesk, status: &Mutex<DeskStatus>) {
-    let file = show.controller.show();
-    let mut s = lock(status);
-    s.path = file.path.display().to_string();
-    s.state = Dispatcher::new(Duration::ZERO).snapshot(show, &PluginStage::default());
+    lock(status).path = show.controller.show().path.display().to_string();
 }

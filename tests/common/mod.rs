@@ -141,45 +141,81 @@ impl Live {
 
     /// Processes the next `frames` frames in blocks of `block`; returns the main output.
     pub fn run(&mut self, frames: usize, block: usize) -> [Vec<f32>; 2] {
-        let mut main = [vec![0.0f32; frames], vec![0.0f32; frames]];
-        let mut bed = [vec![0.0f32; block], vec![0.0f32; block]];
-        let mut cues = [vec![0.0f32; block], vec![0.0f32; block]];
-        let mut done = 0;
-        while done < frames {
-            let n = block.min(frames - done);
-            self.engine.poll();
-            self.notices.extend(self.controller.poll());
-            let waiting = Instant::now();
-            while let Some(clip) = self.engine.waiting_for(n, |c| self.controller.has_failed(c)) {
-                // The loader arms a clip in milliseconds; seconds mean it never will.
-                assert!(
-                    waiting.elapsed() < Duration::from_secs(10),
-                    "{} never got its audio from the loader",
-                    self.controller.clip_name(clip)
-                );
-                self.controller.loader().wake();
-                std::thread::sleep(Duration::from_micros(200));
-                self.engine.poll();
-                self.notices.extend(self.controller.poll());
-            }
-            let [ml, mr] = &mut main;
-            let [bl, br] = &mut bed;
-            let [cl, cr] = &mut cues;
-            self.engine.process(Outputs {
-                main: [&mut ml[done..done + n], &mut mr[done..done + n]],
-                bed: [&mut bl[..n], &mut br[..n]],
-                cues: [&mut cl[..n], &mut cr[..n]],
-            });
-            done += n;
-        }
-        self.notices.extend(self.controller.poll());
-        main
+        let Live { engine, controller, notices } = self;
+        let mut side = (controller, notices);
+        run_engine(engine, &mut side, frames, block)
     }
 
     /// The engine events reported so far, in order.
     pub fn events(&self) -> Vec<Event> {
         self.notices.iter().filter_map(|n| n.event).collect()
     }
+}
+
+/// The control side a test drives an engine with: a bare controller (with the notices it
+/// gave), or a desk.
+pub trait ControlSide {
+    /// Takes the engine's events and the loader's reports.
+    fn poll(&mut self);
+    fn controller(&self) -> &Controller;
+}
+
+impl ControlSide for (&mut Controller, &mut Vec<Notice>) {
+    fn poll(&mut self) {
+        let polled = self.0.poll();
+        self.1.extend(polled);
+    }
+    fn controller(&self) -> &Controller {
+        self.0
+    }
+}
+
+impl ControlSide for segue::control::desk::Desk {
+    fn poll(&mut self) {
+        segue::control::desk::Desk::poll(self);
+    }
+    fn controller(&self) -> &Controller {
+        &self.controller
+    }
+}
+
+/// Processes `frames` frames in blocks of `block` the way an audio callback does, except that
+/// before each block it waits (like the offline renderer) until the loader has that block's
+/// audio in memory; returns the main output.
+pub fn run_engine(engine: &mut Engine, side: &mut impl ControlSide, frames: usize, block: usize) -> [Vec<f32>; 2] {
+    let mut main = [vec![0.0f32; frames], vec![0.0f32; frames]];
+    let mut bed = [vec![0.0f32; block], vec![0.0f32; block]];
+    let mut cues = [vec![0.0f32; block], vec![0.0f32; block]];
+    let mut done = 0;
+    while done < frames {
+        let n = block.min(frames - done);
+        engine.poll();
+        side.poll();
+        let waiting = Instant::now();
+        while let Some(clip) = engine.waiting_for(n, |c| side.controller().has_failed(c)) {
+            // The loader arms a clip in milliseconds; seconds mean it never will.
+            assert!(
+                waiting.elapsed() < Duration::from_secs(10),
+                "{} never got its audio from the loader",
+                side.controller().clip_name(clip)
+            );
+            side.controller().loader().wake();
+            std::thread::sleep(Duration::from_micros(200));
+            engine.poll();
+            side.poll();
+        }
+        let [ml, mr] = &mut main;
+        let [bl, br] = &mut bed;
+        let [cl, cr] = &mut cues;
+        engine.process(Outputs {
+            main: [&mut ml[done..done + n], &mut mr[done..done + n]],
+            bed: [&mut bl[..n], &mut br[..n]],
+            cues: [&mut cl[..n], &mut cr[..n]],
+        });
+        done += n;
+    }
+    side.poll();
+    main
 }
 
 /// A program whose only cue (cue 0, clip 0) is armed with `feed`: unity gain, centre, no fades,

@@ -17,6 +17,35 @@ use crate::common::*;
 
 pub const RATE: u32 = 48_000;
 
+/// One test at a time on a test binary's JACK server: a player killed at the end of one test
+/// stalls the shared graph until the server notices (xruns for every client), and a client of
+/// the test process was seen never to be run again after one. Held for a whole test.
+pub fn one_at_a_time() -> std::sync::MutexGuard<'static, ()> {
+    static LOCK: Mutex<()> = Mutex::new(());
+    LOCK.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// The JACK dummy server of this test binary (`period`-frame buffers), started once and named
+/// `{prefix}-{pid}` so runs and binaries never share one; it stops when the test process exits
+/// (however it exits: leaked on purpose, with its stdin). Every JACK client of this process
+/// talks to it.
+pub fn shared_server(prefix: &str, period: usize) -> &'static str {
+    static NAME: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    NAME.get_or_init(|| {
+        let name = format!("{prefix}-{}", std::process::id());
+        std::mem::forget(private_server(&name, period));
+        // SAFETY: set once, before any JACK client of this process exists (libjack reads it).
+        unsafe { std::env::set_var("JACK_DEFAULT_SERVER", &name) };
+        unsafe { std::env::set_var("JACK_NO_START_SERVER", "1") };
+        let start = Instant::now();
+        while jack::Client::new("segue-probe", jack::ClientOptions::NO_START_SERVER).is_err() {
+            assert!(start.elapsed() < Duration::from_secs(10), "the JACK dummy server did not come up");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        name
+    })
+}
+
 /// A JACK dummy server of one test's own (one it kills); stopped when dropped.
 pub struct PrivateServer(Child);
 
