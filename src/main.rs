@@ -20,6 +20,8 @@ struct Cli {
 }
 
 #[derive(Subcommand)]
+// Parsed once at start: the size of its largest variant does not matter.
+#[allow(clippy::large_enum_variant)]
 enum Command {
     /// Play a show live: the operator's GO, the show timeline, OSC remote control.
     Play {
@@ -82,13 +84,18 @@ enum Command {
         #[arg(long)]
         resume: bool,
         /// Follow another transport instead of the player's own: `jack` (JACK transport, e.g.
-        /// Ardour with its video track; needs --backend jack).
+        /// Ardour with its video track), or `ltc:PORT` (LTC from a JACK output port, e.g.
+        /// `ltc:system:capture_3`: the show follows its position and speed). Needs --backend jack.
         #[arg(long, value_parser = parse_follow)]
         chase: Option<app::sync::Follow>,
         /// The chased source's timecode at the show's 0, `HH:MM:SS:FF` at the production's rate
         /// (default: the production's start_timecode).
         #[arg(long)]
         chase_offset: Option<String>,
+        /// How long chased timecode may drop out before the show stops: timecode frames (up to
+        /// 2 s worth), or `jam` (play on until the timecode returns or the operator stops).
+        #[arg(long, default_value = "8", value_parser = parse_freewheel)]
+        freewheel: app::sync::lock::Freewheel,
     },
     /// List audio backends and their output devices (channels, rates), and MIDI inputs.
     Devices,
@@ -185,6 +192,11 @@ fn load_or_say(path: &std::path::Path) -> Option<show::ShowFile> {
     show::load(path).map_err(|errors| eprintln!("{errors}")).ok()
 }
 
+fn parse_freewheel(text: &str) -> Result<app::sync::lock::Freewheel, String> {
+    // Two seconds at the highest rate; the player holds it to two seconds at the show's.
+    app::sync::lock::Freewheel::parse(text, 30)
+}
+
 fn parse_follow(text: &str) -> Result<app::sync::Follow, String> {
     app::sync::Follow::parse(text)
 }
@@ -223,6 +235,7 @@ fn run() -> anyhow::Result<ExitCode> {
             resume,
             chase,
             chase_offset,
+            freewheel,
         } => {
             let osc = match osc.as_str() {
                 "off" | "none" => None,
@@ -245,6 +258,7 @@ fn run() -> anyhow::Result<ExitCode> {
                 watch,
                 follow: chase.unwrap_or_default(),
                 chase_offset,
+                freewheel,
             };
             match app::play(options) {
                 Ok(()) => Ok(ExitCode::SUCCESS),

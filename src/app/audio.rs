@@ -8,6 +8,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
+use crate::app::sync::varispeed::Varispeed;
 use crate::control::chase::{Chase, Pacing};
 use crate::control::transport::TransportSource;
 use crate::engine::{Engine, Mix, PIECE};
@@ -108,6 +109,8 @@ pub struct AudioSide {
     /// What the show follows: the player's own transport, or another (`app::sync`).
     transport: Box<dyn TransportSource>,
     clock: Arc<ClockMap>,
+    /// Between the engine and the device when the transport steers the speed (timecode).
+    varispeed: Varispeed,
 }
 
 impl AudioSide {
@@ -118,7 +121,7 @@ impl AudioSide {
         transport: Box<dyn TransportSource>,
         clock: Arc<ClockMap>,
     ) -> AudioSide {
-        AudioSide { engine, chase, mix: Mix::default(), patch, transport, clock }
+        AudioSide { engine, chase, mix: Mix::default(), patch, transport, clock, varispeed: Varispeed::new() }
     }
 
     /// Fills one device buffer: `data` interleaved with `channels` channels.
@@ -126,6 +129,11 @@ impl AudioSide {
         let channels = channels.max(1);
         let frames = data.len() / channels;
         self.clock.record(self.engine.clock(), Instant::now(), frames);
+        data.fill(0.0);
+        if let Some(speed) = self.transport.steer(self.varispeed.ahead(), frames as u64) {
+            self.fill_varispeed(data, channels, frames, speed);
+            return;
+        }
         let transport = self.transport.at_block();
         self.engine.poll();
         self.chase.follow(&mut self.engine, transport, frames as u64, Pacing::RealTime);
@@ -133,24 +141,54 @@ impl AudioSide {
         while done < frames {
             let n = PIECE.min(frames - done);
             self.engine.process(self.mix.outputs(n));
-            let out = &mut data[done * channels..(done + n) * channels];
-            out.fill(0.0);
-            let [ml, mr, bl, br, cl, cr] = self.mix.channels();
-            for (pair, (l, r)) in [(self.patch.main, (ml, mr)), (self.patch.bed, (bl, br)), (self.patch.cues, (cl, cr))]
-            {
-                let Some([a, b]) = pair else { continue };
-                for (i, frame) in out.chunks_exact_mut(channels).enumerate() {
-                    if a < channels {
-                        frame[a] += l[i];
-                    }
-                    if b < channels {
-                        frame[b] += r[i];
-                    }
-                }
-            }
+            let mix = self.mix.channels();
+            let run: [&[f32]; 6] = std::array::from_fn(|c| &mix[c][..n]);
+            patch(self.patch, &mut data[done * channels..(done + n) * channels], channels, run);
             done += n;
         }
         self.transport.advance(frames as u64);
+    }
+
+    /// Fills one device buffer from the engine played at `speed` (engine frames per device
+    /// frame): the engine renders what the resampler asks, in pieces, each followed on the
+    /// transport as it stands for that piece.
+    fn fill_varispeed(&mut self, data: &mut [f32], channels: usize, frames: usize, speed: f64) {
+        self.varispeed.set_speed(speed);
+        self.engine.poll();
+        while self.varispeed.ready() < frames {
+            let mut wants = self.varispeed.wants();
+            while wants > 0 {
+                let n = PIECE.min(wants);
+                let transport = self.transport.at_block();
+                self.chase.follow(&mut self.engine, transport, n as u64, Pacing::RealTime);
+                self.engine.process(self.mix.outputs(n));
+                self.varispeed.push(self.mix.channels(), n);
+                self.transport.advance(n as u64);
+                wants -= n;
+            }
+        }
+        let patch_to = self.patch;
+        self.varispeed.pop(frames, |at, run| {
+            let n = run[0].len();
+            patch(patch_to, &mut data[at * channels..(at + n) * channels], channels, run);
+        });
+    }
+}
+
+/// Adds a run of the six mix channels (main, bed and cues, left and right) to the interleaved
+/// device frames `out` through the patch.
+fn patch(patch: Patch, out: &mut [f32], channels: usize, run: [&[f32]; 6]) {
+    let [ml, mr, bl, br, cl, cr] = run;
+    for (pair, (l, r)) in [(patch.main, (ml, mr)), (patch.bed, (bl, br)), (patch.cues, (cl, cr))] {
+        let Some([a, b]) = pair else { continue };
+        for (i, frame) in out.chunks_exact_mut(channels).enumerate() {
+            if a < channels {
+                frame[a] += l[i];
+            }
+            if b < channels {
+                frame[b] += r[i];
+            }
+        }
     }
 }
 

@@ -209,8 +209,11 @@ impl Console {
         let scene_name = state.scene_id().unwrap_or("-").to_string();
         let (playing, position) = (state.playing, state.position_secs());
         // The transport the show chases, when it is not the player's own.
-        let following =
-            if state.follows == "its own transport" { String::new() } else { format!("  follows {}", state.follows) };
+        let following = match (&state.sync, state.follows.as_str()) {
+            (Some(sync), _) => format!("  follows {}", sync.line()),
+            (None, "its own transport") => String::new(),
+            (None, follows) => format!("  follows {follows}"),
+        };
         let counts = state.counts;
         let console = &*self;
         let mut items: Vec<ListItem> = Vec::new();
@@ -393,7 +396,7 @@ impl Sink for Console {
         match report {
             Report::Notice(notice) if notice.severity != Severity::Info => self.problem(&notice.text),
             Report::Problem(text) | Report::MidiConnected(text) | Report::ShowChanged(text) => self.problem(text),
-            Report::OutputBack(text) => self.problem(text),
+            Report::OutputBack(text) | Report::Timecode { text, .. } => self.problem(text),
             Report::ShowInvalid(problems) => self.show_problems(problems.to_vec()),
             Report::ShowReloaded { text, .. } => {
                 self.show_problems(Vec::new());

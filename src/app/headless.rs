@@ -149,6 +149,13 @@ impl Sink for Headless {
             Report::ShowReloaded { show, text } => json!({ "event": "show_reloaded", "show": show, "text": text }),
             Report::OutputLost(text) => json!({ "event": "output_lost", "text": text }),
             Report::OutputBack(text) => json!({ "event": "output_back", "text": text }),
+            Report::Timecode { event, text } => json!({
+                "event": "timecode",
+                "what": event.kind(),
+                "position": event.position().map(|p| p as f64 / controller.sample_rate() as f64),
+                "text": text,
+                "wall_ms": wall_ms(),
+            }),
         };
         self.line(&line);
     }

@@ -25,6 +25,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use crate::control::chase::TransportMsg;
+use crate::control::sync::SyncEvent;
 use crate::control::{Controller, Notice};
 use crate::engine::command::Event;
 
@@ -151,6 +152,13 @@ impl Journal {
             TransportMsg::Halted { position, at } => json!({ "what": "halted", "frame": at, "position": position }),
             _ => return None,
         };
+        self.append(controller, line)
+    }
+
+    /// Records what the followed timecode did (locked, re-located, dropped out, stopped the
+    /// show), where on the timeline, in words: the log says why the show moved or stopped.
+    pub fn record_sync(&mut self, controller: &Controller, event: &SyncEvent, text: &str) -> Option<String> {
+        let line = json!({ "what": "timecode", "event": event.kind(), "position": event.position(), "text": text });
         self.append(controller, line)
     }
 

@@ -61,6 +61,8 @@ pub struct PlayOptions {
     /// The source's timecode at the show's 0 (`--chase-offset`; default: the production's
     /// `start_timecode`).
     pub chase_offset: Option<String>,
+    /// How long timecode may drop out before the show stops (`--freewheel`).
+    pub freewheel: sync::lock::Freewheel,
 }
 
 /// Why `segue play` stopped with an error: a show that does not load or a remote or console

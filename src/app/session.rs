@@ -24,6 +24,7 @@ use crate::app::journal::{self, Journal};
 use crate::app::midi::{self, MidiIn};
 use crate::app::osc::OscServer;
 use crate::app::output::{Output, OutputNews};
+use crate::app::sync::lock::{Freewheel, Lock, Settings};
 use crate::app::sync::{self, Follow};
 use crate::app::{device, engine_config, stdin, watch, PlayError, PlayOptions};
 use crate::control::chase::{self, Chase, TransportMsg};
@@ -32,6 +33,7 @@ use crate::control::desk::Desk;
 use crate::control::dispatch::{Dispatcher, Reply, Stage};
 use crate::control::report::{Opened, Report, Sink};
 use crate::control::snapshot::{self, RemoteCounts, Snapshot};
+use crate::control::sync::{SyncBoard, SyncEvent, SyncView};
 use crate::control::transport::{self, Published, TransportCmd, TransportControl, TransportSource};
 use crate::control::{Controller, Notice};
 use crate::engine::command::{Action, Event};
@@ -71,6 +73,8 @@ struct PlayerStage {
     /// Where the transport the show follows is.
     published: Published,
     follow: Follow,
+    /// The timecode followed, if any.
+    chased: Option<Chased>,
     clock: Arc<ClockMap>,
     osc: Option<OscServer>,
     midi: MidiIn,
@@ -109,6 +113,10 @@ impl Stage for PlayerStage {
 
     fn transport(&self) -> (bool, u64) {
         self.published.load()
+    }
+
+    fn sync(&self) -> Option<SyncView> {
+        self.chased.as_ref().map(|c| c.board.view(c.source))
     }
 
     fn reload(&mut self, _desk: &mut Desk) -> Result<(), String> {
@@ -201,7 +209,7 @@ impl Session {
         let early = ready_to_start(&mut engine, &mut controller, start);
         let (to_desk, from_audio) = rtrb::RingBuffer::<TransportMsg>::new(256);
         let clock = Arc::new(ClockMap::new(rate));
-        let (source, transport, published) = follow(&options, &output, &controller, start)?;
+        let (source, transport, published, chased) = follow(&options, &output, &controller, start)?;
         let side = AudioSide::new(engine, Chase::new(to_desk), options.patch, source, clock.clone());
         let (requests, inbox) = command::requests();
         let osc = match options.osc {
@@ -261,7 +269,8 @@ impl Session {
             now: false,
             last_command: Instant::now(),
         };
-        let stage = PlayerStage { transport, published, follow: options.follow, clock, osc, midi, lines, reloads };
+        let follow = options.follow.clone();
+        let stage = PlayerStage { transport, published, follow, chased, clock, osc, midi, lines, reloads };
         let mut session = Session {
             desk: Desk::new(controller, from_audio),
             dispatcher: Dispatcher::new(options.go_guard),
@@ -293,6 +302,7 @@ impl Session {
                 }
             }
             let moved = self.poll_desk();
+            self.say_what_the_timecode_did();
             self.take_saves();
             self.reload_when_quiet();
             self.look_after_the_output();
@@ -503,6 +513,25 @@ impl Session {
         }
     }
 
+    /// What the followed timecode did (locked, jumped, dropped out, stopped the show): said, and
+    /// marked in the performance log.
+    fn say_what_the_timecode_did(&mut self) {
+        let Some(chased) = self.stage.chased.as_mut() else { return };
+        let source = chased.source;
+        let events: Vec<SyncEvent> = std::iter::from_fn(|| chased.events.pop().ok()).collect();
+        let rate = self.desk.controller.sample_rate();
+        for event in events {
+            let words = event.words(source, rate);
+            if let Some(problem) = self.journal.record_sync(&self.desk.controller, &event, &words) {
+                self.problem(&problem);
+            }
+            if event.is_problem() {
+                self.dispatcher.remember(&words);
+            }
+            self.report(Report::Timecode { event: &event, text: &words });
+        }
+    }
+
     /// A problem in words: reported, and kept among the recent ones for the state.
     fn problem(&mut self, text: &str) {
         self.dispatcher.remember(text);
@@ -518,8 +547,16 @@ impl Session {
 }
 
 /// The transport the audio thread follows, the player's control of it (when it is its own),
-/// and where the audio thread says it is.
-type Followed = (Box<dyn TransportSource>, Option<TransportControl>, Published);
+/// where the audio thread says it is, and the timecode input when it follows one.
+type Followed = (Box<dyn TransportSource>, Option<TransportControl>, Published, Option<Chased>);
+
+/// A timecode the show follows: its input (running while this lives), its state and its events.
+pub struct Chased {
+    _input: sync::ltc::LtcInput,
+    source: &'static str,
+    board: SyncBoard,
+    events: rtrb::Consumer<SyncEvent>,
+}
 
 /// What the show follows: the player's own transport (with its control side), or the one
 /// `--chase` names.
@@ -529,33 +566,50 @@ fn follow(
     controller: &Controller,
     start: u64,
 ) -> Result<Followed, PlayError> {
-    match options.follow {
-        Follow::Own => {
-            let (own, mut control) = transport::own(start);
-            if options.autoplay {
-                let _ = control.send(TransportCmd::Play);
-            }
-            let published = control.publisher();
-            Ok((Box::new(own), Some(control), published))
+    if options.follow == Follow::Own {
+        let (own, mut control) = transport::own(start);
+        if options.autoplay {
+            let _ = control.send(TransportCmd::Play);
         }
-        Follow::Jack => {
-            if output.backend != "jack" {
-                return Err(PlayError::Setup(format!(
-                    "--chase jack follows JACK transport, which needs the output on JACK (--backend jack); it is on {}",
-                    output.backend
-                )));
-            }
-            let production = controller.show().show.production.clone().unwrap_or_default();
-            let zero = match &options.chase_offset {
-                Some(text) => sync::parse_offset(text, production.frame_rate)
-                    .map_err(|e| PlayError::Setup(format!("--chase-offset: {e}")))?,
-                None => production.start(),
+        let published = control.publisher();
+        return Ok((Box::new(own), Some(control), published, None));
+    }
+    if output.backend != "jack" {
+        return Err(PlayError::Setup(format!(
+            "--chase follows {} through JACK, which needs the output on JACK too (--backend jack); it is on {}",
+            options.follow.name(),
+            output.backend
+        )));
+    }
+    let production = controller.show().show.production.clone().unwrap_or_default();
+    let zero = match &options.chase_offset {
+        Some(text) => sync::parse_offset(text, production.frame_rate)
+            .map_err(|e| PlayError::Setup(format!("--chase-offset: {e}")))?,
+        None => production.start(),
+    };
+    let rate = controller.sample_rate();
+    let published = Published::new(0);
+    match &options.follow {
+        Follow::Ltc(port) => {
+            let fps = production.frame_rate.base();
+            let freewheel = match options.freewheel {
+                Freewheel::Frames(n) => Freewheel::Frames(n.min(2 * fps as u32)),
+                jam => jam,
             };
-            let published = Published::new(0);
-            let source =
-                sync::jack::JackTransport::open(sync::zero_frame(zero, controller.sample_rate()), published.clone())
-                    .map_err(PlayError::Setup)?;
-            Ok((Box::new(source), None, published))
+            let (input, heard, origin) =
+                sync::ltc::LtcInput::open(port, rate / fps as u32).map_err(PlayError::Setup)?;
+            let (events_tx, events) = rtrb::RingBuffer::new(64);
+            let board = SyncBoard::default();
+            let settings = Settings { sample_rate: rate, show_rate: production.frame_rate, zero, freewheel };
+            let lock = Lock::new(settings, events_tx, board.clone());
+            let source = sync::ltc::LtcTransport::open(heard, origin, lock, published.clone()).map_err(PlayError::Setup)?;
+            let chased = Chased { _input: input, source: "LTC", board, events };
+            Ok((Box::new(source), None, published, Some(chased)))
+        }
+        _ => {
+            let source = sync::jack::JackTransport::open(sync::zero_frame(zero, rate), published.clone())
+                .map_err(PlayError::Setup)?;
+            Ok((Box::new(source), None, published, None))
         }
     }
 }

@@ -71,6 +71,10 @@ pub trait Stage {
     fn buffer(&self) -> Option<u64> {
         None
     }
+    /// The timecode the show follows, if it follows one (LTC).
+    fn sync(&self) -> Option<crate::control::sync::SyncView> {
+        None
+    }
 }
 
 /// Counts the dispatcher keeps, for the state.

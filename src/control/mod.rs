@@ -15,6 +15,7 @@ pub mod dispatch;
 pub mod midi;
 pub mod report;
 pub mod snapshot;
+pub mod sync;
 pub mod timeline;
 pub mod times;
 pub mod transport;

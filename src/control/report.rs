@@ -11,6 +11,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::control::command::Request;
 use crate::control::snapshot::Snapshot;
+use crate::control::sync::SyncEvent;
 use crate::control::{Controller, Notice};
 
 /// How a player came up: what it plays, on what, where its remotes and records are.
@@ -56,6 +57,9 @@ pub enum Report<'a> {
     OutputLost(&'a str),
     /// The audio output is back.
     OutputBack(&'a str),
+    /// The timecode the show follows locked, jumped, dropped out or stopped the show (`text`:
+    /// in words).
+    Timecode { event: &'a SyncEvent, text: &'a str },
 }
 
 /// Where a front end's reports go.

@@ -7,6 +7,7 @@ use serde_json::{json, Value};
 
 use crate::control::desk::Desk;
 use crate::control::dispatch::{Dispatcher, Stage, Taken};
+use crate::control::sync::SyncView;
 use crate::control::times;
 use crate::engine::meters::MeterReading;
 use crate::show::timecode::Timecode;
@@ -110,6 +111,8 @@ pub struct Snapshot {
     pub position: u64,
     /// What drives the timeline, in words.
     pub follows: String,
+    /// The timecode followed, when one is (its state, rate, offset and speed).
+    pub sync: Option<SyncView>,
     /// The position as picture timecode at the production's rate from its `start_timecode`.
     pub timecode: Timecode,
     pub scene: Option<u32>,
@@ -133,6 +136,7 @@ impl Default for Snapshot {
             playing: false,
             position: 0,
             follows: String::new(),
+            sync: None,
             timecode: Timecode { frames: 0, rate: Default::default() },
             scene: None,
             standby: None,
@@ -203,6 +207,7 @@ impl Snapshot {
             playing,
             position,
             follows: stage.follows().to_string(),
+            sync: stage.sync(),
             timecode,
             scene: controller.current_scene(),
             standby: controller.standby(),
@@ -280,6 +285,15 @@ impl Snapshot {
             "position_frames": self.position,
             "position_text": times::position(self.position_secs()),
             "follows": self.follows,
+            "sync": self.sync.map(|v| json!({
+                "source": v.source,
+                "state": v.state.name(),
+                "rate": v.rate.map(|r| r.name()),
+                "offset_ms": v.offset_ms,
+                "speed_ppm": v.speed_ppm,
+                "locks": v.locks,
+                "relocates": v.relocates,
+            })),
             "timecode": self.timecode.to_string(),
             "frame_rate": self.timecode.rate.name(),
             "scene": self.scene_id(),

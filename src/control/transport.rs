@@ -21,6 +21,14 @@ pub trait TransportSource: Send {
     fn at_block(&mut self) -> Transport;
     /// The block of `frames` was rendered.
     fn advance(&mut self, frames: u64);
+    /// A source on another clock (timecode) steers the speed: asked once per device buffer of
+    /// `block` frames, before its blocks are rendered, with `ahead` device frames already on
+    /// their way between the engine and the sound; answers the engine frames to render per
+    /// device frame. `None` (the default): the engine renders the device's frames, to the
+    /// sample (the show's own transport, a DAW's, JACK transport).
+    fn steer(&mut self, _ahead: f64, _block: u64) -> Option<f64> {
+        None
+    }
 }
 
 /// What the control side asks of the player's own transport (through a wait-free queue).

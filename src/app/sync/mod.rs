@@ -4,36 +4,50 @@
 //!
 //! - `jack`: JACK transport (Ardour, or any JACK transport master, with its video track): it
 //!   shares the audio clock, so the show follows it to the sample.
+//! - `ltc`: LTC on a JACK input port, decoded by `libltc`, followed by `lock` (position and
+//!   speed), the speed played through `varispeed`.
 
 pub mod jack;
+pub mod libltc;
+pub mod lock;
+pub mod ltc;
+pub mod varispeed;
 
 use crate::show::timecode::{FrameRate, Timecode};
 
 /// What the show follows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub enum Follow {
     /// Its own transport: the operator's play, stop and locate.
     #[default]
     Own,
     /// JACK transport.
     Jack,
+    /// LTC on a JACK input, connected from this port (empty: connected by hand).
+    Ltc(String),
 }
 
 impl Follow {
-    /// Reads `--chase` (`jack`).
+    /// Reads `--chase` (`jack`, `ltc:PORT`, `ltc`).
     pub fn parse(text: &str) -> Result<Follow, String> {
-        match text.trim().to_ascii_lowercase().as_str() {
-            "jack" | "jack-transport" => Ok(Follow::Jack),
-            "own" | "off" | "none" => Ok(Follow::Own),
-            other => Err(format!("\"{other}\" is not a transport to follow: jack (JACK transport), or off")),
+        let text = text.trim();
+        let (kind, port) = text.split_once(':').unwrap_or((text, ""));
+        match kind.to_ascii_lowercase().as_str() {
+            "jack" | "jack-transport" if port.is_empty() => Ok(Follow::Jack),
+            "ltc" => Ok(Follow::Ltc(port.to_string())),
+            "own" | "off" | "none" if port.is_empty() => Ok(Follow::Own),
+            _ => Err(format!(
+                "\"{text}\" is not a transport to follow: jack (JACK transport), ltc:PORT (LTC from a JACK port, e.g. ltc:system:capture_3), or off"
+            )),
         }
     }
 
     /// How the operator's words name it.
-    pub fn name(self) -> &'static str {
+    pub fn name(&self) -> &'static str {
         match self {
             Follow::Own => "its own transport",
             Follow::Jack => "JACK transport",
+            Follow::Ltc(_) => "LTC",
         }
     }
 }
@@ -63,6 +77,7 @@ mod tests {
         assert_eq!(at("01:00:00:00", FrameRate::Fps23_976), 172_972_800);
         assert_eq!(at("00:00:00:00", FrameRate::Fps29_97Df), 0);
         assert_eq!(Follow::parse("JACK"), Ok(Follow::Jack));
-        assert!(Follow::parse("ltc").unwrap_err().contains("not a transport to follow"));
+        assert_eq!(Follow::parse("ltc:system:capture_3"), Ok(Follow::Ltc("system:capture_3".into())));
+        assert!(Follow::parse("mtc9").unwrap_err().contains("not a transport to follow"));
     }
 }
