@@ -142,3 +142,235 @@ fn jack_transport_drives_the_show_to_the_sample_from_where_it_was_located() {
     let hit_at = RATE as usize;
     assert!(render[hit_at + 4800..hit_at + 9600].iter().any(|s| s.abs() > 0.3), "the cue sounds in the span");
 }
+
+/// A show for following timecode: its bed a quiet 200 Hz tone with a 20 ms burst of 1 kHz
+/// (starting at its peak, so its onset is sharp) every half second from 0.25 s, for `secs`;
+/// the production at `rate` from 01:00:00:00.
+fn burst_show(name: &str, rate: &str, secs: f64) -> std::path::PathBuf {
+    let dir = scratch(name);
+    let frames = (secs * RATE as f64) as usize;
+    let samples: Vec<f32> = (0..frames)
+        .map(|i| {
+            let t = i as f64 / RATE as f64;
+            let tone = 0.05 * (2.0 * std::f64::consts::PI * 200.0 * t).sin();
+            let into = (t - 0.25).rem_euclid(0.5);
+            let burst =
+                if t >= 0.25 && into < 0.02 { 0.5 * (2.0 * std::f64::consts::PI * 1000.0 * into).cos() } else { 0.0 };
+            (tone + burst) as f32
+        })
+        .collect();
+    write_wav(&dir.join("bursts.wav"), RATE, 1, &samples);
+    show_file(
+        &dir,
+        serde_json::json!({
+            "format": "segue-show/1",
+            "production": { "frame_rate": rate, "start_timecode": "01:00:00:00" },
+            "scenes": [{ "id": "s", "at": 0, "bed": { "file": "bursts.wav" } }]
+        }),
+    );
+    dir.join("show.json")
+}
+
+/// Where each burst of a `burst_show` starts in `recorded` (a sample above 0.3 after a fifth of a
+/// second below it).
+fn burst_onsets(recorded: &[f32]) -> Vec<usize> {
+    let mut onsets = Vec::new();
+    let mut quiet = 0usize;
+    for (i, s) in recorded.iter().enumerate() {
+        if s.abs() > 0.3 {
+            if quiet > RATE as usize / 5 {
+                onsets.push(i);
+            }
+            quiet = 0;
+        } else {
+            quiet += 1;
+        }
+    }
+    onsets
+}
+
+/// What a recording of a show following `signal` says: for each burst heard, (the JACK frame it
+/// was heard on, how late it sounded against where the timecode was then, in frames).
+fn burst_offsets(signal: &LtcSignal, source: &LtcSource, recorded: &(u32, Vec<f32>)) -> Vec<(u32, f64)> {
+    let (num, den) = signal.rate.ratio();
+    let zero = segue::show::timecode::Timecode::parse("01:00:00:00", signal.rate).unwrap().frames as f64;
+    let per_frame = RATE as f64 * den as f64 / num as f64;
+    burst_onsets(&recorded.1)
+        .into_iter()
+        .filter_map(|i| {
+            let at = recorded.0.wrapping_add(i as u32);
+            let k = source.sample_at(at)?;
+            if k >= signal.samples.len() {
+                return None;
+            }
+            // Where the timecode had the show when the burst was heard, and where the burst is.
+            let timeline = (signal.timecode_at(k) - zero) * per_frame;
+            let burst = ((timeline / RATE as f64 - 0.25) / 0.5).round() * 0.5 + 0.25;
+            Some((at, timeline - burst * RATE as f64))
+        })
+        .collect()
+}
+
+/// The player's followed-timecode state.
+fn sync_state(player: &Player) -> Value {
+    let state: Value = serde_json::from_str(&player.osc("/segue/state", vec![])).unwrap();
+    state["sync"].clone()
+}
+
+/// Bursts from `from` to `until` (JACK frames) within ±1 ms of the timecode; a cycle the
+/// machine ran late is heard a period late (as in the JACK transport test) and is counted
+/// apart, and for two seconds after a cycle of the timecode the machine missed (the timecode
+/// itself jumped by it, which the show follows by varispeed, not by a seek) nothing is judged.
+/// Returns (bursts in time, heard a period late, the worst offset of those in time in ms).
+fn judge(offsets: &[(u32, f64)], missed: &[u32], from: u32, until: u32) -> (usize, usize, f64) {
+    let period = 256.0;
+    let (mut good, mut late, mut worst) = (0, 0, 0.0f64);
+    let within = |at: u32, a: u32, b: u32| (at.wrapping_sub(a) as i32) >= 0 && (b.wrapping_sub(at) as i32) >= 0;
+    for &(at, off) in offsets {
+        if !within(at, from, until) || missed.iter().any(|&m| within(at, m, m.wrapping_add(2 * RATE))) {
+            continue;
+        }
+        // ±1 ms: the accuracy (48 frames at 48 kHz).
+        if off.abs() <= 48.0 {
+            good += 1;
+            worst = worst.max(off.abs());
+        } else if (off - period).abs() <= 48.0 {
+            late += 1;
+        } else {
+            panic!("a burst heard {:.2} ms off the timecode at JACK frame {at}: {offsets:?}", off / 48.0);
+        }
+    }
+    (good, late, worst / 48.0)
+}
+
+#[test]
+fn ltc_locks_in_place_and_follows_a_clock_500_ppm_fast_without_seeking_then_relocates_on_a_jump() {
+    let _jack = one_at_a_time();
+    let show = burst_show("ltc-drift", "25", 60.0);
+    let rate = segue::show::timecode::FrameRate::Fps25;
+    let signal = LtcSignal::new(
+        rate,
+        &[
+            Ltc::Run { from: "01:00:05:00", secs: 30.0, ppm: 500.0 },
+            // The picture editor moves the playhead: 15 s on.
+            Ltc::Run { from: "01:00:50:00", secs: 4.0, ppm: 500.0 },
+        ],
+    );
+    server();
+    let source = LtcSource::start(signal.samples.clone());
+    let mut player = Player::start(server(), &show, &["--chase", &format!("ltc:{}", source.port)]);
+    let rec = Recorder::start(&player.ports()[0]);
+    assert_eq!(sync_state(&player)["state"], "waiting");
+    std::thread::sleep(Duration::from_millis(300));
+    source.go();
+    let locked = player.wait_for(|v| v["event"] == "timecode", "the lock");
+    assert_eq!(locked["what"], "locked", "{locked}");
+    std::thread::sleep(Duration::from_millis(29_000));
+    let sync = sync_state(&player);
+    for line in player.lines.try_iter() {
+        if line["event"] == "timecode" || line["event"] == "problem" {
+            eprintln!("{line}");
+        }
+    }
+    assert_eq!(sync["state"], "locked", "{sync}");
+    assert_eq!(sync["rate"], "25");
+    // Following a clock 500 ppm fast: the speed says so (within the fit's 60 ppm of noise).
+    let ppm = sync["speed_ppm"].as_i64().unwrap();
+    assert!((ppm - 500).abs() < 60, "{sync}");
+    assert_eq!(sync["relocates"], 0, "no seek while the timecode runs on: {sync}");
+    // (A cycle the machine misses makes the timecode miss a moment: freewheeling, said.)
+    let relocated =
+        player.wait_for(|v| v["event"] == "timecode" && v["what"] == "relocated", "the re-locate after the jump");
+    assert_eq!(relocated["what"], "relocated", "{relocated}");
+    std::thread::sleep(Duration::from_millis(3500));
+    let recorded = rec.take();
+    let started = source.started().unwrap();
+
+    // Lock: the first sound after the timecode started, in timecode frames (40 ms).
+    let first_sound = recorded.1.iter().position(|s| s.abs() > 0.02).unwrap();
+    let lock_frames = recorded.0.wrapping_add(first_sound as u32).wrapping_sub(started) as f64 / 1920.0;
+    eprintln!("LTC lock: sounding {lock_frames:.2} frames after the timecode began");
+    // The decoder hears the first frame when it has ended (1 frame in); sounding within 2
+    // frames of that.
+    assert!(lock_frames <= 3.0, "locked {lock_frames} frames after the timecode began");
+
+    let offsets = burst_offsets(&signal, &source, &recorded);
+    let missed = source.missed();
+    if !missed.is_empty() {
+        eprintln!("the machine missed cycles of the timecode at {missed:?}");
+    }
+    // From a second after the lock (the first correction) to the jump.
+    let settle = started.wrapping_add(RATE);
+    let jump = started.wrapping_add(30 * RATE);
+    let (good, late, worst) = judge(&offsets, &missed, settle, jump);
+    eprintln!("LTC +500 ppm: {good} bursts within ±1 ms over 29 s (worst {worst:.3} ms), {late} heard a period late");
+    assert!(good >= 50, "{good} bursts judged");
+    // After the jump: a second on, in place again.
+    let (good, late, worst) = judge(&offsets, &missed, jump.wrapping_add(RATE), jump.wrapping_add(4 * RATE));
+    eprintln!("LTC after a jump: {good} bursts within ±1 ms (worst {worst:.3} ms), {late} late");
+    assert!(good >= 4, "{good} bursts after the jump");
+}
+
+#[test]
+fn ltc_dropouts_a_short_one_plays_on_a_long_one_stops_and_is_said_then_it_locks_again() {
+    let _jack = one_at_a_time();
+    let show = burst_show("ltc-dropouts", "29.97df", 30.0);
+    let rate = segue::show::timecode::FrameRate::Fps29_97Df;
+    let signal = LtcSignal::new(
+        rate,
+        &[
+            Ltc::Run { from: "01:00:03;00", secs: 4.0, ppm: -500.0 },
+            // 120 ms without (under the freewheel's 8 frames, 267 ms): plays on.
+            Ltc::Dropout { secs: 0.12 },
+            Ltc::Run { from: "", secs: 3.0, ppm: -500.0 },
+            // A second without: the show stops.
+            Ltc::Dropout { secs: 1.0 },
+            Ltc::Run { from: "", secs: 3.0, ppm: -500.0 },
+        ],
+    );
+    server();
+    let source = LtcSource::start(signal.samples.clone());
+    let mut player = Player::start(server(), &show, &["--chase", &format!("ltc:{}", source.port)]);
+    let rec = Recorder::start(&player.ports()[0]);
+    std::thread::sleep(Duration::from_millis(300));
+    source.go();
+    let mut said = Vec::new();
+    while said.len() < 6 {
+        let line = player.wait_for(|v| v["event"] == "timecode", "what the timecode did");
+        said.push(line);
+    }
+    std::thread::sleep(Duration::from_millis(2500));
+    let recorded = rec.take();
+    let sync = sync_state(&player);
+    let what: Vec<&str> = said.iter().map(|l| l["what"].as_str().unwrap()).collect();
+    eprintln!("LTC dropouts: {what:?}\n{sync}");
+    assert_eq!(what, ["locked", "freewheeling", "resumed", "freewheeling", "stopped", "locked"], "{said:?}");
+    assert!(said[4]["text"].as_str().unwrap().contains("no timecode for"), "{}", said[4]);
+    assert_eq!(sync["rate"], "29.97df");
+    assert_eq!(sync["relocates"], 0);
+
+    let started = source.started().unwrap();
+    let offsets = burst_offsets(&signal, &source, &recorded);
+    let missed = source.missed();
+    let at = |secs: f64| started.wrapping_add((secs * RATE as f64) as u32);
+    // In time from a second after the lock, through the short dropout, to the long one.
+    let (good, late, worst) = judge(&offsets, &missed, at(1.0), at(7.12));
+    eprintln!("LTC -500 ppm through a 120 ms dropout: {good} bursts within ±1 ms (worst {worst:.3} ms), {late} late");
+    assert!(good >= 10, "{good}");
+    // And after locking again.
+    let (good, _, worst) = judge(&offsets, &missed, at(9.12), at(11.1));
+    eprintln!("LTC after locking again: {good} bursts within ±1 ms (worst {worst:.3} ms)");
+    assert!(good >= 3, "{good}");
+    // The short dropout left no gap: the bed's tone sounds in every 10 ms through it.
+    let sample = |secs: f64| at(secs).wrapping_sub(recorded.0) as usize;
+    let rms = |from: usize| {
+        let x = &recorded.1[from..from + 480];
+        10.0 * (x.iter().map(|s| s * s).sum::<f32>() / x.len() as f32).max(1e-12).log10()
+    };
+    let quietest = (0..40).map(|i| rms(sample(3.95 + i as f64 * 0.01))).fold(f32::INFINITY, f32::min);
+    assert!(quietest > -40.0, "a gap in the sound through the short dropout: {quietest} dB");
+    // The long one: silence from its freewheel time and the stop fade on, until it is back.
+    let loudest = (0..40).map(|i| rms(sample(7.12 + 0.4 + i as f64 * 0.01))).fold(f32::NEG_INFINITY, f32::max);
+    // (Silence: below -80 dBFS; the bed's tone alone is -29 dBFS.)
+    assert!(loudest < -80.0, "the show stopped in the long dropout: {loudest} dB");
+}

@@ -602,7 +602,8 @@ fn follow(
             let board = SyncBoard::default();
             let settings = Settings { sample_rate: rate, show_rate: production.frame_rate, zero, freewheel };
             let lock = Lock::new(settings, events_tx, board.clone());
-            let source = sync::ltc::LtcTransport::open(heard, origin, lock, published.clone()).map_err(PlayError::Setup)?;
+            let source =
+                sync::ltc::LtcTransport::open(heard, origin, lock, published.clone()).map_err(PlayError::Setup)?;
             let chased = Chased { _input: input, source: "LTC", board, events };
             Ok((Box::new(source), None, published, Some(chased)))
         }

@@ -185,7 +185,9 @@ impl SyncEvent {
             SyncEvent::Resumed { position } => format!("{source} back at {}: in place, nothing moved", at(position)),
             SyncEvent::Stopped { position, why } => {
                 let why = match why {
-                    StopWhy::Lost { after_ms } => format!("no timecode for {after_ms} ms, longer than the freewheel time"),
+                    StopWhy::Lost { after_ms } => {
+                        format!("no timecode for {after_ms} ms, longer than the freewheel time")
+                    }
                     StopWhy::Still => "the timecode stands still".to_string(),
                     StopWhy::Reverse => "the timecode runs backwards".to_string(),
                     StopWhy::Speed { percent } => format!("the timecode runs at {percent:.1} % speed, beyond ±10 %"),

@@ -413,3 +413,136 @@ impl TransportRecorder {
         std::mem::take(&mut *self.cycles.lock().unwrap())
     }
 }
+
+/// A stretch of LTC for `LtcSource`: running from a label at a speed, or silence (a dropout).
+#[derive(Debug, Clone, Copy)]
+pub enum Ltc {
+    /// `secs` seconds of timecode from `from` (`HH:MM:SS:FF`; empty: where the timecode before
+    /// would be now, had it run on through a dropout), running `ppm` parts per million fast (a
+    /// generator whose clock runs off the server's).
+    Run { from: &'static str, secs: f64, ppm: f64 },
+    /// `secs` seconds of nothing (the next run says where the timecode is after it).
+    Dropout { secs: f64 },
+}
+
+/// LTC made with libltc's encoder, and where its timecode is at each of its samples.
+pub struct LtcSignal {
+    pub samples: Vec<f32>,
+    /// (first sample, timecode frames at it counted at the rate, timecode frames per sample).
+    runs: Vec<(usize, f64, f64)>,
+    pub rate: segue::show::timecode::FrameRate,
+}
+
+impl LtcSignal {
+    /// LTC at `rate` (encoded at -18 dBFS) for a 48 kHz server, stretch by stretch.
+    pub fn new(rate: segue::show::timecode::FrameRate, parts: &[Ltc]) -> LtcSignal {
+        use segue::app::sync::libltc::{Encoder, Label};
+        let (num, den) = rate.ratio();
+        let fps = num as f64 / den as f64;
+        let mut samples = Vec::new();
+        let mut runs: Vec<(usize, f64, f64)> = Vec::new();
+        for part in parts {
+            match *part {
+                Ltc::Run { from, secs, ppm } => {
+                    let speed = 1.0 + ppm * 1e-6;
+                    let per_sample = fps * speed / RATE as f64;
+                    // Where it starts, with a fraction of a frame when it goes on after a dropout.
+                    let at = match from {
+                        "" => {
+                            let (start, first, per) = *runs.last().expect("a run to go on from");
+                            first + (samples.len() - start) as f64 * per
+                        }
+                        from => segue::show::timecode::Timecode::parse(from, rate).unwrap().frames as f64,
+                    };
+                    let first = at.floor() as u64;
+                    // The samples of the first frame before `at`: left out.
+                    let mut skip = ((at - first as f64) / per_sample).round() as usize;
+                    // An encoder whose sample rate is the server's over the speed: its frames
+                    // come `speed` times as often on the server's clock.
+                    let mut enc = Encoder::new(RATE as f64 / speed, rate, -18.0);
+                    enc.set(Label::of(first, rate));
+                    runs.push((samples.len(), at, per_sample));
+                    let end = samples.len() + (secs * RATE as f64) as usize;
+                    while samples.len() < end {
+                        enc.frame(|bytes| {
+                            let left_out = skip.min(bytes.len());
+                            samples.extend(bytes[left_out..].iter().map(|&b| Encoder::sample(b)));
+                            skip -= left_out;
+                        });
+                    }
+                }
+                Ltc::Dropout { secs } => samples.extend(std::iter::repeat_n(0.0, (secs * RATE as f64) as usize)),
+            }
+        }
+        LtcSignal { samples, runs, rate }
+    }
+
+    /// The timecode (frames at the rate, with fractions) at sample `k` of the signal.
+    pub fn timecode_at(&self, k: usize) -> f64 {
+        let (start, first, per_sample) = self.runs.iter().rev().find(|r| r.0 <= k).copied().unwrap_or(self.runs[0]);
+        first + (k - start.min(k)) as f64 * per_sample
+    }
+}
+
+/// A JACK client of the test's playing an `LtcSignal` on its output port from `go` on (silence
+/// before), noting the JACK frame each of its cycles went out on and the signal's sample there
+/// (a cycle the machine missed leaves the signal where it was: the timecode jumps).
+pub struct LtcSource {
+    client: jack::AsyncClient<(), jack::contrib::ClosureProcessHandler<(), Process>>,
+    state: Arc<Mutex<(bool, Vec<(u32, usize)>, usize)>>,
+    pub port: String,
+}
+
+impl LtcSource {
+    pub fn start(signal: Vec<f32>) -> LtcSource {
+        let (client, _) =
+            jack::Client::new(&format!("ltcgen-{}", std::process::id()), jack::ClientOptions::NO_START_SERVER).unwrap();
+        let mut out = client.register_port("ltc_out", jack::AudioOut::default()).unwrap();
+        let port = out.name().unwrap();
+        let state = Arc::new(Mutex::new((false, Vec::with_capacity(100_000), 0usize)));
+        let shared = state.clone();
+        let process: Process = Box::new(move |_, ps| {
+            let buf = out.as_mut_slice(ps);
+            buf.fill(0.0);
+            // A test client: a short lock here is fine.
+            let mut s = shared.lock().unwrap();
+            if s.0 {
+                let at = s.2;
+                s.1.push((ps.last_frame_time(), at));
+                let n = buf.len().min(signal.len().saturating_sub(at));
+                buf[..n].copy_from_slice(&signal[at..at + n]);
+                s.2 += buf.len();
+            }
+            jack::Control::Continue
+        });
+        let client = client.activate_async((), jack::contrib::ClosureProcessHandler::new(process)).unwrap();
+        LtcSource { client, state, port }
+    }
+
+    /// Starts playing the signal.
+    pub fn go(&self) {
+        self.state.lock().unwrap().0 = true;
+    }
+
+    /// The JACK frame the signal's first sample went out on.
+    pub fn started(&self) -> Option<u32> {
+        self.state.lock().unwrap().1.first().map(|c| c.0)
+    }
+
+    /// The signal's sample that went out on JACK frame `frame` (`None`: before it started).
+    pub fn sample_at(&self, frame: u32) -> Option<usize> {
+        let s = self.state.lock().unwrap();
+        let first = s.1.first()?.0;
+        let since = |f: u32| f.wrapping_sub(first);
+        let i = s.1.partition_point(|c| since(c.0) <= since(frame)).checked_sub(1)?;
+        let (at, sample) = s.1[i];
+        Some(sample + frame.wrapping_sub(at) as usize)
+    }
+
+    /// JACK frames where cycles of the signal were missed (the machine could not run them):
+    /// the timecode jumped back there by what was missed.
+    pub fn missed(&self) -> Vec<u32> {
+        let s = self.state.lock().unwrap();
+        s.1.windows(2).filter(|w| w[1].0.wrapping_sub(w[0].0) as usize != w[1].1 - w[0].1).map(|w| w[1].0).collect()
+    }
+}

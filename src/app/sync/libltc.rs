@@ -293,7 +293,12 @@ mod tests {
                 // Each frame starts where its place in the audio says (within a few samples:
                 // the decoder marks the first transition it detects).
                 let expected = (count - first) as f64 * per_frame;
-                assert!((h.start as f64 - expected).abs() < 4.0, "{rate:?} {:?}: at {} not {expected}", h.label, h.start);
+                assert!(
+                    (h.start as f64 - expected).abs() < 4.0,
+                    "{rate:?} {:?}: at {} not {expected}",
+                    h.label,
+                    h.start
+                );
                 assert!((h.end - h.start + 1) as f64 - per_frame < 4.0);
             }
             if rate.drop_frame() {

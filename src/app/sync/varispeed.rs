@@ -8,9 +8,7 @@
 //! The six channels are the engine's mix (main, bed and cues, left and right), resampled before
 //! the output patch routes them.
 
-use rubato::{
-    Resampler, SincFixedOut, SincInterpolationParameters, SincInterpolationType, WindowFunction,
-};
+use rubato::{Resampler, SincFixedOut, SincInterpolationParameters, SincInterpolationType, WindowFunction};
 
 /// Output frames made at a time: the ratio ramps across each.
 const CHUNK: usize = 64;
