@@ -484,12 +484,15 @@ impl LtcSignal {
     }
 }
 
+/// (playing, each cycle's JACK frame and the signal's sample there, the next sample).
+type Playing = Arc<Mutex<(bool, Vec<(u32, usize)>, usize)>>;
+
 /// A JACK client of the test's playing an `LtcSignal` on its output port from `go` on (silence
 /// before), noting the JACK frame each of its cycles went out on and the signal's sample there
 /// (a cycle the machine missed leaves the signal where it was: the timecode jumps).
 pub struct LtcSource {
     client: jack::AsyncClient<(), jack::contrib::ClosureProcessHandler<(), Process>>,
-    state: Arc<Mutex<(bool, Vec<(u32, usize)>, usize)>>,
+    state: Playing,
     pub port: String,
 }
 
