@@ -85,7 +85,8 @@ enum Command {
         resume: bool,
         /// Follow another transport instead of the player's own: `jack` (JACK transport, e.g.
         /// Ardour with its video track), or `ltc:PORT` (LTC from a JACK output port, e.g.
-        /// `ltc:system:capture_3`: the show follows its position and speed). Needs --backend jack.
+        /// `ltc:system:capture_3`), or `mtc:PORT` (MIDI timecode from a JACK MIDI port): the show
+        /// follows its position and speed. Needs --backend jack.
         #[arg(long, value_parser = parse_follow)]
         chase: Option<app::sync::Follow>,
         /// The chased source's timecode at the show's 0, `HH:MM:SS:FF` at the production's rate

@@ -374,3 +374,67 @@ fn ltc_dropouts_a_short_one_plays_on_a_long_one_stops_and_is_said_then_it_locks_
     // (Silence: below -80 dBFS; the bed's tone alone is -29 dBFS.)
     assert!(loudest < -80.0, "the show stopped in the long dropout: {loudest} dB");
 }
+
+#[test]
+fn mtc_parks_on_a_full_frame_locks_after_eight_quarter_frames_and_follows_a_clock_300_ppm_fast() {
+    use segue::app::sync::libltc::Label;
+    use segue::app::sync::mtc::quarter_frames;
+    let _jack = one_at_a_time();
+    let show = burst_show("mtc-drift", "25", 30.0);
+    let rate = segue::show::timecode::FrameRate::Fps25;
+    server();
+    let midi = MidiSender::start();
+    let mut player = Player::start(server(), &show, &["--chase", &format!("mtc:{}", midi.port)]);
+    let rec = Recorder::start(&player.ports()[0]);
+    // Located to 01:00:04:00 (a full frame), then rolling from there 0.6 s later, on a clock
+    // 300 ppm fast: quarter frames every 480/1.0003 JACK frames.
+    let first = segue::show::timecode::Timecode::parse("01:00:04:00", rate).unwrap().frames;
+    let speed = 1.0003;
+    let t0 = midi.now().wrapping_add(RATE);
+    midi.send_at(t0.wrapping_sub(RATE * 6 / 10), &[0xf0, 0x7f, 0x7f, 0x01, 0x01, 0x21, 0, 4, 0, 0xf7]);
+    let quarters = 4 * 25 * 10;
+    for q in 0..quarters {
+        let bytes = quarter_frames(Label::of(first + (q / 8) as u64 * 2, rate), rate);
+        midi.send_at(t0.wrapping_add((q as f64 * 480.0 / speed).round() as u32), &[0xf1, bytes[q % 8]]);
+    }
+    let parked = player.wait_for(|v| v["event"] == "timecode", "the park");
+    assert_eq!(parked["what"], "parked", "{parked}");
+    let locked = player.wait_for(|v| v["event"] == "timecode", "the lock");
+    assert_eq!(locked["what"], "locked", "{locked}");
+    std::thread::sleep(Duration::from_millis(9000));
+    let sync = sync_state(&player);
+    eprintln!("MTC: {sync}");
+    assert_eq!(sync["source"], "MTC");
+    assert_eq!(sync["state"], "locked", "{sync}");
+    assert_eq!(sync["relocates"], 0, "no seek while it runs on: {sync}");
+    assert!((sync["speed_ppm"].as_i64().unwrap() - 300).abs() < 60, "{sync}");
+    let recorded = rec.take();
+    // Where the timecode had the show at JACK frame `at`: frame `first` at t0, on from there.
+    let timeline = |at: u32| {
+        let since = at.wrapping_sub(t0) as i32 as f64;
+        (first as f64 + since * speed / 1920.0 - 90_000.0) * 1920.0
+    };
+    // Lock: the 8th quarter frame went out at t0 + 7 quarters; sounding within 2 frames of it.
+    let first_sound = recorded.1.iter().position(|s| s.abs() > 0.02).unwrap();
+    let after_eighth = recorded.0.wrapping_add(first_sound as u32).wrapping_sub(t0) as f64 / 1920.0 - 7.0 / 4.0;
+    eprintln!("MTC lock: sounding {after_eighth:.2} frames after the 8th quarter frame");
+    assert!(after_eighth <= 2.0, "{after_eighth} frames");
+    let (mut good, mut worst) = (0, 0.0f64);
+    for i in burst_onsets(&recorded.1) {
+        let at = recorded.0.wrapping_add(i as u32);
+        if (at.wrapping_sub(t0) as i32) < RATE as i32 {
+            continue;
+        }
+        let t = timeline(at);
+        let burst = ((t / RATE as f64 - 0.25) / 0.5).round() * 0.5 + 0.25;
+        let off = t - burst * RATE as f64;
+        // ±1 ms, or a cycle heard a period late on a loaded machine (see `judge`).
+        assert!(off.abs() <= 48.0 || (off - 256.0).abs() <= 48.0, "a burst {:.2} ms off MTC", off / 48.0);
+        if off.abs() <= 48.0 {
+            good += 1;
+            worst = worst.max(off.abs() / 48.0);
+        }
+    }
+    eprintln!("MTC +300 ppm: {good} bursts within ±1 ms (worst {worst:.3} ms)");
+    assert!(good >= 14, "{good}");
+}

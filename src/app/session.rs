@@ -552,7 +552,8 @@ type Followed = (Box<dyn TransportSource>, Option<TransportControl>, Published, 
 
 /// A timecode the show follows: its input (running while this lives), its state and its events.
 pub struct Chased {
-    _input: sync::ltc::LtcInput,
+    /// The input's JACK client (LTC or MTC), held: dropping it stops the input.
+    _input: Box<dyn std::any::Any>,
     source: &'static str,
     board: SyncBoard,
     events: rtrb::Consumer<SyncEvent>,
@@ -590,21 +591,31 @@ fn follow(
     let rate = controller.sample_rate();
     let published = Published::new(0);
     match &options.follow {
-        Follow::Ltc(port) => {
+        Follow::Ltc(_) | Follow::Mtc(_) => {
             let fps = production.frame_rate.base();
             let freewheel = match options.freewheel {
                 Freewheel::Frames(n) => Freewheel::Frames(n.min(2 * fps as u32)),
                 jam => jam,
             };
-            let (input, heard, origin) =
-                sync::ltc::LtcInput::open(port, rate / fps as u32).map_err(PlayError::Setup)?;
+            let (input, heard, origin, points) = match &options.follow {
+                Follow::Ltc(port) => {
+                    let (input, heard, origin) =
+                        sync::ltc::LtcInput::open(port, rate / fps as u32).map_err(PlayError::Setup)?;
+                    (Box::new(input) as Box<dyn std::any::Any>, heard, origin, 32)
+                }
+                Follow::Mtc(port) => {
+                    let (input, heard, origin) = sync::mtc::MtcInput::open(port).map_err(PlayError::Setup)?;
+                    (Box::new(input) as Box<dyn std::any::Any>, heard, origin, 128)
+                }
+                _ => unreachable!("a timecode source"),
+            };
             let (events_tx, events) = rtrb::RingBuffer::new(64);
             let board = SyncBoard::default();
-            let settings = Settings { sample_rate: rate, show_rate: production.frame_rate, zero, freewheel };
+            let settings = Settings { sample_rate: rate, show_rate: production.frame_rate, zero, freewheel, points };
             let lock = Lock::new(settings, events_tx, board.clone());
-            let source =
-                sync::ltc::LtcTransport::open(heard, origin, lock, published.clone()).map_err(PlayError::Setup)?;
-            let chased = Chased { _input: input, source: "LTC", board, events };
+            let source = sync::timecode::TimecodeTransport::open(heard, origin, lock, published.clone())
+                .map_err(PlayError::Setup)?;
+            let chased = Chased { _input: input, source: options.follow.name(), board, events };
             Ok((Box::new(source), None, published, Some(chased)))
         }
         _ => {

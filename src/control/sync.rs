@@ -72,6 +72,8 @@ pub enum SyncEvent {
     Resumed { position: u64 },
     /// The show stopped at `position`.
     Stopped { position: u64, why: StopWhy },
+    /// The source was located (MTC's full frame): the show waits at `position`, ready.
+    Parked { position: u64 },
     /// The timecode's rate is not the production's (said once).
     RateMismatch { heard: FrameRate, show: FrameRate },
 }
@@ -183,6 +185,9 @@ impl SyncEvent {
                 format!("{source} missing at {}: playing on at the last speed (freewheel)", at(position))
             }
             SyncEvent::Resumed { position } => format!("{source} back at {}: in place, nothing moved", at(position)),
+            SyncEvent::Parked { position } => {
+                format!("{source} located to {}: the show waits there, ready to roll", at(position))
+            }
             SyncEvent::Stopped { position, why } => {
                 let why = match why {
                     StopWhy::Lost { after_ms } => {
@@ -210,6 +215,7 @@ impl SyncEvent {
             SyncEvent::Freewheeling { .. } => "freewheeling",
             SyncEvent::Resumed { .. } => "resumed",
             SyncEvent::Stopped { .. } => "stopped",
+            SyncEvent::Parked { .. } => "parked",
             SyncEvent::RateMismatch { .. } => "rate_mismatch",
         }
     }
@@ -220,6 +226,7 @@ impl SyncEvent {
             SyncEvent::Locked { position, .. }
             | SyncEvent::Freewheeling { position }
             | SyncEvent::Resumed { position }
+            | SyncEvent::Parked { position }
             | SyncEvent::Stopped { position, .. } => Some(position),
             SyncEvent::Relocated { to, .. } => Some(to),
             SyncEvent::RateMismatch { .. } => None,

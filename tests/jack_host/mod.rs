@@ -343,18 +343,22 @@ impl MidiSender {
             let mut writer = out.writer(ps);
             // A test client: a short lock here is fine.
             let mut q = q.lock().unwrap();
-            q.sort_by_key(|(at, _)| *at);
-            while let Some((at, _)) = q.first() {
+            // In time order (a long schedule is sorted once, not every cycle).
+            if !q.is_sorted_by_key(|(at, _)| at.wrapping_sub(start)) {
+                q.sort_by_key(|(at, _)| at.wrapping_sub(start));
+            }
+            // Due in this cycle, or already late (then now, at its first frame).
+            let due = q.iter().take_while(|(at, _)| {
                 let offset = at.wrapping_sub(start);
-                // Due in this cycle, or already late (then now, at its first frame).
-                let due = offset < frames || offset > u32::MAX / 2;
-                if !due {
-                    break;
-                }
-                let (at, bytes) = q.remove(0);
+                offset < frames || offset > u32::MAX / 2
+            });
+            let n = due.count();
+            let mut s = s.lock().unwrap();
+            for (at, bytes) in q.drain(..n) {
+                let offset = at.wrapping_sub(start);
                 let time = if offset < frames { offset } else { 0 };
                 writer.write(&jack::RawMidi { time, bytes: &bytes }).unwrap();
-                s.lock().unwrap().push((if offset < frames { at } else { start }, bytes));
+                s.push((if offset < frames { at } else { start }, bytes));
             }
             jack::Control::Continue
         });

@@ -21,10 +21,10 @@ use crate::control::sync::{LockState, StopWhy, SyncBoard, SyncEvent};
 use crate::control::transport::Transport;
 use crate::show::timecode::{FrameRate, Timecode};
 
-/// Frames the line is fitted through.
-const FIT: usize = 32;
-/// Frames the line needs before its speed is trusted (fewer: the nominal speed).
-const FIT_SPEED: usize = 8;
+/// The most readings the line is fitted through.
+const FIT: usize = 128;
+/// Readings the line needs before its speed is trusted (fewer: the nominal speed): an eighth
+/// of the points it is fitted through, at least 4.
 /// How long a correction of the sound's offset takes, in seconds.
 const CORRECT_SECS: f64 = 1.0;
 /// The largest correction on top of the timecode's speed (0.5 %).
@@ -32,10 +32,12 @@ const MAX_CORRECTION: f64 = 0.005;
 /// The largest change of speed from one buffer to the next.
 const SPEED_STEP: f64 = 4e-6;
 
-/// One timecode frame heard.
+/// One timecode frame (or quarter frame) heard.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Reading {
     pub label: Label,
+    /// Quarter frames past `label` (MTC's quarter frames place the time between frames).
+    pub quarters: u8,
     /// The audio clock frame it started on.
     pub start: u64,
     /// Audio clock frames it took (0: not measured, as for MTC).
@@ -43,6 +45,15 @@ pub struct Reading {
     pub reverse: bool,
     /// The rate the source says it runs at (MTC names one; LTC only carries the drop-frame flag).
     pub declared: Option<FrameRate>,
+    /// Not running: the source was located here (MTC's full-frame message).
+    pub parked: bool,
+}
+
+impl Reading {
+    /// A frame of LTC heard from `start` for `length` clock frames.
+    pub fn ltc(label: Label, start: u64, length: u32, reverse: bool) -> Reading {
+        Reading { label, quarters: 0, start, length, reverse, declared: None, parked: false }
+    }
 }
 
 /// How long a dropout may last before the show stops.
@@ -79,6 +90,9 @@ pub struct Settings {
     /// The timecode at the show's 0.
     pub zero: Timecode,
     pub freewheel: Freewheel,
+    /// Readings the line goes through (at most 128): 32 LTC frames (1.3 s at 25 fps), or 128
+    /// MTC quarter frames (the same time), whose MIDI timing is coarser.
+    pub points: usize,
 }
 
 /// The follower.
@@ -94,7 +108,8 @@ pub struct Lock {
     zero_count: f64,
     /// Audio frames per timecode frame at `rate`.
     per_frame: f64,
-    /// (clock frame, timeline frame) of the frames heard, a ring.
+    /// (clock frame, timeline frame) of the frames heard, a ring; the line goes through the
+    /// last `Settings::points` of them.
     fit: [(f64, f64); FIT],
     fitted: usize,
     next: usize,
@@ -164,14 +179,18 @@ impl Lock {
         }
         self.detect(&r);
         let rate = self.rate.unwrap_or(self.s.show_rate);
-        let count = r.label.count(rate.base(), rate.drop_frame());
+        let count = r.label.count(rate.base(), rate.drop_frame()) * 4 + r.quarters as u64;
+        if r.parked {
+            self.park(count);
+            return;
+        }
         if self.last == Some(count) {
             // The same label again: a paused deck. It does not count as heard.
             self.still = true;
             return;
         }
         self.still = false;
-        let y = (count as f64 - self.zero_count) * self.per_frame;
+        let y = (count as f64 / 4.0 - self.zero_count) * self.per_frame;
         let x = r.start as f64;
         let backwards = self.last.is_some_and(|last| count < last);
         if self.fitted > 0 && (backwards || (y - self.line(x)).abs() > 2.0 * self.per_frame + 0.5 * self.per_frame) {
@@ -180,10 +199,25 @@ impl Lock {
         }
         self.fit[self.next] = (x, y);
         self.next = (self.next + 1) % FIT;
-        self.fitted = (self.fitted + 1).min(FIT);
+        self.fitted = (self.fitted + 1).min(self.s.points.clamp(2, FIT));
         self.last = Some(count);
         let length = if r.length > 0 { r.length as f64 } else { self.per_frame };
         self.heard_at = self.heard_at.max(r.start + length as u64);
+    }
+
+    /// The source was located to `quarters` (quarter frames) and waits there: the show stops
+    /// (if it played) and waits there, its seek prepared, for the timecode to roll.
+    fn park(&mut self, quarters: u64) {
+        let position = ((quarters as f64 / 4.0 - self.zero_count) * self.per_frame).max(0.0).round() as u64;
+        self.fitted = 0;
+        self.last = None;
+        self.jumped = false;
+        self.due = None;
+        self.relocating = None;
+        self.playing = false;
+        self.position = position;
+        self.state = LockState::Waiting;
+        self.event(SyncEvent::Parked { position });
     }
 
     /// Once per device buffer, at clock frame `now`, with `ahead` device frames between the
@@ -242,7 +276,7 @@ impl Lock {
                 }
             }
         }
-        if self.fitted >= FIT_SPEED && self.state != LockState::Lost {
+        if self.fitted >= self.speed_points() && self.state != LockState::Lost {
             let speed = self.slope();
             if (speed - 1.0).abs() > 0.1 {
                 self.stop(StopWhy::Speed { percent: (speed * 100.0) as f32 });
@@ -362,8 +396,12 @@ impl Lock {
     }
 
     /// The timecode's speed against the audio clock, once the line has enough frames.
+    fn speed_points(&self) -> usize {
+        (self.s.points / 8).max(4)
+    }
+
     fn fit_speed(&self) -> f64 {
-        if self.fitted < FIT_SPEED {
+        if self.fitted < self.speed_points() {
             1.0
         } else {
             self.slope()
@@ -495,7 +533,13 @@ mod tests {
     fn run(speed: f64, first: &str) -> Run {
         let zero = Timecode::parse("01:00:00:00", FrameRate::Fps25).unwrap();
         let (tx, rx) = rtrb::RingBuffer::new(64);
-        let s = Settings { sample_rate: RATE, show_rate: FrameRate::Fps25, zero, freewheel: Freewheel::Frames(8) };
+        let s = Settings {
+            sample_rate: RATE,
+            show_rate: FrameRate::Fps25,
+            zero,
+            freewheel: Freewheel::Frames(8),
+            points: 32,
+        };
         let count = Timecode::parse(first, FrameRate::Fps25).unwrap().frames;
         Run {
             lock: Lock::new(s, tx, SyncBoard::default()),
@@ -521,14 +565,7 @@ mod tests {
                 while self.next_frame + per <= self.now as f64 {
                     let label = Label::of(self.count, FrameRate::Fps25);
                     if heard && !(self.lose_the_last && label.frames == 24) {
-                        let r = Reading {
-                            label,
-                            start: self.next_frame as u64,
-                            length: per as u32,
-                            reverse: false,
-                            declared: None,
-                        };
-                        self.lock.hear(r);
+                        self.lock.hear(Reading::ltc(label, self.next_frame as u64, per as u32, false));
                     }
                     self.next_frame += per;
                     self.count += 1;
@@ -632,7 +669,7 @@ mod tests {
         );
         let mut r = run(1.0, "01:00:05:00");
         r.play(1.0, true);
-        r.lock.hear(Reading { label: Label::default(), start: r.now, length: 1920, reverse: true, declared: None });
+        r.lock.hear(Reading::ltc(Label::default(), r.now, 1920, true));
         assert!(matches!(r.events()[..], [SyncEvent::Locked { .. }, SyncEvent::Stopped { why: StopWhy::Reverse, .. }]));
     }
 

@@ -4,13 +4,16 @@
 //!
 //! - `jack`: JACK transport (Ardour, or any JACK transport master, with its video track): it
 //!   shares the audio clock, so the show follows it to the sample.
-//! - `ltc`: LTC on a JACK input port, decoded by `libltc`, followed by `lock` (position and
-//!   speed), the speed played through `varispeed`.
+//! - `ltc`: LTC on a JACK input port, decoded by `libltc`; `mtc`: MIDI timecode on a JACK MIDI
+//!   input port. Either is followed by `timecode` through `lock` (position and speed), the speed
+//!   played through `varispeed`.
 
 pub mod jack;
 pub mod libltc;
 pub mod lock;
 pub mod ltc;
+pub mod mtc;
+pub mod timecode;
 pub mod varispeed;
 
 use crate::show::timecode::{FrameRate, Timecode};
@@ -25,6 +28,8 @@ pub enum Follow {
     Jack,
     /// LTC on a JACK input, connected from this port (empty: connected by hand).
     Ltc(String),
+    /// MTC on a JACK MIDI input, connected from this port (empty: connected by hand).
+    Mtc(String),
 }
 
 impl Follow {
@@ -35,9 +40,10 @@ impl Follow {
         match kind.to_ascii_lowercase().as_str() {
             "jack" | "jack-transport" if port.is_empty() => Ok(Follow::Jack),
             "ltc" => Ok(Follow::Ltc(port.to_string())),
+            "mtc" => Ok(Follow::Mtc(port.to_string())),
             "own" | "off" | "none" if port.is_empty() => Ok(Follow::Own),
             _ => Err(format!(
-                "\"{text}\" is not a transport to follow: jack (JACK transport), ltc:PORT (LTC from a JACK port, e.g. ltc:system:capture_3), or off"
+                "\"{text}\" is not a transport to follow: jack (JACK transport), ltc:PORT (LTC from a JACK port, e.g. ltc:system:capture_3), mtc:PORT (MTC from a JACK MIDI port), or off"
             )),
         }
     }
@@ -48,6 +54,7 @@ impl Follow {
             Follow::Own => "its own transport",
             Follow::Jack => "JACK transport",
             Follow::Ltc(_) => "LTC",
+            Follow::Mtc(_) => "MTC",
         }
     }
 }
