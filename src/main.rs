@@ -47,7 +47,9 @@ enum Command {
         buffer: Option<u32>,
         #[arg(long, value_parser = clap::value_parser!(u32).range(8_000..=384_000))]
         sample_rate: Option<u32>,
-        /// Which device channels main, bed and cues go to, e.g. `main=1-2,bed=3-4,cues=5-6`.
+        /// Which device channels main, bed and cues go to, e.g. `main=1-2,bed=3-4,cues=5-6`, and
+        /// `ltc=N`: the timeline as LTC on channel N (from the production's start_timecode, or
+        /// --chase-offset), for a video player or a desk to follow.
         #[arg(long, default_value = "main=1-2", value_parser = parse_patch)]
         patch: segue::app::audio::Patch,
         /// OSC over UDP, and over TCP (SLIP-framed, OSC 1.1) on the same port (`off`: none).

@@ -438,3 +438,40 @@ fn mtc_parks_on_a_full_frame_locks_after_eight_quarter_frames_and_follows_a_cloc
     eprintln!("MTC +300 ppm: {good} bursts within ±1 ms (worst {worst:.3} ms)");
     assert!(good >= 14, "{good}");
 }
+
+#[test]
+fn segue_leads_with_ltc_out_and_a_second_segue_follows_it_within_a_millisecond() {
+    let _jack = one_at_a_time();
+    let show = burst_show("ltc-lead", "25", 30.0);
+    server();
+    let leader = Player::start(server(), &show, &["--patch", "main=1-2,ltc=3", "--start", "5"]);
+    let ltc_port = leader.ports()[0].replace("out_0", "out_2");
+    let follower = Player::start(server(), &show, &["--chase", &format!("ltc:{ltc_port}")]);
+    let (led, followed) = (Recorder::start(&leader.ports()[0]), Recorder::start(&follower.ports()[0]));
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(leader.osc("/segue/transport/play", vec![]), "ok");
+    std::thread::sleep(Duration::from_millis(6000));
+    let sync = sync_state(&follower);
+    assert_eq!(sync["state"], "locked", "{sync}");
+    assert_eq!(sync["rate"], "25");
+    let (led, followed) = (led.take(), followed.take());
+    let onsets =
+        |r: &(u32, Vec<f32>)| burst_onsets(&r.1).into_iter().map(|i| r.0.wrapping_add(i as u32)).collect::<Vec<_>>();
+    let (a, b) = (onsets(&led), onsets(&followed));
+    // From a second after the follower first sounded: each of its bursts against the leader's.
+    let first = b[0].wrapping_add(RATE);
+    let (mut good, mut late, mut worst) = (0, 0, 0i64);
+    for &at in b.iter().filter(|&&at| (at.wrapping_sub(first) as i32) >= 0) {
+        let off = a.iter().map(|&x| at.wrapping_sub(x) as i32 as i64).min_by_key(|d| d.abs()).unwrap();
+        // ±1 ms; a cycle heard a period late on a loaded machine is counted apart (see `judge`).
+        if off.abs() <= 48 {
+            good += 1;
+            worst = worst.max(off.abs());
+        } else {
+            assert!((off.abs() - 256).abs() <= 48, "a burst of the follower {off} frames off the leader's");
+            late += 1;
+        }
+    }
+    eprintln!("Segue following Segue's LTC: {good} bursts within ±1 ms (worst {worst} frames), {late} heard late");
+    assert!(good >= 6, "{good}");
+}

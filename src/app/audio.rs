@@ -8,42 +8,54 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
+use crate::app::sync::ltc_out::LtcOut;
 use crate::app::sync::varispeed::Varispeed;
 use crate::control::chase::{Chase, Pacing};
 use crate::control::transport::TransportSource;
 use crate::engine::{Engine, Mix, PIECE};
 
-/// Which device channels (0-based) main, bed and cues go to; `None`: not patched.
+/// Which device channels (0-based) main, bed and cues go to, and LTC out; `None`: not patched.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Patch {
     pub main: Option<[usize; 2]>,
     pub bed: Option<[usize; 2]>,
     pub cues: Option<[usize; 2]>,
+    /// The timeline as LTC (`sync::ltc_out`), on a channel of its own.
+    pub ltc: Option<usize>,
 }
 
 impl Default for Patch {
     fn default() -> Self {
-        Patch { main: Some([0, 1]), bed: None, cues: None }
+        Patch { main: Some([0, 1]), bed: None, cues: None, ltc: None }
     }
 }
 
 impl Patch {
-    /// Parses `main=1-2,bed=3-4,cues=5-6` (1-based channel pairs, as on an interface's panel).
+    /// Parses `main=1-2,bed=3-4,cues=5-6,ltc=7` (1-based channels, as on an interface's panel).
     pub fn parse(text: &str) -> Result<Patch, String> {
-        let mut patch = Patch { main: None, bed: None, cues: None };
+        let mut patch = Patch { main: None, bed: None, cues: None, ltc: None };
+        let channel = |t: &str| match t.trim().parse::<usize>() {
+            Ok(n) if n >= 1 => Ok(n - 1),
+            _ => Err(format!("\"{t}\" is not a channel number (1, 2, ...)")),
+        };
         for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
             let (bus, pair) = part.split_once('=').ok_or_else(|| format!("\"{part}\": expected BUS=FIRST-SECOND"))?;
+            if bus.trim() == "ltc" {
+                patch.ltc = Some(channel(pair)?);
+                continue;
+            }
             let (a, b) = pair.split_once('-').ok_or_else(|| format!("\"{pair}\": expected a channel pair like 1-2"))?;
-            let channel = |t: &str| match t.trim().parse::<usize>() {
-                Ok(n) if n >= 1 => Ok(n - 1),
-                _ => Err(format!("\"{t}\" is not a channel number (1, 2, ...)")),
-            };
             let pair = Some([channel(a)?, channel(b)?]);
             match bus.trim() {
                 "main" => patch.main = pair,
                 "bed" => patch.bed = pair,
                 "cues" => patch.cues = pair,
-                other => return Err(format!("\"{other}\" is not a bus: main, bed or cues")),
+                other => return Err(format!("\"{other}\" is not a bus: main, bed, cues or ltc")),
+            }
+        }
+        if let Some(ltc) = patch.ltc {
+            if [patch.main, patch.bed, patch.cues].iter().flatten().any(|p| p.contains(&ltc)) {
+                return Err(format!("ltc={}: LTC needs a channel of its own, and {} carries music", ltc + 1, ltc + 1));
             }
         }
         Ok(patch)
@@ -51,7 +63,8 @@ impl Patch {
 
     /// The highest device channel the patch uses, plus one.
     pub fn channels_needed(&self) -> usize {
-        [self.main, self.bed, self.cues].iter().flatten().flat_map(|p| p.iter()).map(|&c| c + 1).max().unwrap_or(0)
+        let pairs = [self.main, self.bed, self.cues].into_iter().flatten().flatten();
+        pairs.chain(self.ltc).map(|c| c + 1).max().unwrap_or(0)
     }
 }
 
@@ -111,6 +124,8 @@ pub struct AudioSide {
     clock: Arc<ClockMap>,
     /// Between the engine and the device when the transport steers the speed (timecode).
     varispeed: Varispeed,
+    /// The timeline as LTC, when the patch has a channel for it.
+    ltc_out: Option<LtcOut>,
 }
 
 impl AudioSide {
@@ -121,7 +136,14 @@ impl AudioSide {
         transport: Box<dyn TransportSource>,
         clock: Arc<ClockMap>,
     ) -> AudioSide {
-        AudioSide { engine, chase, mix: Mix::default(), patch, transport, clock, varispeed: Varispeed::new() }
+        let varispeed = Varispeed::new();
+        AudioSide { engine, chase, mix: Mix::default(), patch, transport, clock, varispeed, ltc_out: None }
+    }
+
+    /// Writes the timeline as LTC on the patch's `ltc` channel.
+    pub fn with_ltc_out(mut self, ltc_out: LtcOut) -> AudioSide {
+        self.ltc_out = Some(ltc_out);
+        self
     }
 
     /// Fills one device buffer: `data` interleaved with `channels` channels.
@@ -137,6 +159,9 @@ impl AudioSide {
         let transport = self.transport.at_block();
         self.engine.poll();
         self.chase.follow(&mut self.engine, transport, frames as u64, Pacing::RealTime);
+        if let (Some(ltc), Some(channel)) = (self.ltc_out.as_mut(), self.patch.ltc) {
+            ltc.write(data, channels, channel, transport.playing, transport.position.unwrap_or(0));
+        }
         let mut done = 0;
         while done < frames {
             let n = PIECE.min(frames - done);
@@ -199,8 +224,11 @@ mod tests {
     #[test]
     fn a_patch_reads_as_on_an_interfaces_panel() {
         let p = Patch::parse("main=1-2,bed=3-4,cues=5-6").unwrap();
-        assert_eq!(p, Patch { main: Some([0, 1]), bed: Some([2, 3]), cues: Some([4, 5]) });
+        assert_eq!(p, Patch { main: Some([0, 1]), bed: Some([2, 3]), cues: Some([4, 5]), ltc: None });
         assert_eq!(p.channels_needed(), 6);
+        let p = Patch::parse("main=1-2,ltc=8").unwrap();
+        assert_eq!((p.ltc, p.channels_needed()), (Some(7), 8));
+        assert!(Patch::parse("main=1-2,ltc=2").unwrap_err().contains("a channel of its own"));
         assert!(Patch::parse("drums=1-2").unwrap_err().contains("not a bus"));
         assert!(Patch::parse("main=0-1").unwrap_err().contains("not a channel"));
         assert!(Patch::parse("main").unwrap_err().contains("BUS=FIRST-SECOND"));

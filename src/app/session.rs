@@ -39,6 +39,7 @@ use crate::control::{Controller, Notice};
 use crate::engine::command::{Action, Event};
 use crate::engine::Engine;
 use crate::show;
+use crate::show::timecode::Timecode;
 use crate::stream::loader::{Loader, LoaderConfig};
 
 /// How long after the last command a saved show may load by itself.
@@ -210,7 +211,10 @@ impl Session {
         let (to_desk, from_audio) = rtrb::RingBuffer::<TransportMsg>::new(256);
         let clock = Arc::new(ClockMap::new(rate));
         let (source, transport, published, chased) = follow(&options, &output, &controller, start)?;
-        let side = AudioSide::new(engine, Chase::new(to_desk), options.patch, source, clock.clone());
+        let mut side = AudioSide::new(engine, Chase::new(to_desk), options.patch, source, clock.clone());
+        if options.patch.ltc.is_some() {
+            side = side.with_ltc_out(sync::ltc_out::LtcOut::new(zero_timecode(&options, &controller)?, rate));
+        }
         let (requests, inbox) = command::requests();
         let osc = match options.osc {
             Some(addr) => {
@@ -559,6 +563,16 @@ pub struct Chased {
     events: rtrb::Consumer<SyncEvent>,
 }
 
+/// The timecode at the show's 0: `--chase-offset`, else the production's `start_timecode`.
+fn zero_timecode(options: &PlayOptions, controller: &Controller) -> Result<Timecode, PlayError> {
+    let production = controller.show().show.production.clone().unwrap_or_default();
+    match &options.chase_offset {
+        Some(text) => sync::parse_offset(text, production.frame_rate)
+            .map_err(|e| PlayError::Setup(format!("--chase-offset: {e}"))),
+        None => Ok(production.start()),
+    }
+}
+
 /// What the show follows: the player's own transport (with its control side), or the one
 /// `--chase` names.
 fn follow(
@@ -583,11 +597,7 @@ fn follow(
         )));
     }
     let production = controller.show().show.production.clone().unwrap_or_default();
-    let zero = match &options.chase_offset {
-        Some(text) => sync::parse_offset(text, production.frame_rate)
-            .map_err(|e| PlayError::Setup(format!("--chase-offset: {e}")))?,
-        None => production.start(),
-    };
+    let zero = zero_timecode(options, controller)?;
     let rate = controller.sample_rate();
     let published = Published::new(0);
     match &options.follow {

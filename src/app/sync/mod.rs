@@ -7,11 +7,14 @@
 //! - `ltc`: LTC on a JACK input port, decoded by `libltc`; `mtc`: MIDI timecode on a JACK MIDI
 //!   input port. Either is followed by `timecode` through `lock` (position and speed), the speed
 //!   played through `varispeed`.
+//!
+//! And what Segue leads with: `ltc_out`, the timeline as LTC on an output channel.
 
 pub mod jack;
 pub mod libltc;
 pub mod lock;
 pub mod ltc;
+pub mod ltc_out;
 pub mod mtc;
 pub mod timecode;
 pub mod varispeed;
