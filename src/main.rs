@@ -99,6 +99,11 @@ enum Command {
         /// 2 s worth), or `jam` (play on until the timecode returns or the operator stops).
         #[arg(long, default_value = "8", value_parser = parse_freewheel)]
         freewheel: app::sync::lock::Freewheel,
+        /// Lead the picture with the show's own transport: `jack` (JACK transport follows the
+        /// show: xjadeo, Ardour), `mtc:PORT` (MIDI timecode out to a JACK MIDI port, and JACK
+        /// transport), or both, comma-separated. Needs --backend jack.
+        #[arg(long, value_parser = parse_lead)]
+        lead: Option<app::sync::Lead>,
     },
     /// List audio backends and their output devices (channels, rates), and MIDI inputs.
     Devices,
@@ -195,6 +200,10 @@ fn load_or_say(path: &std::path::Path) -> Option<show::ShowFile> {
     show::load(path).map_err(|errors| eprintln!("{errors}")).ok()
 }
 
+fn parse_lead(text: &str) -> Result<app::sync::Lead, String> {
+    app::sync::Lead::parse(text)
+}
+
 fn parse_freewheel(text: &str) -> Result<app::sync::lock::Freewheel, String> {
     // Two seconds at the highest rate; the player holds it to two seconds at the show's.
     app::sync::lock::Freewheel::parse(text, 30)
@@ -239,6 +248,7 @@ fn run() -> anyhow::Result<ExitCode> {
             chase,
             chase_offset,
             freewheel,
+            lead,
         } => {
             let osc = match osc.as_str() {
                 "off" | "none" => None,
@@ -262,6 +272,7 @@ fn run() -> anyhow::Result<ExitCode> {
                 follow: chase.unwrap_or_default(),
                 chase_offset,
                 freewheel,
+                lead: lead.unwrap_or_default(),
             };
             match app::play(options) {
                 Ok(()) => Ok(ExitCode::SUCCESS),

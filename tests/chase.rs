@@ -265,18 +265,22 @@ fn ltc_locks_in_place_and_follows_a_clock_500_ppm_fast_without_seeking_then_relo
     source.go();
     let locked = player.wait_for(|v| v["event"] == "timecode", "the lock");
     assert_eq!(locked["what"], "locked", "{locked}");
-    std::thread::sleep(Duration::from_millis(29_000));
-    let sync = sync_state(&player);
-    for line in player.lines.try_iter() {
-        if line["event"] == "timecode" || line["event"] == "problem" {
-            eprintln!("{line}");
-        }
+    // The speed, twice a second from the second second on.
+    std::thread::sleep(Duration::from_millis(1500));
+    let mut speeds = Vec::new();
+    for _ in 0..54 {
+        std::thread::sleep(Duration::from_millis(500));
+        speeds.push(sync_state(&player)["speed_ppm"].as_i64().unwrap());
     }
+    let sync = sync_state(&player);
     assert_eq!(sync["state"], "locked", "{sync}");
     assert_eq!(sync["rate"], "25");
-    // Following a clock 500 ppm fast: the speed says so (within the fit's 60 ppm of noise).
-    let ppm = sync["speed_ppm"].as_i64().unwrap();
-    assert!((ppm - 500).abs() < 60, "{sync}");
+    // Following a clock 500 ppm fast: the speed says so (the median, within the fit's 60 ppm of
+    // noise: a cycle the machine misses delays the timecode by a buffer, which the speed then
+    // takes out over a few seconds).
+    speeds.sort();
+    let ppm = speeds[speeds.len() / 2];
+    assert!((ppm - 500).abs() < 60, "median {ppm} ppm: {speeds:?}");
     assert_eq!(sync["relocates"], 0, "no seek while the timecode runs on: {sync}");
     // (A cycle the machine misses makes the timecode miss a moment: freewheeling, said.)
     let relocated =
@@ -474,4 +478,71 @@ fn segue_leads_with_ltc_out_and_a_second_segue_follows_it_within_a_millisecond()
     }
     eprintln!("Segue following Segue's LTC: {good} bursts within ±1 ms (worst {worst} frames), {late} heard late");
     assert!(good >= 6, "{good}");
+}
+
+#[test]
+fn segue_leads_jack_transport_and_mtc_and_a_second_segue_follows_its_mtc() {
+    let _jack = one_at_a_time();
+    let show = burst_show("mtc-lead", "25", 30.0);
+    server();
+    // The follower first (its MTC input open, to be connected), then the leader sending to it.
+    let follower = Player::start(server(), &show, &["--chase", "mtc:"]);
+    let mtc_in = {
+        let (probe, _) = jack::Client::new("segue-test-ports", jack::ClientOptions::NO_START_SERVER).unwrap();
+        probe.ports(Some("segue-mtc.*:mtc_in"), None, jack::PortFlags::empty()).into_iter().next().unwrap()
+    };
+    let leader = Player::start(server(), &show, &["--lead", &format!("jack,mtc:{mtc_in}"), "--start", "5"]);
+    let transport = TransportRecorder::start(&leader.ports()[0]);
+    let (led, followed) = (Recorder::start(&leader.ports()[0]), Recorder::start(&follower.ports()[0]));
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(leader.osc("/segue/transport/play", vec![]), "ok");
+    std::thread::sleep(Duration::from_millis(5000));
+    let sync = sync_state(&follower);
+    assert_eq!(sync["state"], "locked", "{sync}");
+    assert_eq!(sync["source"], "MTC");
+    // JACK transport: rolling with the show, the show's 0 at 01:00:00:00 (90,000 frames of 1920).
+    let zero = 90_000u64 * 1920;
+    let cycles = transport.take();
+    let (mut compared, mut off, mut quiet) = (0, 0i64, 0usize);
+    for (_, frame, samples) in cycles.iter().filter(|c| c.0) {
+        for (i, s) in samples.iter().enumerate() {
+            if s.abs() <= 0.3 {
+                quiet += 1;
+                continue;
+            }
+            // A burst's first frame: where JACK transport says it is, on the show's timeline.
+            if quiet > RATE as usize / 5 {
+                let timeline = (frame + i as u64).saturating_sub(zero) as f64 / RATE as f64;
+                let burst = ((timeline - 0.25) / 0.5).round() * 0.5 + 0.25;
+                compared += 1;
+                off = off.max(((timeline - burst) * RATE as f64).round().abs() as i64);
+            }
+            quiet = 0;
+        }
+    }
+    eprintln!("JACK transport led: {compared} bursts where it says, worst {off} frames");
+    assert!(compared >= 6, "{compared}");
+    // The same frame: JACK transport rolls with the audio clock once located (a cycle heard
+    // late on a loaded machine is a period off: see `judge`).
+    assert!(off == 0 || off == 256, "JACK transport {off} frames off the show");
+    // The follower plays each burst on the leader's frame, within 1 ms.
+    let (led, followed) = (led.take(), followed.take());
+    let onsets =
+        |r: &(u32, Vec<f32>)| burst_onsets(&r.1).into_iter().map(|i| r.0.wrapping_add(i as u32)).collect::<Vec<_>>();
+    let (a, b) = (onsets(&led), onsets(&followed));
+    let first = b[0].wrapping_add(RATE);
+    let (mut good, mut worst) = (0, 0);
+    for &at in b.iter().filter(|&&at| (at.wrapping_sub(first) as i32) >= 0) {
+        let d = a.iter().map(|&x| at.wrapping_sub(x) as i32 as i64).min_by_key(|d| d.abs()).unwrap();
+        assert!(
+            d.abs() <= 48 || (d.abs() - 256).abs() <= 48,
+            "a burst of the MTC follower {d} frames off the leader's"
+        );
+        if d.abs() <= 48 {
+            good += 1;
+            worst = worst.max(d.abs());
+        }
+    }
+    eprintln!("Segue following Segue's MTC: {good} bursts within ±1 ms (worst {worst} frames)");
+    assert!(good >= 5, "{good}");
 }

@@ -63,6 +63,8 @@ pub struct PlayOptions {
     pub chase_offset: Option<String>,
     /// How long timecode may drop out before the show stops (`--freewheel`).
     pub freewheel: sync::lock::Freewheel,
+    /// What the show's own transport leads (`--lead`).
+    pub lead: sync::Lead,
 }
 
 /// Why `segue play` stopped with an error: a show that does not load or a remote or console

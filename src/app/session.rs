@@ -76,6 +76,8 @@ struct PlayerStage {
     follow: Follow,
     /// The timecode followed, if any.
     chased: Option<Chased>,
+    /// MTC out (`--lead mtc:PORT`), running while this lives.
+    _mtc_out: Option<sync::lead::MtcOut>,
     clock: Arc<ClockMap>,
     osc: Option<OscServer>,
     midi: MidiIn,
@@ -211,6 +213,13 @@ impl Session {
         let (to_desk, from_audio) = rtrb::RingBuffer::<TransportMsg>::new(256);
         let clock = Arc::new(ClockMap::new(rate));
         let (source, transport, published, chased) = follow(&options, &output, &controller, start)?;
+        let mtc_out = match &options.lead.mtc {
+            Some(port) => {
+                let rate_tc = zero_timecode(&options, &controller)?.rate;
+                Some(sync::lead::MtcOut::open(port, rate_tc, rate).map_err(PlayError::Setup)?)
+            }
+            None => None,
+        };
         let mut side = AudioSide::new(engine, Chase::new(to_desk), options.patch, source, clock.clone());
         if options.patch.ltc.is_some() {
             side = side.with_ltc_out(sync::ltc_out::LtcOut::new(zero_timecode(&options, &controller)?, rate));
@@ -274,7 +283,8 @@ impl Session {
             last_command: Instant::now(),
         };
         let follow = options.follow.clone();
-        let stage = PlayerStage { transport, published, follow, chased, clock, osc, midi, lines, reloads };
+        let stage =
+            PlayerStage { transport, published, follow, chased, _mtc_out: mtc_out, clock, osc, midi, lines, reloads };
         let mut session = Session {
             desk: Desk::new(controller, from_audio),
             dispatcher: Dispatcher::new(options.go_guard),
@@ -587,7 +597,24 @@ fn follow(
             let _ = control.send(TransportCmd::Play);
         }
         let published = control.publisher();
-        return Ok((Box::new(own), Some(control), published, None));
+        let mut source: Box<dyn TransportSource> = Box::new(own);
+        if options.lead.jack {
+            if output.backend != "jack" {
+                return Err(PlayError::Setup(format!(
+                    "--lead leads JACK transport, which needs the output on JACK too (--backend jack); it is on {}",
+                    output.backend
+                )));
+            }
+            let zero = sync::zero_frame(zero_timecode(options, controller)?, controller.sample_rate());
+            source = Box::new(sync::lead::JackLead::open(source, zero).map_err(PlayError::Setup)?);
+        }
+        return Ok((source, Some(control), published, None));
+    }
+    if options.lead != sync::Lead::default() {
+        return Err(PlayError::Setup(format!(
+            "--lead leads with the show's own transport, and this show follows {} (--chase)",
+            options.follow.name()
+        )));
     }
     if output.backend != "jack" {
         return Err(PlayError::Setup(format!(

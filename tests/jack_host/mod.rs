@@ -517,7 +517,9 @@ impl LtcSource {
                 let at = s.2;
                 s.1.push((ps.last_frame_time(), at));
                 let n = buf.len().min(signal.len().saturating_sub(at));
-                buf[..n].copy_from_slice(&signal[at..at + n]);
+                if n > 0 {
+                    buf[..n].copy_from_slice(&signal[at..at + n]);
+                }
                 s.2 += buf.len();
             }
             jack::Control::Continue

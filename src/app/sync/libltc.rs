@@ -90,11 +90,24 @@ impl Label {
         }
     }
 
-    /// The label of frame `count` at `rate` (as `show::timecode::Timecode` writes it).
+    /// The label of frame `count` at `rate` (as `show::timecode::Timecode` writes it; past
+    /// 23:59:59 it starts again at 00). Plain arithmetic: fit for an audio thread.
     pub fn of(count: u64, rate: FrameRate) -> Label {
-        let text = crate::show::timecode::Timecode { frames: count, rate }.to_string();
-        let field = |i: usize| text[i..i + 2].parse::<u8>().unwrap_or(0);
-        Label { hours: field(0), minutes: field(3), seconds: field(6), frames: field(9), drop: rate.drop_frame() }
+        let base = rate.base();
+        let mut n = count;
+        if rate.drop_frame() {
+            // 17982 frames in ten minutes (the first minute keeps all 1800 labels, nine lose 2).
+            let (tens, rest) = (n / 17_982, n % 17_982);
+            n += 18 * tens + if rest >= 2 { 2 * ((rest - 2) / 1798) } else { 0 };
+        }
+        let secs = n / base;
+        Label {
+            hours: (secs / 3600 % 24) as u8,
+            minutes: (secs / 60 % 60) as u8,
+            seconds: (secs % 60) as u8,
+            frames: (n % base) as u8,
+            drop: rate.drop_frame(),
+        }
     }
 
     fn from_bits(b: &[u8; 12]) -> Label {
@@ -312,9 +325,13 @@ mod tests {
     #[test]
     fn labels_count_as_show_timecodes_do() {
         for rate in [FrameRate::Fps25, FrameRate::Fps29_97Df, FrameRate::Fps23_976] {
-            for count in [0u64, 1799, 1800, 17_982, 107_892, 2_000_000] {
+            for count in [0u64, 1, 1799, 1800, 1801, 17_982, 17_983, 107_892, 2_000_000] {
                 let label = Label::of(count, rate);
                 assert_eq!(label.count(rate.base(), rate.drop_frame()), count, "{rate:?} {label:?}");
+                let text = crate::show::timecode::Timecode { frames: count, rate }.to_string();
+                let l = label;
+                let sep = if rate.drop_frame() { ';' } else { ':' };
+                assert_eq!(format!("{:02}:{:02}:{:02}{sep}{:02}", l.hours, l.minutes, l.seconds, l.frames), text);
             }
         }
     }

@@ -8,9 +8,11 @@
 //!   input port. Either is followed by `timecode` through `lock` (position and speed), the speed
 //!   played through `varispeed`.
 //!
-//! And what Segue leads with: `ltc_out`, the timeline as LTC on an output channel.
+//! And what Segue leads with: `ltc_out`, the timeline as LTC on an output channel; `lead`, JACK
+//! transport driven by the show's own transport, and MTC out from it.
 
 pub mod jack;
+pub mod lead;
 pub mod libltc;
 pub mod lock;
 pub mod ltc;
@@ -59,6 +61,33 @@ impl Follow {
             Follow::Ltc(_) => "LTC",
             Follow::Mtc(_) => "MTC",
         }
+    }
+}
+
+/// What Segue leads (`--lead`): JACK transport, MTC out to a JACK MIDI port.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Lead {
+    pub jack: bool,
+    /// MTC out, connected to this port (empty: connected by hand).
+    pub mtc: Option<String>,
+}
+
+impl Lead {
+    /// Reads `--lead jack`, `--lead mtc:PORT` or both, comma-separated (MTC goes out from JACK
+    /// transport, so it leads JACK transport too).
+    pub fn parse(text: &str) -> Result<Lead, String> {
+        let mut lead = Lead::default();
+        for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            match part.split_once(':').unwrap_or((part, "")) {
+                ("jack", "") => lead.jack = true,
+                ("mtc", port) => {
+                    lead.jack = true;
+                    lead.mtc = Some(port.to_string());
+                }
+                _ => return Err(format!("\"{part}\" is not something to lead: jack (JACK transport), or mtc:PORT")),
+            }
+        }
+        Ok(lead)
     }
 }
 
