@@ -104,6 +104,11 @@ enum Command {
         /// transport), or both, comma-separated. Needs --backend jack.
         #[arg(long, value_parser = parse_lead)]
         lead: Option<app::sync::Lead>,
+        /// Rehearse with the cut: open this video in xjadeo (Debian package xjadeo), following
+        /// the show through JACK transport (leads it: needs --backend jack); the cut's first
+        /// frame is the production's start_timecode (or --chase-offset).
+        #[arg(long)]
+        picture: Option<PathBuf>,
     },
     /// List audio backends and their output devices (channels, rates), and MIDI inputs.
     Devices,
@@ -249,6 +254,7 @@ fn run() -> anyhow::Result<ExitCode> {
             chase_offset,
             freewheel,
             lead,
+            picture,
         } => {
             let osc = match osc.as_str() {
                 "off" | "none" => None,
@@ -273,6 +279,7 @@ fn run() -> anyhow::Result<ExitCode> {
                 chase_offset,
                 freewheel,
                 lead: lead.unwrap_or_default(),
+                picture,
             };
             match app::play(options) {
                 Ok(()) => Ok(ExitCode::SUCCESS),

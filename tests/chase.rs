@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use common::*;
 use jack_host::*;
+use rosc::OscType;
 use serde_json::Value;
 
 /// The JACK dummy server for this test binary: its own, so what these tests do to the
@@ -545,4 +546,100 @@ fn segue_leads_jack_transport_and_mtc_and_a_second_segue_follows_its_mtc() {
     }
     eprintln!("Segue following Segue's MTC: {good} bursts within ±1 ms (worst {worst} frames)");
     assert!(good >= 5, "{good}");
+}
+
+/// An Xvfb of the test's own on a free display, killed when dropped.
+struct Xvfb(std::process::Child, String);
+
+impl Xvfb {
+    fn start() -> Xvfb {
+        let base = std::process::id() % 700;
+        for n in (base..base + 40).map(|n| 100 + n % 800) {
+            let (lock, socket) = (format!("/tmp/.X{n}-lock"), format!("/tmp/.X11-unix/X{n}"));
+            if std::path::Path::new(&lock).exists() || std::path::Path::new(&socket).exists() {
+                continue;
+            }
+            let display = format!(":{n}");
+            let child = Command::new("Xvfb")
+                .args([&display, "-screen", "0", "800x600x24", "-nolisten", "tcp"])
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .spawn()
+                .expect("Xvfb runs (Debian package xvfb)");
+            let start = std::time::Instant::now();
+            while !std::path::Path::new(&socket).exists() {
+                assert!(start.elapsed() < Duration::from_secs(10), "Xvfb {display} did not come up");
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            return Xvfb(child, display);
+        }
+        panic!("no free X display");
+    }
+}
+
+impl Drop for Xvfb {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn rehearsal_picture_in_xjadeo_shows_the_frame_the_show_is_on_after_play_locate_and_go() {
+    let _jack = one_at_a_time();
+    let show = burst_show("picture-xjadeo", "25", 40.0);
+    let dir = show.parent().unwrap().to_path_buf();
+    // A 40 s cut at 25 fps, every frame a key frame (as xjadeo's manual advises).
+    let cut = dir.join("cut.avi");
+    let made = Command::new("ffmpeg")
+        .args(["-loglevel", "error", "-y", "-f", "lavfi", "-i", "testsrc=size=320x240:rate=25", "-t", "40"])
+        .args(["-an", "-vcodec", "mjpeg", "-q:v", "8"])
+        .arg(&cut)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let xvfb = Xvfb::start();
+    // SAFETY: one test at a time touches the environment here (the JACK lock is held), and the
+    // player inherits it.
+    unsafe { std::env::set_var("DISPLAY", &xvfb.1) };
+    server();
+    let mut player = Player::start(server(), &show, &["--picture", cut.to_str().unwrap()]);
+    // The state's picture: the frame xjadeo shows, and the show's frame when it said so.
+    let agree = |player: &Player, what: &str| -> (i64, i64) {
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        loop {
+            let state: Value = serde_json::from_str(&player.osc("/segue/state", vec![])).unwrap();
+            let p = &state["picture"];
+            if let (Some(frame), Some(show)) = (p["frame"].as_i64(), p["show_frame"].as_i64()) {
+                // Within 1 frame: xjadeo draws a frame every 40 ms at 25 fps.
+                if (frame - show).abs() <= 1 {
+                    return (frame, show);
+                }
+                assert!(
+                    std::time::Instant::now() < deadline,
+                    "{what}: the picture shows frame {frame}, the show is on {show}: {state}"
+                );
+            }
+            assert!(std::time::Instant::now() < deadline, "{what}: no picture frame: {state}");
+            std::thread::sleep(Duration::from_millis(150));
+        }
+    };
+    let (frame, _) = agree(&player, "at the start");
+    assert_eq!(frame, 0, "the cut's first frame at the show's 0");
+    assert_eq!(player.osc("/segue/transport/locate", vec![OscType::Float(10.0)]), "ok");
+    std::thread::sleep(Duration::from_millis(500));
+    let (frame, _) = agree(&player, "after a locate to 10 s");
+    assert_eq!(frame, 250, "10 s into the cut");
+    assert_eq!(player.osc("/segue/transport/play", vec![]), "ok");
+    std::thread::sleep(Duration::from_millis(1500));
+    let (frame, show_frame) = agree(&player, "playing");
+    eprintln!("xjadeo playing: frame {frame}, the show on {show_frame}");
+    assert!(frame > 250 + 25, "it rolls: {frame}");
+    // A GO (this show has no cue to fire: it is answered, and nothing moves).
+    let _ = player.osc("/segue/go", vec![]);
+    std::thread::sleep(Duration::from_millis(500));
+    let (frame, show_frame) = agree(&player, "after a GO");
+    eprintln!("xjadeo after a GO: frame {frame}, the show on {show_frame}");
+    drop(player);
+    unsafe { std::env::remove_var("DISPLAY") };
 }

@@ -97,6 +97,11 @@ impl ClockMap {
         self.frame.store(frame, Ordering::Release);
     }
 
+    /// The sample rate.
+    pub fn rate(&self) -> u32 {
+        self.rate
+    }
+
     /// Frames per device buffer, as the last callback had them: how far ahead a command is
     /// scheduled, so it lands on its frame whatever its arrival's place in a buffer.
     pub fn block(&self) -> u64 {

@@ -214,6 +214,14 @@ impl Console {
             (None, "its own transport") => String::new(),
             (None, follows) => format!("  follows {follows}"),
         };
+        // The cut in xjadeo, and the frame it shows.
+        let following = match &state.picture {
+            Some(p) => match p.frame {
+                Some(frame) => format!("{following}  picture {} frame {frame}", p.file),
+                None => format!("{following}  picture {}", p.file),
+            },
+            None => following,
+        };
         let counts = state.counts;
         let console = &*self;
         let mut items: Vec<ListItem> = Vec::new();

@@ -20,6 +20,7 @@ pub mod output;
 pub mod session;
 pub mod stdin;
 pub mod sync;
+pub mod video;
 pub mod watch;
 
 use std::net::SocketAddr;
@@ -65,6 +66,8 @@ pub struct PlayOptions {
     pub freewheel: sync::lock::Freewheel,
     /// What the show's own transport leads (`--lead`).
     pub lead: sync::Lead,
+    /// The cut to show in xjadeo (`--picture`).
+    pub picture: Option<PathBuf>,
 }
 
 /// Why `segue play` stopped with an error: a show that does not load or a remote or console

@@ -26,6 +26,7 @@ use crate::app::osc::OscServer;
 use crate::app::output::{Output, OutputNews};
 use crate::app::sync::lock::{Freewheel, Lock, Settings};
 use crate::app::sync::{self, Follow};
+use crate::app::video::Picture;
 use crate::app::{device, engine_config, stdin, watch, PlayError, PlayOptions};
 use crate::control::chase::{self, Chase, TransportMsg};
 use crate::control::command::{self, Command, Inbox, Request, Source};
@@ -33,7 +34,7 @@ use crate::control::desk::Desk;
 use crate::control::dispatch::{Dispatcher, Reply, Stage};
 use crate::control::report::{Opened, Report, Sink};
 use crate::control::snapshot::{self, RemoteCounts, Snapshot};
-use crate::control::sync::{SyncBoard, SyncEvent, SyncView};
+use crate::control::sync::{PictureView, SyncBoard, SyncEvent, SyncView};
 use crate::control::transport::{self, Published, TransportCmd, TransportControl, TransportSource};
 use crate::control::{Controller, Notice};
 use crate::engine::command::{Action, Event};
@@ -78,6 +79,9 @@ struct PlayerStage {
     chased: Option<Chased>,
     /// MTC out (`--lead mtc:PORT`), running while this lives.
     _mtc_out: Option<sync::lead::MtcOut>,
+    /// The cut in xjadeo (`--picture`), and when it was last asked what it shows.
+    picture: Option<Picture>,
+    picture_asked: Instant,
     clock: Arc<ClockMap>,
     osc: Option<OscServer>,
     midi: MidiIn,
@@ -120,6 +124,10 @@ impl Stage for PlayerStage {
 
     fn sync(&self) -> Option<SyncView> {
         self.chased.as_ref().map(|c| c.board.view(c.source))
+    }
+
+    fn picture(&self) -> Option<PictureView> {
+        self.picture.as_ref().map(|p| p.view(self.clock.rate()))
     }
 
     fn reload(&mut self, _desk: &mut Desk) -> Result<(), String> {
@@ -213,6 +221,13 @@ impl Session {
         let (to_desk, from_audio) = rtrb::RingBuffer::<TransportMsg>::new(256);
         let clock = Arc::new(ClockMap::new(rate));
         let (source, transport, published, chased) = follow(&options, &output, &controller, start)?;
+        let picture = match &options.picture {
+            Some(file) => {
+                let zero = sync::zero_frame(zero_timecode(&options, &controller)?, rate);
+                Some(Picture::open(file, zero, rate, published.clone()).map_err(PlayError::Setup)?)
+            }
+            None => None,
+        };
         let mtc_out = match &options.lead.mtc {
             Some(port) => {
                 let rate_tc = zero_timecode(&options, &controller)?.rate;
@@ -283,8 +298,20 @@ impl Session {
             last_command: Instant::now(),
         };
         let follow = options.follow.clone();
-        let stage =
-            PlayerStage { transport, published, follow, chased, _mtc_out: mtc_out, clock, osc, midi, lines, reloads };
+        let stage = PlayerStage {
+            transport,
+            published,
+            follow,
+            chased,
+            _mtc_out: mtc_out,
+            picture,
+            picture_asked: Instant::now(),
+            clock,
+            osc,
+            midi,
+            lines,
+            reloads,
+        };
         let mut session = Session {
             desk: Desk::new(controller, from_audio),
             dispatcher: Dispatcher::new(options.go_guard),
@@ -317,6 +344,7 @@ impl Session {
             }
             let moved = self.poll_desk();
             self.say_what_the_timecode_did();
+            self.ask_the_picture();
             self.take_saves();
             self.reload_when_quiet();
             self.look_after_the_output();
@@ -527,6 +555,17 @@ impl Session {
         }
     }
 
+    /// Asks the video monitor which frame it shows, ten times a second.
+    fn ask_the_picture(&mut self) {
+        let stage = &mut self.stage;
+        if let Some(picture) = stage.picture.as_mut() {
+            if stage.picture_asked.elapsed() >= Duration::from_millis(100) {
+                stage.picture_asked = Instant::now();
+                picture.ask();
+            }
+        }
+    }
+
     /// What the followed timecode did (locked, jumped, dropped out, stopped the show): said, and
     /// marked in the performance log.
     fn say_what_the_timecode_did(&mut self) {
@@ -591,6 +630,12 @@ fn follow(
     controller: &Controller,
     start: u64,
 ) -> Result<Followed, PlayError> {
+    if options.picture.is_some() && !matches!(options.follow, Follow::Own | Follow::Jack) {
+        return Err(PlayError::Setup(format!(
+            "--picture follows JACK transport; this show follows {}, whose source shows its own picture",
+            options.follow.name()
+        )));
+    }
     if options.follow == Follow::Own {
         let (own, mut control) = transport::own(start);
         if options.autoplay {
@@ -598,10 +643,10 @@ fn follow(
         }
         let published = control.publisher();
         let mut source: Box<dyn TransportSource> = Box::new(own);
-        if options.lead.jack {
+        if options.lead.jack || options.picture.is_some() {
             if output.backend != "jack" {
                 return Err(PlayError::Setup(format!(
-                    "--lead leads JACK transport, which needs the output on JACK too (--backend jack); it is on {}",
+                    "--lead and --picture lead JACK transport, which needs the output on JACK too (--backend jack); it is on {}",
                     output.backend
                 )));
             }

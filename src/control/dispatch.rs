@@ -71,8 +71,12 @@ pub trait Stage {
     fn buffer(&self) -> Option<u64> {
         None
     }
-    /// The timecode the show follows, if it follows one (LTC).
+    /// The timecode the show follows, if it follows one (LTC, MTC).
     fn sync(&self) -> Option<crate::control::sync::SyncView> {
+        None
+    }
+    /// The cut shown in rehearsal (`--picture`), if any.
+    fn picture(&self) -> Option<crate::control::sync::PictureView> {
         None
     }
 }

@@ -7,7 +7,7 @@ use serde_json::{json, Value};
 
 use crate::control::desk::Desk;
 use crate::control::dispatch::{Dispatcher, Stage, Taken};
-use crate::control::sync::SyncView;
+use crate::control::sync::{PictureView, SyncView};
 use crate::control::times;
 use crate::engine::meters::MeterReading;
 use crate::show::timecode::Timecode;
@@ -113,6 +113,8 @@ pub struct Snapshot {
     pub follows: String,
     /// The timecode followed, when one is (its state, rate, offset and speed).
     pub sync: Option<SyncView>,
+    /// The cut shown in rehearsal, and the frame it shows.
+    pub picture: Option<PictureView>,
     /// The position as picture timecode at the production's rate from its `start_timecode`.
     pub timecode: Timecode,
     pub scene: Option<u32>,
@@ -137,6 +139,7 @@ impl Default for Snapshot {
             position: 0,
             follows: String::new(),
             sync: None,
+            picture: None,
             timecode: Timecode { frames: 0, rate: Default::default() },
             scene: None,
             standby: None,
@@ -208,6 +211,7 @@ impl Snapshot {
             position,
             follows: stage.follows().to_string(),
             sync: stage.sync(),
+            picture: stage.picture(),
             timecode,
             scene: controller.current_scene(),
             standby: controller.standby(),
@@ -293,6 +297,12 @@ impl Snapshot {
                 "speed_ppm": v.speed_ppm,
                 "locks": v.locks,
                 "relocates": v.relocates,
+            })),
+            "picture": self.picture.as_ref().map(|p| json!({
+                "file": p.file,
+                "frame": p.frame,
+                "show_frame": p.show_frame,
+                "fps": p.fps,
             })),
             "timecode": self.timecode.to_string(),
             "frame_rate": self.timecode.rate.name(),

@@ -238,3 +238,14 @@ impl SyncEvent {
         matches!(self, SyncEvent::Stopped { .. } | SyncEvent::RateMismatch { .. } | SyncEvent::Freewheeling { .. })
     }
 }
+
+/// The cut in rehearsal (`--picture`), as the state shows it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PictureView {
+    pub file: String,
+    /// The cut's frame on screen, when the video monitor has said.
+    pub frame: Option<i64>,
+    /// The cut's frame the show was on when it said so.
+    pub show_frame: Option<i64>,
+    pub fps: f64,
+}
