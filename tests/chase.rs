@@ -603,7 +603,7 @@ fn rehearsal_picture_in_xjadeo_shows_the_frame_the_show_is_on_after_play_locate_
     // player inherits it.
     unsafe { std::env::set_var("DISPLAY", &xvfb.1) };
     server();
-    let mut player = Player::start(server(), &show, &["--picture", cut.to_str().unwrap()]);
+    let player = Player::start(server(), &show, &["--picture", cut.to_str().unwrap()]);
     // The state's picture: the frame xjadeo shows, and the show's frame when it said so.
     let agree = |player: &Player, what: &str| -> (i64, i64) {
         let deadline = std::time::Instant::now() + Duration::from_secs(5);
