@@ -905,3 +905,34 @@ fn a_script_that_stops_reading_stdout_never_holds_up_go_or_panic() {
     let end = heard.len() as f64 / RATE as f64;
     assert!(level_db(&heard, RATE, 1000.0, end - 0.15, end) < -80.0, "the cue after the panic");
 }
+
+#[test]
+fn a_headless_player_with_stdin_at_its_end_and_no_remote_sleeps_between_turns() {
+    let _jack = one_at_a_time();
+    let show = go_show("live-stdin-closed");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_segue"))
+        .arg("play")
+        .arg(&show)
+        .args(["--headless", "--backend", "jack", "--osc", "off"])
+        .env("JACK_DEFAULT_SERVER", server())
+        .env("JACK_NO_START_SERVER", "1")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(1500));
+    // CPU time (user + system, in clock ticks of 10 ms) over the next two seconds.
+    let ticks = |pid: u32| -> u64 {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+        let fields: Vec<&str> = stat.rsplit_once(')').unwrap().1.split_whitespace().collect();
+        fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap()
+    };
+    let before = ticks(child.id());
+    std::thread::sleep(Duration::from_millis(2000));
+    let used = ticks(child.id()) - before;
+    let _ = child.kill();
+    let _ = child.wait();
+    // A loop woken at once every turn spins a whole core (200 ticks in 2 s); playing nothing
+    // takes a few. 50 ticks (a quarter of a core) leaves room for a loaded machine.
+    assert!(used < 50, "the player used {used} ticks of CPU in 2 s with nothing to do");
+}

@@ -169,6 +169,10 @@ pub struct Session {
     dispatcher: Dispatcher,
     stage: PlayerStage,
     inbox: Inbox,
+    /// A way in of its own, held so the inbox never closes: with stdin at its end and no OSC or
+    /// MIDI, every other sender is gone, and a closed inbox would wake the loop at once, every
+    /// turn (a core spun, the audio starved).
+    _requests: command::Requests,
     face: Box<dyn Face>,
     keys: crossbeam_channel::Receiver<(KeyEvent, Instant)>,
     midi_status: crossbeam_channel::Receiver<midi::MidiStatus>,
@@ -317,6 +321,7 @@ impl Session {
             dispatcher: Dispatcher::new(options.go_guard),
             stage,
             inbox,
+            _requests: requests,
             face,
             keys,
             midi_status,
