@@ -168,6 +168,70 @@ mod tests {
     }
 
     #[test]
+    fn a_speed_that_moves_as_the_follower_moves_it_adds_no_zipper() {
+        // 1 kHz through a speed swept from 1 to 1.0005 and back in steps of 4 ppm a 256-frame
+        // buffer (the follower's largest), as a correction does.
+        let rate = 48_000.0;
+        let mut v = Varispeed::new();
+        let mut mix: [Box<[f32]>; 6] = std::array::from_fn(|_| vec![0.0; 4096].into_boxed_slice());
+        let (mut t, mut speed, mut up) = (0u64, 1.0f64, true);
+        let mut out = Vec::new();
+        while out.len() < 65_536 {
+            speed += if up { 4e-6 } else { -4e-6 };
+            up = if speed >= 1.0005 {
+                false
+            } else if speed <= 1.0 {
+                true
+            } else {
+                up
+            };
+            v.set_speed(speed);
+            while v.ready() < 256 {
+                let n = v.wants();
+                for ch in mix.iter_mut() {
+                    for (i, s) in ch[..n].iter_mut().enumerate() {
+                        *s = (2.0 * std::f64::consts::PI * 1000.0 * (t + i as u64) as f64 / rate).sin() as f32 * 0.5;
+                    }
+                }
+                t += n as u64;
+                v.push(&mix, n);
+            }
+            v.pop(256, |_, ch| out.extend_from_slice(ch[0]));
+        }
+        // The spectrum of 8192 samples (4-term Blackman-Harris window: its leakage is 92 dB down)
+        // from the middle: everything more than 100 Hz from 1 kHz (where a 64-frame chunk's
+        // ratio steps would put sidebands, at 750 Hz, or a pitch step its splatter) at least
+        // 85 dB below the tone (measured: 109 dB; the same sweep 100 times faster with the
+        // ratio stepped instead of ramped: 69 dB).
+        let n = 8192;
+        let x: Vec<f64> = out[32_768..32_768 + n]
+            .iter()
+            .enumerate()
+            .map(|(i, &s)| {
+                let a = 2.0 * std::f64::consts::PI * i as f64 / n as f64;
+                s as f64 * (0.35875 - 0.48829 * a.cos() + 0.14128 * (2.0 * a).cos() - 0.01168 * (3.0 * a).cos())
+            })
+            .collect();
+        let power = |k: usize| {
+            let w = 2.0 * std::f64::consts::PI * k as f64 / n as f64;
+            let (re, im) = x
+                .iter()
+                .enumerate()
+                .fold((0.0, 0.0), |(re, im), (i, &s)| (re + s * (w * i as f64).cos(), im - s * (w * i as f64).sin()));
+            re * re + im * im
+        };
+        let hz = rate / n as f64;
+        let tone = (165..=177).map(power).fold(0.0, f64::max);
+        let (worst_k, worst) = (4..n / 2)
+            .filter(|&k| (k as f64 * hz - 1000.0).abs() > 100.0)
+            .step_by(3)
+            .map(|k| (k, power(k)))
+            .fold((0, 0.0), |a, b| if b.1 > a.1 { b } else { a });
+        let below = 10.0 * (tone / worst).log10();
+        assert!(below > 85.0, "a spur at {} Hz only {below:.1} dB below the tone", worst_k as f64 * hz);
+    }
+
+    #[test]
     fn the_show_sounds_faster_or_slower_by_the_speed_asked() {
         // 1 kHz played 0.5 % fast is heard at 1005 Hz; counted over half a second, ±2 crossings.
         assert!((through(1.005) - 1005.0).abs() <= 4.0, "{}", through(1.005));
