@@ -107,7 +107,7 @@ fn the_allocation_counter_does_see_an_allocation_inside_process() {
 }
 
 /// The live player's device callback (`AudioSide::fill`: transport commands, the chase, the
-/// engine, the output patch) over a demo-show run with play, GOs, a jump, a stop and a replay,
+/// engine, the output patch, LTC out) over a demo-show run with play, GOs, a jump, a stop and a replay,
 /// its control side answering on this thread between callbacks as the player's loop does.
 #[test]
 fn the_live_players_audio_callback_never_allocates() {
@@ -127,12 +127,15 @@ fn the_live_players_audio_callback_never_allocates() {
     let mut controller = Controller::new(file, rate, ends, loader);
     let (to_desk, mut from_audio) = rtrb::RingBuffer::new(256);
     let (commands, mut transport) = own(0);
-    let patch = Patch::parse("main=1-2,bed=3-4,cues=5-6").unwrap();
+    let patch = Patch::parse("main=1-2,bed=3-4,cues=5-6,ltc=7").unwrap();
     let clock = Arc::new(ClockMap::new(rate));
-    let mut side = AudioSide::new(engine, Chase::new(to_desk), patch, Box::new(commands), clock);
-    let mut buffer = vec![0.0f32; 256 * 6];
+    let zero =
+        segue::show::timecode::Timecode::parse("01:00:00:00", segue::show::timecode::FrameRate::Fps23_976).unwrap();
+    let mut side = AudioSide::new(engine, Chase::new(to_desk), patch, Box::new(commands), clock)
+        .with_ltc_out(segue::app::sync::ltc_out::LtcOut::new(zero, rate));
+    let mut buffer = vec![0.0f32; 256 * 7];
     let before = violation_count();
-    let mut peak = 0.0f32;
+    let (mut peak, mut ltc_peak) = (0.0f32, 0.0f32);
     for block in 0..1500 {
         match block {
             10 => transport.send(TransportCmd::Play).unwrap(),
@@ -142,8 +145,11 @@ fn the_live_players_audio_callback_never_allocates() {
             1150 => transport.send(TransportCmd::Play).unwrap(),
             _ => {}
         }
-        assert_no_alloc(|| side.fill(&mut buffer, 6));
-        peak = buffer.iter().fold(peak, |p, s| p.max(s.abs()));
+        assert_no_alloc(|| side.fill(&mut buffer, 7));
+        for frame in buffer.chunks(7) {
+            peak = peak.max(frame[0].abs());
+            ltc_peak = ltc_peak.max(frame[6].abs());
+        }
         while let Ok(msg) = from_audio.pop() {
             controller.follow(msg).unwrap();
         }
@@ -153,6 +159,103 @@ fn the_live_players_audio_callback_never_allocates() {
         std::thread::sleep(std::time::Duration::from_micros(2600));
     }
     assert!(peak > 0.05, "the show played (peak {peak})");
+    assert!(ltc_peak > 0.1, "LTC went out (peak {ltc_peak})");
     let calls = violation_count() - before;
     assert_eq!(calls, 0, "allocator called {calls} times inside the player's audio callback");
+}
+
+/// The live player's device callback chasing LTC: the decoder hearing it, the `Lock` and the
+/// varispeed resampler between engine and device, over a lock, 12 s of drift at +500 ppm and a
+/// jump.
+#[test]
+fn the_live_players_audio_callback_chasing_ltc_never_allocates() {
+    use segue::app::audio::{AudioSide, ClockMap, Patch};
+    use segue::app::sync::libltc::{Decoder, Encoder, Label};
+    use segue::app::sync::lock::{Freewheel, Lock, Reading, Settings};
+    use segue::control::chase::{Chase, Transport};
+    use segue::control::sync::SyncBoard;
+    use segue::control::transport::TransportSource;
+    use segue::control::Controller;
+    use segue::engine::Engine;
+    use segue::show::timecode::{FrameRate, Timecode};
+    use segue::stream::loader::{Loader, LoaderConfig};
+    use std::sync::Arc;
+
+    /// LTC heard in each callback, as the player's JACK input would hand it over.
+    struct Heard {
+        decoder: Decoder,
+        ltc: Vec<f32>,
+        at: usize,
+        now: u64,
+        lock: Lock,
+    }
+    impl TransportSource for Heard {
+        fn steer(&mut self, ahead: f64, block: u64) -> Option<f64> {
+            let end = (self.at + block as usize).min(self.ltc.len());
+            self.decoder.write(&self.ltc[self.at..end], self.now as i64);
+            self.at = end;
+            while let Some(h) = self.decoder.read() {
+                self.lock.hear(Reading::ltc(h.label, h.start as u64, (h.end - h.start + 1) as u32, h.reverse));
+            }
+            let speed = self.lock.steer(self.now, ahead, block);
+            self.now += block;
+            Some(speed)
+        }
+        fn at_block(&mut self) -> Transport {
+            self.lock.transport()
+        }
+        fn advance(&mut self, frames: u64) {
+            self.lock.advance(frames);
+        }
+    }
+
+    let file = segue::show::load(std::path::Path::new("presets/demo/show.json")).unwrap();
+    let rate = 48_000;
+    let fps = FrameRate::Fps23_976;
+    // 12 s of LTC from 01:00:20:00, 500 ppm fast, then a jump to 01:00:50:00 (made before the
+    // callback runs: the encoder's own buffers are not the player's).
+    let mut ltc = Vec::new();
+    for (from, secs) in [("01:00:20:00", 12.0), ("01:00:50:00", 4.0)] {
+        let mut enc = Encoder::new(rate as f64 / 1.0005, fps, -18.0);
+        enc.set(Label::of(Timecode::parse(from, fps).unwrap().frames, fps));
+        let end = ltc.len() + (secs * rate as f64) as usize;
+        while ltc.len() < end {
+            enc.frame(|b| ltc.extend(b.iter().map(|&x| Encoder::sample(x))));
+        }
+    }
+    let zero = Timecode::parse("01:00:00:00", fps).unwrap();
+    let (events, mut said) = rtrb::RingBuffer::new(64);
+    let settings = Settings { sample_rate: rate, show_rate: fps, zero, freewheel: Freewheel::Frames(8), points: 32 };
+    let heard = Heard {
+        decoder: Decoder::new(2000),
+        ltc,
+        at: 0,
+        now: 0,
+        lock: Lock::new(settings, events, SyncBoard::default()),
+    };
+
+    let (engine, ends, loader_ends) = Engine::new(segue::app::engine_config(rate));
+    let loader = Loader::spawn(LoaderConfig::live(rate), loader_ends);
+    let mut controller = Controller::new(file, rate, ends, loader);
+    let (to_desk, mut from_audio) = rtrb::RingBuffer::new(256);
+    let patch = Patch::parse("main=1-2,bed=3-4,cues=5-6").unwrap();
+    let clock = Arc::new(ClockMap::new(rate));
+    let mut side = AudioSide::new(engine, Chase::new(to_desk), patch, Box::new(heard), clock);
+    let mut buffer = vec![0.0f32; 256 * 6];
+    let before = violation_count();
+    let mut peak = 0.0f32;
+    for _ in 0..(16 * rate as usize / 256) {
+        assert_no_alloc(|| side.fill(&mut buffer, 6));
+        peak = buffer.iter().step_by(6).fold(peak, |p, s| p.max(s.abs()));
+        while let Ok(msg) = from_audio.pop() {
+            controller.follow(msg).unwrap();
+        }
+        let _ = controller.poll();
+        std::thread::sleep(std::time::Duration::from_micros(1300));
+    }
+    let said: Vec<_> = std::iter::from_fn(|| said.pop().ok()).collect();
+    assert!(said.iter().any(|e| matches!(e, segue::control::sync::SyncEvent::Relocated { .. })), "{said:?}");
+    assert!(peak > 0.05, "the show played (peak {peak})");
+    let calls = violation_count() - before;
+    assert_eq!(calls, 0, "allocator called {calls} times inside the callback chasing LTC");
 }
