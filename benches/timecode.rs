@@ -64,18 +64,19 @@ fn chase(ppm: f64, minutes: f64) -> Outcome {
             let n = vari.wants();
             let t = lock.transport();
             let p0 = t.position.unwrap_or(0) as f64;
-            for i in 0..n {
+            let [sines, cosines, ..] = &mut mix;
+            for (i, (s, c)) in sines[..n].iter_mut().zip(cosines[..n].iter_mut()).enumerate() {
                 let (sin, cos) = if t.playing { (2.0 * PI * (p0 + i as f64) / PERIOD).sin_cos() } else { (0.0, 0.0) };
-                mix[0][i] = sin as f32;
-                mix[1][i] = cos as f32;
+                *s = sin as f32;
+                *c = cos as f32;
             }
             vari.push(&mix, n);
             lock.advance(n as u64);
         }
         vari.pop(BLOCK, |at, run| {
-            for i in 0..run[0].len() {
+            for (i, (&s, &c)) in run[0].iter().zip(run[1]).enumerate() {
                 let t = now + (at + i) as u64;
-                let (s, c) = (run[0][i] as f64, run[1][i] as f64);
+                let (s, c) = (s as f64, c as f64);
                 let Some(since) = locked_at.map(|l| t.saturating_sub(l)) else { continue };
                 if s.hypot(c) < 0.5 {
                     gaps += 1;

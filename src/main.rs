@@ -109,6 +109,10 @@ enum Command {
         /// frame is the production's start_timecode (or --chase-offset).
         #[arg(long)]
         picture: Option<PathBuf>,
+        /// Refuse to open a show with an audio file that cannot be read (by default it opens:
+        /// what uses the file is marked broken, said, and refused when fired; the rest plays).
+        #[arg(long)]
+        strict: bool,
     },
     /// List audio backends and their output devices (channels, rates), and MIDI inputs.
     Devices,
@@ -255,6 +259,7 @@ fn run() -> anyhow::Result<ExitCode> {
             freewheel,
             lead,
             picture,
+            strict,
         } => {
             let osc = match osc.as_str() {
                 "off" | "none" => None,
@@ -280,6 +285,7 @@ fn run() -> anyhow::Result<ExitCode> {
                 freewheel,
                 lead: lead.unwrap_or_default(),
                 picture,
+                strict,
             };
             match app::play(options) {
                 Ok(()) => Ok(ExitCode::SUCCESS),

@@ -936,3 +936,60 @@ fn a_headless_player_with_stdin_at_its_end_and_no_remote_sleeps_between_turns() 
     // takes a few. 50 ticks (a quarter of a core) leaves room for a loaded machine.
     assert!(used < 50, "the player used {used} ticks of CPU in 2 s with nothing to do");
 }
+
+#[test]
+fn a_show_with_one_missing_file_opens_marks_it_broken_refuses_it_in_words_and_plays_the_rest() {
+    let _jack = one_at_a_time();
+    let dir = scratch("live-broken");
+    let bed = sine_file(&dir, "bed.wav", RATE, 200.0, 0.1, 4.0, 0.0);
+    let hit = sine_file(&dir, "hit.wav", RATE, 1000.0, 0.5, 1.0, std::f64::consts::FRAC_PI_2);
+    let show = serde_json::json!({
+        "format": "segue-show/1",
+        "scenes": [{ "id": "s", "at": 0, "bed": { "file": bed }, "transition": { "fade_ms": 0 },
+                     "cues": [{ "id": "temp", "file": "temp-track.wav" },
+                              { "id": "hit", "file": hit, "duck_db": 0 }] }]
+    });
+    std::fs::write(dir.join("show.json"), show.to_string()).unwrap();
+    let path = dir.join("show.json");
+    // --strict: today's refusal, naming the file and where the show uses it.
+    let strict = Command::new(env!("CARGO_BIN_EXE_segue"))
+        .arg("play")
+        .arg(&path)
+        .args(["--headless", "--backend", "jack", "--osc", "off", "--strict"])
+        .env("JACK_DEFAULT_SERVER", server())
+        .env("JACK_NO_START_SERVER", "1")
+        .output()
+        .unwrap();
+    assert!(!strict.status.success());
+    let said = String::from_utf8_lossy(&strict.stderr);
+    assert!(said.contains("scenes[0].cues[0].file") && said.contains("temp-track.wav"), "{said}");
+
+    let mut player = Player::start(server(), &path, &["--autoplay"]);
+    let problem = player.wait_for(|v| v["event"] == "problem", "the broken cue said");
+    let text = problem["text"].as_str().unwrap();
+    assert!(text.starts_with("temp will not sound: scenes[0].cues[0].file: "), "{text}");
+    assert!(text.contains("temp-track.wav: audio file not found; everything else plays"), "{text}");
+    let rec = Recorder::start(&player.ports()[0]);
+    let state: Value = serde_json::from_str(&player.osc("/segue/state", vec![])).unwrap();
+    assert_eq!(state["broken"][0]["use"], "temp", "{state}");
+    assert_eq!(state["standby"], "temp");
+    // GO on it: refused in words; the cue after it fires.
+    let refused = player.osc("/segue/go", vec![]);
+    assert!(refused.starts_with("error: cue \"temp\" cannot play: scenes[0].cues[0].file: "), "{refused}");
+    assert!(refused.ends_with("temp-track.wav: audio file not found"), "{refused}");
+    // The operator stands the next cue by and GOes: it plays.
+    assert_eq!(player.osc("/segue/cue/hit/standby", vec![]), "ok");
+    std::thread::sleep(Duration::from_millis(300));
+    let start = rec.len();
+    assert_eq!(player.osc("/segue/go", vec![]), "ok");
+    std::thread::sleep(Duration::from_millis(600));
+    let (_, heard) = rec.take();
+    // The rest plays: the hit's 1 kHz at 0.5 over the bed's 0.1.
+    assert!(heard[start..].iter().any(|s| s.abs() > 0.45), "the hit sounded");
+    assert!(heard[..start].iter().take(RATE as usize).any(|s| s.abs() > 0.05), "the bed sounded");
+    // With nothing left to stand by, GO says so in words, as the console does.
+    assert_eq!(
+        player.osc("/segue/go", vec![]),
+        "error: nothing stands by: GO has no cue to fire (choose one to stand by)"
+    );
+}

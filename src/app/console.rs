@@ -251,6 +251,7 @@ impl Console {
                         ("PLAYING", Style::new().fg(Color::Green), format!("{played} {left}"))
                     }
                     CueState::Done => ("done", Style::new().fg(Color::DarkGray), String::new()),
+                    CueState::Broken => ("BROKEN", Style::new().fg(Color::Red), String::new()),
                     CueState::Ready => ("ready", Style::new(), cue.length.map_or("loop".into(), times::cue_time)),
                 };
                 // A playing cue's level: six cells over -48..0 dBFS.

@@ -68,6 +68,8 @@ pub struct PlayOptions {
     pub lead: sync::Lead,
     /// The cut to show in xjadeo (`--picture`).
     pub picture: Option<PathBuf>,
+    /// Refuse to open a show with an audio file that cannot be read (`--strict`).
+    pub strict: bool,
 }
 
 /// Why `segue play` stopped with an error: a show that does not load or a remote or console

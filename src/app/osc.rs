@@ -146,11 +146,19 @@ impl OscServer {
                 "OSC on {addr} would take commands from the network: add --osc-allow NETWORK (e.g. 10.0.0.0/24)"
             ));
         }
-        let socket = UdpSocket::bind(addr).map_err(|e| format!("cannot listen for OSC on {addr}: {e}"))?;
+        let in_use = |e: &std::io::Error| {
+            if e.kind() == std::io::ErrorKind::AddrInUse {
+                " (another program, or another Segue, listens there: give another with --osc ADDRESS:PORT, or --osc off)"
+            } else {
+                ""
+            }
+        };
+        let socket =
+            UdpSocket::bind(addr).map_err(|e| format!("cannot listen for OSC on {addr}: {e}{}", in_use(&e)))?;
         let local = socket.local_addr().map_err(|e| e.to_string())?;
         // TCP on the port UDP got (port 0 asks for any free one).
-        let listener =
-            TcpListener::bind(local).map_err(|e| format!("cannot listen for OSC over TCP on {local}: {e}"))?;
+        let listener = TcpListener::bind(local)
+            .map_err(|e| format!("cannot listen for OSC over TCP on {local}: {e}{}", in_use(&e)))?;
         listener.set_nonblocking(true).map_err(|e| e.to_string())?;
         socket.set_read_timeout(Some(Duration::from_millis(50))).map_err(|e| e.to_string())?;
         let reader = Arc::new(socket.try_clone().map_err(|e| e.to_string())?);

@@ -99,6 +99,8 @@ struct Reloads {
     /// Load what is pending as soon as it is there.
     now: bool,
     last_command: Instant,
+    /// Whether a show with unreadable files loads (not with --strict).
+    broken: show::Broken,
 }
 
 impl Stage for PlayerStage {
@@ -136,7 +138,7 @@ impl Stage for PlayerStage {
             // Not seen by --watch (or no --watch): the file as it is now, checked on a thread
             // (probing every audio file takes a while); it loads when the check comes back
             // valid, or its problems are listed.
-            watch::check_once(r.path.clone(), r.saved_tx.clone());
+            watch::check_once(r.path.clone(), r.broken, r.saved_tx.clone());
         }
         r.now = true;
         Ok(())
@@ -191,7 +193,10 @@ impl Session {
         }
         // What --watch compares saves with: the file as it was before it was loaded.
         let opened = options.watch.then(|| std::fs::read(&options.show).ok()).flatten();
-        let file = show::load(&options.show)?;
+        // A file that cannot be read does not stop the show (unless --strict): its bed or cues
+        // are marked broken, said, and refused in words when fired; everything else plays.
+        let broken = if options.strict { show::Broken::Refused } else { show::Broken::Allowed };
+        let file = show::load_with(&options.show, broken)?;
         if !options.headless {
             // libjack writes its complaints (a server that went away, a MIDI server not there)
             // to stderr, which would scribble over the console; the player reports them itself.
@@ -291,7 +296,7 @@ impl Session {
         // Saves --watch saw, and checks `r` asked for, both made off this loop.
         let (saved_tx, saves) = crossbeam_channel::unbounded::<watch::Saved>();
         if options.watch {
-            watch::spawn(options.show.clone(), opened, saved_tx.clone());
+            watch::spawn(options.show.clone(), opened, broken, saved_tx.clone());
         }
         let reloads = Reloads {
             path: options.show.clone(),
@@ -300,6 +305,7 @@ impl Session {
             pending: None,
             now: false,
             last_command: Instant::now(),
+            broken,
         };
         let follow = options.follow.clone();
         let stage = PlayerStage {
@@ -335,6 +341,7 @@ impl Session {
         for problem in problems {
             session.problem(&problem);
         }
+        session.say_what_is_broken();
         Ok(session)
     }
 
@@ -493,6 +500,14 @@ impl Session {
         let text = format!("reloaded {}", self.stage.reloads.path.display());
         let show = self.desk.controller.show().show.name.clone();
         self.report(Report::ShowReloaded { show: &show, text: &text });
+        self.say_what_is_broken();
+    }
+
+    /// Each bed and cue whose file cannot be read, as a problem: it will not sound.
+    fn say_what_is_broken(&mut self) {
+        for (what, why) in self.desk.controller.broken_uses() {
+            self.problem(&format!("{what} will not sound: {why}; everything else plays"));
+        }
     }
 
     fn look_after_the_output(&mut self) {

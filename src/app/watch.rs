@@ -29,7 +29,7 @@ fn stamp(path: &Path) -> Result<Vec<u8>, String> {
 /// Starts watching `path`, which had `opened` in it when the player read it (read before the
 /// show was loaded, so a save made meanwhile is news); what each settled save is comes on the
 /// channel.
-pub fn spawn(path: PathBuf, opened: Option<Vec<u8>>, tx: crossbeam_channel::Sender<Saved>) {
+pub fn spawn(path: PathBuf, opened: Option<Vec<u8>>, broken: show::Broken, tx: crossbeam_channel::Sender<Saved>) {
     let _ = std::thread::Builder::new().name("segue-watch".into()).spawn(move || {
         // The version the player opened with is not news.
         let mut seen = opened;
@@ -56,7 +56,7 @@ pub fn spawn(path: PathBuf, opened: Option<Vec<u8>>, tx: crossbeam_channel::Send
             }
             seen = Some(now.clone());
             last_look = Some(now);
-            let saved = match show::load(&path) {
+            let saved = match show::load_with(&path, broken) {
                 Ok(file) => Saved::Valid(Box::new(file)),
                 Err(errors) => Saved::Invalid(errors),
             };
@@ -69,9 +69,9 @@ pub fn spawn(path: PathBuf, opened: Option<Vec<u8>>, tx: crossbeam_channel::Send
 
 /// Checks the show file once, off the control loop (`r` without a save seen): the result comes
 /// on `tx` like a save's.
-pub fn check_once(path: PathBuf, tx: crossbeam_channel::Sender<Saved>) {
+pub fn check_once(path: PathBuf, broken: show::Broken, tx: crossbeam_channel::Sender<Saved>) {
     let _ = std::thread::Builder::new().name("segue-reload".into()).spawn(move || {
-        let saved = match show::load(&path) {
+        let saved = match show::load_with(&path, broken) {
             Ok(file) => Saved::Valid(Box::new(file)),
             Err(errors) => Saved::Invalid(errors),
         };

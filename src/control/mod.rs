@@ -71,6 +71,10 @@ pub enum ControlError {
     UnknownCueNumber(String),
     #[error("the engine's command queue is full; the command was not sent")]
     QueueFull,
+    #[error("cue \"{cue}\" cannot play: {why}")]
+    Broken { cue: String, why: String },
+    #[error("nothing stands by: GO has no cue to fire (choose one to stand by)")]
+    NothingStandingBy,
 }
 
 /// Feeds asked for ahead of a seek (see `Controller::prepare_seek`).
@@ -104,6 +108,8 @@ pub struct Controller {
     clip_names: Vec<String>,
     /// Clips whose files failed in the loader: they stay silent until the show is reloaded.
     failed: BTreeSet<u32>,
+    /// Clips with no file to play (their file could not be read when the show loaded).
+    no_file: Vec<bool>,
     timeline: Timeline,
     /// Tokens for offset feeds (seeks); each seek takes new ones.
     next_token: u32,
@@ -149,6 +155,7 @@ impl Controller {
             wanted: Vec::new(),
             clip_names: Vec::new(),
             failed: BTreeSet::new(),
+            no_file: Vec::new(),
             next_token: 0,
             locate_scene: None,
             manual: Vec::new(),
@@ -207,6 +214,7 @@ impl Controller {
         self.wanted.clear();
         self.failed.clear();
         self.locate_scene = None;
+        self.no_file = compiled.clips.iter().map(Option::is_none).collect();
         self.loader.send(Request::Program { generation: self.generation, clips: compiled.clips });
         // The program goes after the loader knows it, so feeds and program meet on the same
         // generation; if the queue were full the show would not load, which is worth a panic
@@ -248,6 +256,37 @@ impl Controller {
             .position(|s| s == id)
             .map(|i| i as u32)
             .ok_or_else(|| ControlError::UnknownScene(id.into()))
+    }
+
+    /// Why cue `cue` cannot play, when its file could not be read (a show opened with
+    /// `show::Broken::Allowed`).
+    pub fn broken_cue(&self, cue: u32) -> Option<&str> {
+        let file = &self.file.show.scenes.iter().flat_map(|s| &s.cues).nth(cue as usize)?.file;
+        self.file.broken.get(file).map(String::as_str)
+    }
+
+    /// Every bed and cue whose file could not be read: (`cue id` or `SCENE/bed`, why).
+    pub fn broken_uses(&self) -> Vec<(String, String)> {
+        let broken = &self.file.broken;
+        let mut uses = Vec::new();
+        for scene in &self.file.show.scenes {
+            if let Some(why) = scene.bed.as_ref().and_then(|b| broken.get(&b.file)) {
+                uses.push((format!("{}/bed", scene.id), why.clone()));
+            }
+            for cue in &scene.cues {
+                if let Some(why) = broken.get(&cue.file) {
+                    uses.push((cue.id.clone(), why.clone()));
+                }
+            }
+        }
+        uses
+    }
+
+    fn refuse_broken(&self, cue: u32) -> Result<(), ControlError> {
+        match self.broken_cue(cue) {
+            Some(why) => Err(ControlError::Broken { cue: self.cue_id(cue).to_string(), why: why.to_string() }),
+            None => Ok(()),
+        }
     }
 
     pub fn cue_id(&self, cue: u32) -> &str {
@@ -334,12 +373,16 @@ impl Controller {
         self.push(Command { at, action })
     }
 
+    /// Fires the cue standing by; refused in words when nothing stands by or its file is broken.
     pub fn go(&mut self, at: Option<u64>) -> Result<(), ControlError> {
+        let cue = self.standby().ok_or(ControlError::NothingStandingBy)?;
+        self.refuse_broken(cue)?;
         self.send(at, Action::Go)
     }
 
     pub fn start_cue(&mut self, id: &str, at: Option<u64>) -> Result<(), ControlError> {
         let cue = self.cue_index(id)?;
+        self.refuse_broken(cue)?;
         self.want_clip(cue);
         self.send(at, Action::StartCue { cue })
     }
@@ -707,6 +750,11 @@ impl Controller {
                     stack.push(f);
                 }
             }
+        }
+        // A clip with no file to play (a broken file, said when the show opened) is not asked
+        // of the loader: it would only fail again, in vaguer words.
+        for (w, &none) in want.iter_mut().zip(&self.no_file) {
+            *w &= !none;
         }
         if want != self.wanted {
             self.wanted = want.clone();

@@ -18,6 +18,8 @@ pub enum CueState {
     Ready,
     Playing,
     Done,
+    /// Its file could not be read: it does not sound, and firing it is refused in words.
+    Broken,
 }
 
 /// A cue as the operator sees it.
@@ -115,6 +117,8 @@ pub struct Snapshot {
     pub sync: Option<SyncView>,
     /// The cut shown in rehearsal, and the frame it shows.
     pub picture: Option<PictureView>,
+    /// Beds and cues whose file cannot be read: (`cue id` or `SCENE/bed`, why).
+    pub broken: Vec<(String, String)>,
     /// The position as picture timecode at the production's rate from its `start_timecode`.
     pub timecode: Timecode,
     pub scene: Option<u32>,
@@ -140,6 +144,7 @@ impl Default for Snapshot {
             follows: String::new(),
             sync: None,
             picture: None,
+            broken: Vec::new(),
             timecode: Timecode { frames: 0, rate: Default::default() },
             scene: None,
             standby: None,
@@ -179,6 +184,7 @@ impl Snapshot {
                         let played = row.played(now, rate);
                         let state = match (played, row.ended) {
                             (Some(_), _) => CueState::Playing,
+                            _ if controller.broken_cue(cue).is_some() => CueState::Broken,
                             (None, true) => CueState::Done,
                             (None, false) => CueState::Ready,
                         };
@@ -212,6 +218,7 @@ impl Snapshot {
             follows: stage.follows().to_string(),
             sync: stage.sync(),
             picture: stage.picture(),
+            broken: controller.broken_uses(),
             timecode,
             scene: controller.current_scene(),
             standby: controller.standby(),
@@ -298,6 +305,7 @@ impl Snapshot {
                 "locks": v.locks,
                 "relocates": v.relocates,
             })),
+            "broken": self.broken.iter().map(|(what, why)| json!({ "use": what, "why": why })).collect::<Vec<_>>(),
             "picture": self.picture.as_ref().map(|p| json!({
                 "file": p.file,
                 "frame": p.frame,

@@ -173,7 +173,7 @@ pub fn empty_show() -> ShowFile {
         panic_ms: 1000.0,
         scenes: Vec::new(),
     };
-    ShowFile { path: PathBuf::new(), dir: PathBuf::new(), show, audio: Default::default() }
+    ShowFile { path: PathBuf::new(), dir: PathBuf::new(), show, audio: Default::default(), broken: Default::default() }
 }
 
 /// Validates a saved show; the message says why it was refused.

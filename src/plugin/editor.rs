@@ -353,6 +353,7 @@ fn cue_row(ui: &mut egui::Ui, cue: &CueView, requests: &mut Vec<DeskRequest>) {
         match cue.state {
             CueState::Playing => badge(ui, "PLAYING", PLAYING, Color32::WHITE, BADGE),
             CueState::Done => badge(ui, "DONE", Color32::TRANSPARENT, WEAK, BADGE),
+            CueState::Broken => badge(ui, "BROKEN", Color32::from_rgb(150, 40, 40), Color32::WHITE, BADGE),
             CueState::Ready => badge(ui, "READY", Color32::from_gray(60), TEXT, BADGE),
         }
         ui.with_layout(Layout::right_to_left(Align::Center), |ui| {

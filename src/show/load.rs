@@ -29,6 +29,20 @@ pub struct ShowFile {
     pub show: Show,
     /// Every audio file of the show, keyed by the file string as written in the show.
     pub audio: BTreeMap<String, AudioInfo>,
+    /// Audio files that could not be read, with why and where the show uses them (only when
+    /// loaded with `Broken::Allowed`: the show opens, and what uses them does not sound).
+    pub broken: BTreeMap<String, String>,
+}
+
+/// Whether a show with audio files that cannot be read still loads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Broken {
+    /// Every file must be readable (`check`, `render`, `--strict`).
+    #[default]
+    Refused,
+    /// The show loads; the unreadable files are listed in `ShowFile::broken` (the live player:
+    /// a screening is not stopped by one missing temp track).
+    Allowed,
 }
 
 impl ShowFile {
@@ -132,6 +146,11 @@ fn too_large(file: &Path, bytes: u64) -> Option<Problem> {
 
 /// Reads, validates and probes the show file at `path`; audio paths resolve against its folder.
 pub fn load(path: &Path) -> Result<ShowFile, ShowErrors> {
+    load_with(path, Broken::Refused)
+}
+
+/// `load`, with unreadable audio files refused or allowed.
+pub fn load_with(path: &Path, broken: Broken) -> Result<ShowFile, ShowErrors> {
     let refuse = |message: String| ShowErrors {
         problems: vec![Problem { file: path.to_path_buf(), json_path: String::new(), message }],
     };
@@ -158,12 +177,17 @@ pub fn load(path: &Path) -> Result<ShowFile, ShowErrors> {
         Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
         _ => PathBuf::from("."),
     };
-    from_json(&text, path, &dir)
+    from_json_with(&text, path, &dir, broken)
 }
 
 /// Validates a show given as JSON text. `origin` names it in messages; audio paths resolve
 /// against `dir`.
 pub fn from_json(json: &str, origin: &Path, dir: &Path) -> Result<ShowFile, ShowErrors> {
+    from_json_with(json, origin, dir, Broken::Refused)
+}
+
+/// `from_json`, with unreadable audio files refused or allowed.
+pub fn from_json_with(json: &str, origin: &Path, dir: &Path, broken: Broken) -> Result<ShowFile, ShowErrors> {
     let fail = |problems| Err(ShowErrors { problems });
     // A show given as text (a plugin state, a reload) is held to the show file's size.
     if let Some(problem) = too_large(origin, json.len() as u64) {
@@ -197,12 +221,23 @@ pub fn from_json(json: &str, origin: &Path, dir: &Path) -> Result<ShowFile, Show
     let mut c = Checker::new(origin);
     c.show(&value);
     c.cross_check();
-    let audio = c.check_audio(dir);
+    let (audio, unreadable) = c.check_audio(dir);
+    let mut broken_files = BTreeMap::new();
+    for (file, path, message) in unreadable {
+        match broken {
+            Broken::Allowed => {
+                broken_files.insert(file, format!("{path}: {message}"));
+            }
+            Broken::Refused => c.problem(path, message),
+        }
+    }
     if !c.problems.is_empty() {
         return fail(c.problems);
     }
     match serde_json::from_value::<Show>(value) {
-        Ok(show) => Ok(ShowFile { path: origin.to_path_buf(), dir: dir.to_path_buf(), show, audio }),
+        Ok(show) => {
+            Ok(ShowFile { path: origin.to_path_buf(), dir: dir.to_path_buf(), show, audio, broken: broken_files })
+        }
         Err(e) => fail(vec![Problem {
             file: origin.to_path_buf(),
             json_path: String::new(),
@@ -681,8 +716,12 @@ impl Checker {
     }
 
     /// Probes every distinct audio file once and checks in and out points against its length.
-    fn check_audio(&mut self, dir: &Path) -> BTreeMap<String, AudioInfo> {
+    /// Returns what it read, and the files it could not read: (file, first use's JSON path,
+    /// why, with the other uses).
+    #[allow(clippy::type_complexity)]
+    fn check_audio(&mut self, dir: &Path) -> (BTreeMap<String, AudioInfo>, Vec<(String, String, String)>) {
         let mut infos = BTreeMap::new();
+        let mut unreadable = Vec::new();
         let audio = std::mem::take(&mut self.audio);
         for (file, uses) in &audio {
             let Some(first) = uses.first() else { continue };
@@ -693,7 +732,7 @@ impl Checker {
                         let others: Vec<&str> = uses[1..].iter().map(|u| u.json_path.as_str()).collect();
                         msg += &format!(" (also used at {})", others.join(", "));
                     }
-                    self.problem(first.json_path.clone(), msg);
+                    unreadable.push((file.clone(), first.json_path.clone(), msg));
                 }
                 Ok(info) => {
                     let length = info.duration_secs();
@@ -717,7 +756,7 @@ impl Checker {
                 }
             }
         }
-        infos
+        (infos, unreadable)
     }
 
     // --- typed fields ----------------------------------------------------------------------

@@ -26,6 +26,6 @@ pub mod summary;
 pub mod time;
 pub mod timecode;
 
-pub use load::{from_json, load, Problem, ShowErrors, ShowFile};
+pub use load::{from_json, from_json_with, load, load_with, Broken, Problem, ShowErrors, ShowFile};
 pub use model::*;
 pub use time::Seconds;

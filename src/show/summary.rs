@@ -183,6 +183,7 @@ mod tests {
             dir: PathBuf::from("."),
             show: serde_json::from_value(json).unwrap(),
             audio,
+            broken: Default::default(),
         }
     }
 
