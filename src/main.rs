@@ -33,9 +33,11 @@ enum Command {
         /// Start the show's timeline at once.
         #[arg(long)]
         autoplay: bool,
-        /// Where on the timeline to open, in seconds or MM:SS.mmm (default: 0).
-        #[arg(long, value_parser = parse_time)]
-        start: Option<f64>,
+        /// Where on the timeline to open: seconds, MM:SS.mmm, HH:MM:SS.mmm, or picture timecode
+        /// HH:MM:SS:FF (HH:MM:SS;FF drop-frame) at the production's rate from its start_timecode
+        /// (default: 0).
+        #[arg(long, value_parser = parse_moment)]
+        start: Option<segue::control::times::Moment>,
         /// `alsa` or `jack` (default: JACK when a server runs, else ALSA).
         #[arg(long)]
         backend: Option<String>,
@@ -198,6 +200,10 @@ fn parse_cidr(text: &str) -> Result<(std::net::IpAddr, u8), String> {
 
 fn parse_bits(text: &str) -> Result<segue::deliver::wav::Bits, String> {
     segue::deliver::wav::Bits::parse(text)
+}
+
+fn parse_moment(text: &str) -> Result<segue::control::times::Moment, String> {
+    segue::control::times::Moment::parse(text)
 }
 
 fn parse_time(text: &str) -> Result<f64, String> {

@@ -205,7 +205,7 @@ fn play_stop_and_locate_move_a_front_ends_own_transport_and_are_refused_in_words
     let mut rig = Rig::new("dispatch-transport", Duration::ZERO);
     // Like the plugin: the host's transport drives the show.
     let mut host = stage_at(0);
-    for command in [Command::Play, Command::StopTransport, Command::Locate(3.0)] {
+    for command in [Command::Play, Command::StopTransport, Command::Locate(segue::control::times::Moment::Show(3.0))] {
         let Reply::Error(text) = rig.apply(&mut host, command.clone(), Source::Editor) else {
             panic!("{command:?} is the host's to do")
         };
@@ -214,7 +214,10 @@ fn play_stop_and_locate_move_a_front_ends_own_transport_and_are_refused_in_words
     // Like the live player: its own.
     let (mut audio, control): (OwnTransport, TransportControl) = own(0);
     let mut player = TestStage { land_at: Some(0), transport: Some(control), now: 0 };
-    assert!(matches!(rig.apply(&mut player, Command::Locate(2.0), Source::Osc), Reply::Ok));
+    assert!(matches!(
+        rig.apply(&mut player, Command::Locate(segue::control::times::Moment::Show(2.0)), Source::Osc),
+        Reply::Ok
+    ));
     assert!(matches!(rig.apply(&mut player, Command::Play, Source::Osc), Reply::Ok));
     let Reply::Error(text) = rig.apply(&mut player, Command::Play, Source::Osc) else { panic!("already playing") };
     assert_eq!(text, "the transport is already playing");

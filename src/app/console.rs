@@ -134,7 +134,7 @@ impl Console {
         match key.code {
             KeyCode::Char(' ') => command(Command::Go),
             KeyCode::Enter => command(if state.playing { Command::StopTransport } else { Command::Play }),
-            KeyCode::Home => command(Command::Locate(0.0)),
+            KeyCode::Home => command(Command::Locate(crate::control::times::Moment::Show(0.0))),
             KeyCode::Esc | KeyCode::Char('p') => command(Command::Panic),
             KeyCode::Up | KeyCode::Down => {
                 let n = state.cues().count();

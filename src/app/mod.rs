@@ -39,7 +39,7 @@ pub struct PlayOptions {
     pub device: DeviceOptions,
     pub patch: Patch,
     /// Timeline seconds to open at (default 0).
-    pub start: Option<f64>,
+    pub start: Option<crate::control::times::Moment>,
     pub autoplay: bool,
     pub headless: bool,
     /// Where OSC listens (`None`: no OSC).

@@ -424,7 +424,10 @@ mod tests {
         assert_eq!(parse(&msg("/segue/go", vec![])), Ok(Command::Go));
         assert_eq!(parse(&msg("/segue/cue/theme/start", vec![])), Ok(Command::StartCue("theme".into())));
         assert_eq!(parse(&msg("/segue/level/bed", vec![OscType::Float(-6.0)])), Ok(Command::Level(Level::Bed, -6.0)));
-        assert_eq!(parse(&msg("/segue/transport/locate", vec![OscType::Int(12)])), Ok(Command::Locate(12.0)));
+        assert_eq!(
+            parse(&msg("/segue/transport/locate", vec![OscType::Int(12)])),
+            Ok(Command::Locate(crate::control::times::Moment::Show(12.0)))
+        );
         assert!(parse(&msg("/segue/level/drums", vec![OscType::Float(0.0)])).unwrap_err().contains("not a level"));
         assert!(parse(&msg("/segue/level/bed", vec![])).unwrap_err().contains("number"));
         assert!(parse(&msg("/other/go", vec![])).unwrap_err().contains("not a Segue address"));

@@ -219,7 +219,13 @@ impl Session {
         } else {
             None
         };
-        let start_secs = resumed.as_ref().map(|r| r.position).or(options.start).unwrap_or(0.0);
+        let start_secs = match (&resumed, options.start) {
+            (Some(r), _) => r.position,
+            (None, Some(moment)) => {
+                moment.secs(&controller.show().show).map_err(|e| PlayError::Setup(format!("--start: {e}")))?
+            }
+            (None, None) => 0.0,
+        };
         let start = controller.frames(start_secs);
         if let Some(cue) =
             resumed.as_ref().and_then(|r| r.standby.as_deref()).and_then(|s| controller.cue_index(s).ok())

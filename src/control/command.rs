@@ -12,6 +12,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use crate::control::dispatch::Reply;
+use crate::control::times::Moment;
 use crate::engine::command::Level;
 
 /// What an operator (or a remote standing in for one) asks of the show.
@@ -29,8 +30,8 @@ pub enum Command {
     Level(Level, f32),
     Play,
     StopTransport,
-    /// Timeline seconds.
-    Locate(f64),
+    /// A place on the timeline, as the operator typed it (show time or picture timecode).
+    Locate(Moment),
     State,
     Quit,
     /// A MIDI note-on that is neither GO nor panic: the cue or scene the show gives it.
@@ -100,11 +101,16 @@ impl Command {
             ["segue", "transport", "play"] => Command::Play,
             ["segue", "transport", "stop"] => Command::StopTransport,
             ["segue", "transport", "locate"] => {
-                let secs = number(args)?;
-                if !secs.is_finite() || secs < 0.0 {
-                    return Err("the position must be seconds, 0 or more".into());
+                let moment = match args.first() {
+                    Some(Arg::Text(text)) => Moment::parse(text)?,
+                    _ => Moment::Show(number(args)?),
+                };
+                if let Moment::Show(secs) = moment {
+                    if !secs.is_finite() || secs < 0.0 {
+                        return Err("the position must be seconds, 0 or more".into());
+                    }
                 }
-                Command::Locate(secs)
+                Command::Locate(moment)
             }
             _ => return Err(format!("\"{address}\" is not a Segue address")),
         };
@@ -363,7 +369,14 @@ mod tests {
         assert_eq!(Command::parse("/segue/cue/theme/start", &[]), Ok(Command::StartCue("theme".into())));
         assert_eq!(Command::parse("/segue/level/bed", &n(-6.0)), Ok(Command::Level(Level::Bed, -6.0)));
         assert_eq!(Command::parse("/segue/level/bed", &[Arg::Text("-6".into())]), Ok(Command::Level(Level::Bed, -6.0)));
-        assert_eq!(Command::parse("/segue/transport/locate", &n(12.0)), Ok(Command::Locate(12.0)));
+        assert_eq!(Command::parse("/segue/transport/locate", &n(12.0)), Ok(Command::Locate(Moment::Show(12.0))));
+        let text = [Arg::Text("01:00:10:12".into())];
+        assert_eq!(
+            Command::parse("/segue/transport/locate", &text),
+            Ok(Command::Locate(Moment::Timecode([1, 0, 10, 12])))
+        );
+        let text = [Arg::Text("later".into())];
+        assert!(Command::parse("/segue/transport/locate", &text).unwrap_err().contains("is not a time"));
         assert!(Command::parse("/segue/transport/locate", &n(-1.0)).unwrap_err().contains("0 or more"));
         assert!(Command::parse("/segue/level/drums", &n(0.0)).unwrap_err().contains("not a level"));
         assert!(Command::parse("/segue/nothing", &[]).unwrap_err().contains("not a Segue address"));

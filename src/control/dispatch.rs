@@ -205,8 +205,8 @@ impl Dispatcher {
                 transport.send(TransportCmd::Play)
             }
             Command::StopTransport => own(stage)?.send(TransportCmd::Stop),
-            Command::Locate(secs) => {
-                let frame = controller.frames(*secs);
+            Command::Locate(moment) => {
+                let frame = controller.frames(moment.secs(&controller.show().show)?);
                 own(stage)?.send(TransportCmd::Locate(frame))
             }
             Command::Note(note) => e(controller.send(at, Action::Note { note: *note })),

@@ -32,9 +32,101 @@ pub fn cue_time(secs: f64) -> String {
     }
 }
 
+/// A moment on the show's timeline as an operator types it (`--start`, OSC and headless
+/// `transport/locate`): show time (seconds, `MM:SS.mmm`, `HH:MM:SS.mmm`), or picture timecode
+/// `HH:MM:SS:FF` (`;FF` for drop-frame) at the production's rate, counted from its
+/// `start_timecode`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Moment {
+    /// Seconds of show time.
+    Show(f64),
+    /// A picture timecode label: hours, minutes, seconds, frames.
+    Timecode([u32; 4]),
+}
+
+impl Moment {
+    /// Reads what the operator typed.
+    pub fn parse(text: &str) -> Result<Moment, String> {
+        let text = text.trim();
+        let fields: Vec<&str> = text.split([':', ';']).collect();
+        if fields.len() == 4 {
+            let mut label = [0u32; 4];
+            for (n, f) in label.iter_mut().zip(&fields) {
+                *n = f.parse().map_err(|_| {
+                    format!("\"{text}\" is not a time: timecode is HH:MM:SS:FF (HH:MM:SS;FF drop-frame)")
+                })?;
+            }
+            return Ok(Moment::Timecode(label));
+        }
+        crate::show::time::parse_time(text).map(Moment::Show).map_err(|_| {
+            format!("\"{text}\" is not a time: seconds, MM:SS.mmm, HH:MM:SS.mmm or picture timecode HH:MM:SS:FF")
+        })
+    }
+
+    /// Seconds of show time in `show`: a timecode counted from the production's
+    /// `start_timecode` at its rate; refused before the show's 0 and past its `end`, with the
+    /// show's length.
+    pub fn secs(&self, show: &crate::show::Show) -> Result<f64, String> {
+        let production = show.production.clone().unwrap_or_default();
+        let secs = match *self {
+            Moment::Show(secs) if secs.is_finite() && secs >= 0.0 => secs,
+            Moment::Show(secs) => return Err(format!("{secs} is not a position: seconds, 0 or more")),
+            Moment::Timecode([h, m, s, f]) => {
+                let rate = production.frame_rate;
+                let sep = if rate.drop_frame() { ';' } else { ':' };
+                let text = format!("{h:02}:{m:02}:{s:02}{sep}{f:02}");
+                let tc = crate::show::timecode::Timecode::parse(&text, rate)?;
+                let start = production.start();
+                let Some(frames) = tc.frames.checked_sub(start.frames) else {
+                    return Err(format!("{text} is before the show's start at {start}"));
+                };
+                let (num, den) = rate.ratio();
+                frames as f64 * den as f64 / num as f64
+            }
+        };
+        match show.end {
+            Some(end) if secs > end.0 => {
+                Err(format!("{} is past the show's end: the show is {} long", position(secs), position(end.0)))
+            }
+            _ => Ok(secs),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn moments_read_as_seconds_clock_times_or_picture_timecode_and_stay_inside_the_show() {
+        let show: crate::show::Show = serde_json::from_value(serde_json::json!({
+            "format": "segue-show/1", "end": 92.0,
+            "production": { "frame_rate": "25", "start_timecode": "01:00:00:00" },
+            "scenes": [{ "id": "s", "at": 0 }]
+        }))
+        .unwrap();
+        let at = |text: &str| Moment::parse(text).and_then(|m| m.secs(&show));
+        assert_eq!(at("12.5"), Ok(12.5));
+        assert_eq!(at("01:04.500"), Ok(64.5));
+        assert_eq!(at("00:01:04.500"), Ok(64.5));
+        assert_eq!(at("01:00:10:12"), Ok(10.48));
+        assert_eq!(at("01:00:00:00"), Ok(0.0));
+        assert!(at("00:59:59:00").unwrap_err().contains("before the show's start at 01:00:00:00"));
+        assert!(at("95").unwrap_err().contains("past the show's end: the show is 00:01:32.000 long"));
+        assert!(at("01:00:10:25").unwrap_err().contains("frames go up to 24"));
+        assert!(at("soon").unwrap_err().contains("picture timecode HH:MM:SS:FF"));
+        let df: crate::show::Show = serde_json::from_value(serde_json::json!({
+            "format": "segue-show/1",
+            "production": { "frame_rate": "29.97df", "start_timecode": "01:00:00;00" },
+            "scenes": [{ "id": "s", "at": 0 }]
+        }))
+        .unwrap();
+        // 01:01:00;02 is 1800 frames after 01:00:00;00 (the labels 01:01:00;00 and ;01 do not
+        // exist).
+        let secs = Moment::parse("01:01:00;02").unwrap().secs(&df).unwrap();
+        assert!(Moment::parse("01:01:00;01").unwrap().secs(&df).unwrap_err().contains("drop-frame skips"));
+        assert!((secs - 1800.0 * 1001.0 / 30_000.0).abs() < 1e-9, "{secs}");
+    }
 
     #[test]
     fn times_read_as_operators_write_them() {

@@ -7,7 +7,8 @@
 //! - **Follow**: a least-squares line through the last 32 frames gives the timecode's position
 //!   and speed against the audio clock. The show plays at that speed (`Varispeed`), plus a
 //!   correction that takes out what the sound is off in about a second; the speed moves in
-//!   steps of at most 4 ppm a buffer. It never seeks while the timecode runs on.
+//!   steps of at most 50 ppm a buffer. It never seeks while the timecode runs on. A step in the
+//!   source smaller than a jump (its machine missed a buffer) starts a new line, the speed held.
 //! - **Jump**: a frame more than 2 frames away from where the line says re-locates (as a lock).
 //! - **Dropout**: no frame for a moment plays on at the last speed (freewheel); longer than the
 //!   freewheel time, or a timecode that stands still, runs backwards or beyond ±10 % speed, stops
@@ -29,8 +30,13 @@ const FIT: usize = 128;
 const CORRECT_SECS: f64 = 1.0;
 /// The largest correction on top of the timecode's speed (0.5 %).
 const MAX_CORRECTION: f64 = 0.005;
-/// The largest change of speed from one buffer to the next.
-const SPEED_STEP: f64 = 4e-6;
+/// The largest change of speed from one buffer to the next: 50 ppm (0.09 cent), ramped by the
+/// resampler across the buffer; a 0.5 % correction is reached in a tenth of a second at
+/// 256-frame buffers, so the correction does not lag behind (and overshoot) the error.
+const SPEED_STEP: f64 = 50e-6;
+/// A frame this far off the line (but not a jump) is a step in the source: a new line starts.
+/// Far above a decoder's jitter (a few samples), below a buffer a machine may miss (5 ms).
+const STEP_MS: f64 = 1.5;
 
 /// One timecode frame (or quarter frame) heard.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -127,6 +133,8 @@ pub struct Lock {
     /// The timeline frame of the next engine frame.
     position: u64,
     speed: f64,
+    /// The speed while the line has too few frames to say (the last it said; 1 at first).
+    held: f64,
     offset: f64,
     /// A lock after a jump, not the first.
     relocating: Option<u64>,
@@ -157,6 +165,7 @@ impl Lock {
             playing: false,
             position: 0,
             speed: 1.0,
+            held: 1.0,
             offset: 0.0,
             relocating: None,
             events,
@@ -193,9 +202,16 @@ impl Lock {
         let y = (count as f64 / 4.0 - self.zero_count) * self.per_frame;
         let x = r.start as f64;
         let backwards = self.last.is_some_and(|last| count < last);
-        if self.fitted > 0 && (backwards || (y - self.line(x)).abs() > 2.0 * self.per_frame + 0.5 * self.per_frame) {
+        let off = if self.fitted > 0 { (y - self.line(x)).abs() } else { 0.0 };
+        if self.fitted > 0 && (backwards || off > 2.0 * self.per_frame + 0.5 * self.per_frame) {
             self.fitted = 0;
             self.jumped = true;
+        } else if self.fitted >= self.speed_points() && off > STEP_MS * self.s.sample_rate as f64 / 1000.0 {
+            // A step too small to be a jump (the source's machine missed a buffer): a line through
+            // both sides of it would tilt, and the speed with it. A new line from here, the speed
+            // held meanwhile; the correction takes the step out.
+            self.held = self.slope();
+            self.fitted = 0;
         }
         self.fit[self.next] = (x, y);
         self.next = (self.next + 1) % FIT;
@@ -402,7 +418,7 @@ impl Lock {
 
     fn fit_speed(&self) -> f64 {
         if self.fitted < self.speed_points() {
-            1.0
+            self.held
         } else {
             self.slope()
         }
@@ -645,6 +661,30 @@ mod tests {
         let events = r.events();
         let [SyncEvent::Relocated { from, to }] = events[..] else { panic!("{events:?}") };
         assert!(to > from + 9 * RATE as u64, "{from} -> {to}");
+    }
+
+    #[test]
+    fn a_step_of_a_buffer_in_the_source_is_taken_out_without_overshoot_or_a_seek() {
+        let mut r = run(1.0005, "01:00:05:00");
+        r.play(3.0, true);
+        r.events();
+        // The source's machine missed a buffer: its timecode comes 256 samples late from here.
+        r.next_frame += 256.0;
+        let mut worst_after = 0.0f64;
+        let mut overshoot = 0.0f64;
+        for tenth in 0..60 {
+            let w = r.play(0.1, true);
+            if tenth >= 30 {
+                worst_after = worst_after.max(w);
+            }
+            // The sound was 256 early; an overshoot would leave it late.
+            let sounding = r.lock.position().1 as f64 - r.ahead * r.lock.speed;
+            let tc = (r.count as f64 - 90_000.0) * 1920.0 - (r.next_frame - r.now as f64) * r.speed;
+            overshoot = overshoot.max(tc - sounding);
+        }
+        assert!(r.events().is_empty(), "no seek, no freewheel");
+        assert!(worst_after < 48.0, "within 1 ms three seconds after the step: {worst_after}");
+        assert!(overshoot < 24.0, "no overshoot past half a millisecond: {overshoot}");
     }
 
     #[test]
