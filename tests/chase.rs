@@ -218,11 +218,12 @@ fn sync_state(player: &Player) -> Value {
     state["sync"].clone()
 }
 
-/// Bursts from `from` to `until` (JACK frames) within ±1 ms of the timecode; a cycle the
-/// machine ran late is heard a period late (as in the JACK transport test) and is counted
-/// apart, and for two seconds after a cycle of the timecode the machine missed (the timecode
-/// itself jumped by it, which the show follows by varispeed, not by a seek) nothing is judged.
-/// Returns (bursts in time, heard a period late, the worst offset of those in time in ms).
+/// Bursts from `from` to `until` (JACK frames) within ±1 ms of the timecode. A cycle a loaded
+/// machine misses moves the sound or the timecode by a period (256 frames), which the show takes
+/// out by varispeed in about a second: such bursts (no further off than a period and a
+/// millisecond) are counted apart, and for two seconds after a cycle the timecode's source
+/// missed nothing is judged. Returns (bursts in time, bursts off by a missed cycle, the worst
+/// offset of those in time in ms).
 fn judge(offsets: &[(u32, f64)], missed: &[u32], from: u32, until: u32) -> (usize, usize, f64) {
     let period = 256.0;
     let (mut good, mut late, mut worst) = (0, 0, 0.0f64);
@@ -235,12 +236,14 @@ fn judge(offsets: &[(u32, f64)], missed: &[u32], from: u32, until: u32) -> (usiz
         if off.abs() <= 48.0 {
             good += 1;
             worst = worst.max(off.abs());
-        } else if (off - period).abs() <= 48.0 {
+        } else if off.abs() <= period + 48.0 {
             late += 1;
         } else {
             panic!("a burst heard {:.2} ms off the timecode at JACK frame {at}: {offsets:?}", off / 48.0);
         }
     }
+    // Each missed cycle costs a second or so of bursts (two a second): at most three of them.
+    assert!(late <= 6, "{late} bursts off by more than 1 ms: {offsets:?}");
     (good, late, worst / 48.0)
 }
 

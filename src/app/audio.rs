@@ -118,6 +118,26 @@ impl ClockMap {
     }
 }
 
+/// JACK's cycle as the device callback sees it (the player's output on JACK): how long ago the
+/// cycle began. Commands are stamped on arrival against JACK's clock (JACK MIDI's event times
+/// count from the cycle's start); placing the callback's clock reading at the cycle's start too,
+/// rather than at whatever point of the cycle this client ran, keeps a command's frame from
+/// moving with the graph's order and the machine's load. Reads JACK's shared frame timer through
+/// a client of its own (never activated): no allocation, no waiting.
+pub struct JackCycle(jack::Client);
+
+impl JackCycle {
+    /// A client on the server the output plays through (`None`: no JACK server).
+    pub fn open() -> Option<JackCycle> {
+        jack::Client::new("segue-cycle", jack::ClientOptions::NO_START_SERVER).ok().map(|(c, _)| JackCycle(c))
+    }
+
+    /// Frames since the current cycle began.
+    fn since_start(&self) -> u64 {
+        self.0.frames_since_cycle_start() as u64
+    }
+}
+
 /// The state the device callback owns.
 pub struct AudioSide {
     engine: Engine,
@@ -131,6 +151,8 @@ pub struct AudioSide {
     varispeed: Varispeed,
     /// The timeline as LTC, when the patch has a channel for it.
     ltc_out: Option<LtcOut>,
+    /// JACK's cycle, when the output is on JACK.
+    cycle: Option<JackCycle>,
 }
 
 impl AudioSide {
@@ -142,7 +164,13 @@ impl AudioSide {
         clock: Arc<ClockMap>,
     ) -> AudioSide {
         let varispeed = Varispeed::new();
-        AudioSide { engine, chase, mix: Mix::default(), patch, transport, clock, varispeed, ltc_out: None }
+        AudioSide { engine, chase, mix: Mix::default(), patch, transport, clock, varispeed, ltc_out: None, cycle: None }
+    }
+
+    /// Stamps each callback at the start of its JACK cycle (the output is on JACK).
+    pub fn with_jack_cycle(mut self, cycle: Option<JackCycle>) -> AudioSide {
+        self.cycle = cycle;
+        self
     }
 
     /// Writes the timeline as LTC on the patch's `ltc` channel.
@@ -155,7 +183,15 @@ impl AudioSide {
     pub fn fill(&mut self, data: &mut [f32], channels: usize) {
         let channels = channels.max(1);
         let frames = data.len() / channels;
-        self.clock.record(self.engine.clock(), Instant::now(), frames);
+        let mut now = Instant::now();
+        if let Some(cycle) = &self.cycle {
+            // Only what can be true: within the buffer (a server gone leaves the timer stale).
+            let since = cycle.since_start();
+            if since < frames as u64 {
+                now -= std::time::Duration::from_nanos(since * 1_000_000_000 / self.clock.rate as u64);
+            }
+        }
+        self.clock.record(self.engine.clock(), now, frames);
         data.fill(0.0);
         if let Some(speed) = self.transport.steer(self.varispeed.ahead(), frames as u64) {
             self.fill_varispeed(data, channels, frames, speed);

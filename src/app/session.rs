@@ -250,7 +250,9 @@ impl Session {
             }
             None => None,
         };
-        let mut side = AudioSide::new(engine, Chase::new(to_desk), options.patch, source, clock.clone());
+        let cycle = if output.backend == "jack" { crate::app::audio::JackCycle::open() } else { None };
+        let mut side =
+            AudioSide::new(engine, Chase::new(to_desk), options.patch, source, clock.clone()).with_jack_cycle(cycle);
         if options.patch.ltc.is_some() {
             side = side.with_ltc_out(sync::ltc_out::LtcOut::new(zero_timecode(&options, &controller)?, rate));
         }
