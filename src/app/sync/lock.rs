@@ -37,6 +37,8 @@ const SPEED_STEP: f64 = 50e-6;
 /// A frame this far off the line (but not a jump) is a step in the source: a new line starts.
 /// Far above a decoder's jitter (a few samples), below a buffer a machine may miss (5 ms).
 const STEP_MS: f64 = 1.5;
+/// Readings off the line in a row that make a step (fewer: a stray reading, left out).
+const STEPPED: u32 = 3;
 
 /// One timecode frame (or quarter frame) heard.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -135,6 +137,8 @@ pub struct Lock {
     speed: f64,
     /// The speed while the line has too few frames to say (the last it said; 1 at first).
     held: f64,
+    /// Readings off the line in a row (see `STEPPED`).
+    off_line: u32,
     offset: f64,
     /// A lock after a jump, not the first.
     relocating: Option<u64>,
@@ -166,6 +170,7 @@ impl Lock {
             position: 0,
             speed: 1.0,
             held: 1.0,
+            off_line: 0,
             offset: 0.0,
             relocating: None,
             events,
@@ -207,11 +212,24 @@ impl Lock {
             self.fitted = 0;
             self.jumped = true;
         } else if self.fitted >= self.speed_points() && off > STEP_MS * self.s.sample_rate as f64 / 1000.0 {
-            // A step too small to be a jump (the source's machine missed a buffer): a line through
-            // both sides of it would tilt, and the speed with it. A new line from here, the speed
-            // held meanwhile; the correction takes the step out.
+            // Off the line, too little for a jump. Once, it is a frame the decoder placed badly
+            // (the first after a dropout): left out. Three in a row, the source stepped (its
+            // machine missed a buffer): a line through both sides would tilt, and the speed with
+            // it, so a new line starts here, the speed held meanwhile; the correction takes the
+            // step out.
+            self.off_line += 1;
+            if self.off_line < STEPPED {
+                // Heard all the same: the timecode is there.
+                self.last = Some(count);
+                let length = if r.length > 0 { r.length as f64 } else { self.per_frame };
+                self.heard_at = self.heard_at.max(r.start + length as u64);
+                return;
+            }
             self.held = self.slope();
             self.fitted = 0;
+        }
+        if off <= STEP_MS * self.s.sample_rate as f64 / 1000.0 {
+            self.off_line = 0;
         }
         self.fit[self.next] = (x, y);
         self.next = (self.next + 1) % FIT;
@@ -685,6 +703,21 @@ mod tests {
         assert!(r.events().is_empty(), "no seek, no freewheel");
         assert!(worst_after < 48.0, "within 1 ms three seconds after the step: {worst_after}");
         assert!(overshoot < 24.0, "no overshoot past half a millisecond: {overshoot}");
+    }
+
+    #[test]
+    fn a_stray_reading_placed_3_ms_off_does_not_move_the_sound() {
+        let mut r = run(1.0005, "01:00:05:00");
+        r.play(3.0, true);
+        r.events();
+        // The next frame, as a decoder re-syncing after a dropout may place it: 150 samples late.
+        let label = Label::of(r.count, FrameRate::Fps25);
+        r.lock.hear(Reading::ltc(label, r.next_frame as u64 + 150, 1919, false));
+        r.next_frame += 1920.0 / r.speed;
+        r.count += 1;
+        let worst = r.play(2.0, true);
+        assert!(worst < 12.0, "a quarter millisecond at most: {worst}");
+        assert!(r.events().is_empty());
     }
 
     #[test]

@@ -256,8 +256,13 @@ mod tests {
             assert_eq!(q(&w[1]), q(&w[0]) + 1);
             assert_eq!(w[1].start - w[0].start, 480);
         }
-        // Each reading's time at its clock frame: quarter frame n is at n/4 frames from `first`.
-        for r in &heard {
+        each_at_its_frame(&heard, first);
+    }
+
+    /// Each reading's time at its clock frame: quarter frame n (at 25 fps, 480 frames apart) is
+    /// n/4 frames from `first`.
+    fn each_at_its_frame(heard: &[Reading], first: u64) {
+        for r in heard {
             let q = r.label.count(25, false) * 4 + r.quarters as u64 - first * 4;
             assert_eq!(q * 480, r.start);
         }
@@ -278,10 +283,7 @@ mod tests {
         }
         // Every quarter frame heard from the eighth on gives its own time at its frame.
         assert_eq!(heard.len(), 40 - 7 - 2);
-        for r in &heard {
-            let q = r.label.count(25, false) * 4 + r.quarters as u64 - first * 4;
-            assert_eq!(q * 480, r.start);
-        }
+        each_at_its_frame(&heard, first);
     }
 
     #[test]

@@ -139,16 +139,16 @@ impl Varispeed {
 mod tests {
     use super::*;
 
-    /// A 1 kHz sine through the varispeed at `speed`: (the frequency heard, the worst step
-    /// between neighbouring output samples beyond the sine's own).
-    fn through(speed: f64) -> f64 {
+    /// `frames` of a 1 kHz sine at 0.5 through the varispeed in 256-frame buffers, the speed
+    /// set before each buffer by `speed` (the buffer's number).
+    fn sine_through(frames: usize, mut speed: impl FnMut(usize) -> f64) -> Vec<f32> {
         let rate = 48_000.0;
         let mut v = Varispeed::new();
-        v.set_speed(speed);
         let mut mix: [Box<[f32]>; 6] = std::array::from_fn(|_| vec![0.0; 4096].into_boxed_slice());
         let mut t = 0u64;
         let mut out = Vec::new();
-        while out.len() < 48_000 {
+        while out.len() < frames {
+            v.set_speed(speed(out.len() / 256));
             while v.ready() < 256 {
                 let n = v.wants();
                 for ch in mix.iter_mut() {
@@ -161,6 +161,12 @@ mod tests {
             }
             v.pop(256, |_, ch| out.extend_from_slice(ch[0]));
         }
+        out
+    }
+
+    /// The frequency of 1 kHz heard through the varispeed at `speed`.
+    fn through(speed: f64) -> f64 {
+        let out = sine_through(48_000, |_| speed);
         // Zero crossings upwards over the second half: the frequency heard.
         let half = &out[24_000..48_000];
         let ups = half.windows(2).filter(|w| w[0] < 0.0 && w[1] >= 0.0).count();
@@ -172,32 +178,18 @@ mod tests {
         // 1 kHz through a speed swept from 1 to 1.005 and back in steps of 50 ppm a 256-frame
         // buffer (the follower's largest), as a correction does.
         let rate = 48_000.0;
-        let mut v = Varispeed::new();
-        let mut mix: [Box<[f32]>; 6] = std::array::from_fn(|_| vec![0.0; 4096].into_boxed_slice());
-        let (mut t, mut speed, mut up) = (0u64, 1.0f64, true);
-        let mut out = Vec::new();
-        while out.len() < 65_536 {
-            speed += if up { 4e-6 } else { -4e-6 };
-            up = if speed >= 1.0005 {
+        let (mut speed, mut up) = (1.0f64, true);
+        let out = sine_through(65_536, |_| {
+            speed += if up { 50e-6 } else { -50e-6 };
+            up = if speed >= 1.005 {
                 false
             } else if speed <= 1.0 {
                 true
             } else {
                 up
             };
-            v.set_speed(speed);
-            while v.ready() < 256 {
-                let n = v.wants();
-                for ch in mix.iter_mut() {
-                    for (i, s) in ch[..n].iter_mut().enumerate() {
-                        *s = (2.0 * std::f64::consts::PI * 1000.0 * (t + i as u64) as f64 / rate).sin() as f32 * 0.5;
-                    }
-                }
-                t += n as u64;
-                v.push(&mix, n);
-            }
-            v.pop(256, |_, ch| out.extend_from_slice(ch[0]));
-        }
+            speed
+        });
         // The spectrum of 8192 samples (4-term Blackman-Harris window: its leakage is 92 dB down)
         // from the middle: everything more than 100 Hz from 1 kHz (where a 64-frame chunk's
         // ratio steps would put sidebands, at 750 Hz, or a pitch step its splatter) at least
