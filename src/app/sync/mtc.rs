@@ -26,6 +26,11 @@ fn rate_of(bits: u8) -> FrameRate {
     }
 }
 
+/// A running MTC time heard on clock frame `at`, `quarters` past `label`.
+fn mtc_reading(label: Label, rate: FrameRate, quarters: u8, at: u64, reverse: bool) -> Reading {
+    Reading { label, quarters, start: at, length: 0, reverse, declared: Some(rate), parked: false }
+}
+
 /// Reads MTC messages into readings.
 #[derive(Debug, Default, Clone)]
 pub struct MtcDecoder {
@@ -58,15 +63,7 @@ impl MtcDecoder {
             self.run = 1;
             self.quarters = self.quarters.saturating_add(skipped);
             let (label, rate) = self.time?;
-            return Some(Reading {
-                label,
-                quarters: self.quarters,
-                start: at,
-                length: 0,
-                reverse: false,
-                declared: Some(rate),
-                parked: false,
-            });
+            return Some(mtc_reading(label, rate, self.quarters, at, false));
         }
         // The second quarter frame heard says which way the first went.
         let same_way = direction == self.direction || (self.direction == 0 && self.run == 1);
@@ -82,15 +79,7 @@ impl MtcDecoder {
         self.nibbles[piece as usize] = data & 0x0f;
         if self.direction < 0 && self.run >= 8 {
             let (label, rate) = self.time.unwrap_or_else(|| self.assemble());
-            return Some(Reading {
-                label,
-                quarters: 0,
-                start: at,
-                length: 0,
-                reverse: true,
-                declared: Some(rate),
-                parked: false,
-            });
+            return Some(mtc_reading(label, rate, 0, at, true));
         }
         if self.direction > 0 && piece == 7 && self.run >= 8 {
             self.time = Some(self.assemble());
@@ -99,15 +88,7 @@ impl MtcDecoder {
             self.quarters = self.quarters.saturating_add(1);
         }
         let (label, rate) = self.time?;
-        Some(Reading {
-            label,
-            quarters: self.quarters,
-            start: at,
-            length: 0,
-            reverse: false,
-            declared: Some(rate),
-            parked: false,
-        })
+        Some(mtc_reading(label, rate, self.quarters, at, false))
     }
 
     /// A full-frame message (`F0 7F dd 01 01 hh mm ss ff F7`) heard on clock frame `at`.
