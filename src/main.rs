@@ -25,6 +25,7 @@ struct Cli {
 enum Command {
     /// Play a show live: the operator's GO, the show timeline, OSC remote control.
     Play {
+        /// The show file (JSON).
         show: PathBuf,
         /// No console: one JSON object per line on stdout for every event; commands on stdin
         /// (`go`, `panic`, `transport/play`, `cue/ID/start`, `level/bed -6`, `quit`, ...).
@@ -47,6 +48,7 @@ enum Command {
         /// Frames per audio buffer (default: the device's).
         #[arg(long, value_parser = clap::value_parser!(u32).range(16..=16_384))]
         buffer: Option<u32>,
+        /// The sample rate to play at (default: the device's).
         #[arg(long, value_parser = clap::value_parser!(u32).range(8_000..=384_000))]
         sample_rate: Option<u32>,
         /// Which device channels main, bed and cues go to, e.g. `main=1-2,bed=3-4,cues=5-6`, and
@@ -120,6 +122,7 @@ enum Command {
     Devices,
     /// Validate a show file and its audio; print a summary, or every problem found.
     Check {
+        /// The show file (JSON).
         show: PathBuf,
         /// Also measure each audio file's integrated loudness and true peak (EBU R128), so songs
         /// from different masters can be matched by gain_db.
@@ -129,10 +132,12 @@ enum Command {
     /// Write the music cue sheet (one line per use, with writers, publishers, usage and
     /// timecodes), from a render of the show's timeline: CSV, JSON or HTML by the extension.
     Cuesheet {
+        /// The show file (JSON).
         show: PathBuf,
         /// FILE.csv, FILE.json or FILE.html (default: CSV on standard output).
         #[arg(short, long)]
         output: Option<PathBuf>,
+        /// The sample rate to work at, in Hz.
         #[arg(long, default_value_t = 48_000, value_parser = clap::value_parser!(u32).range(8_000..=384_000))]
         sample_rate: u32,
         /// The sheet of what a `segue play` run played, from its performance log (the
@@ -143,18 +148,22 @@ enum Command {
     /// Draw the mix as rendered: scenes on a timecode axis, a lane per bed and cue with its
     /// fades, the bed's duck, the main waveform and loudness; SVG or PNG by the extension.
     Picture {
+        /// The show file (JSON).
         show: PathBuf,
         /// FILE.svg or FILE.png.
         #[arg(short, long)]
         output: PathBuf,
-        /// Where the picture starts and ends on the timeline (seconds or MM:SS.mmm; default:
-        /// the whole render).
+        /// Where the picture starts on the timeline (seconds or MM:SS.mmm; default: the
+        /// start).
         #[arg(long, value_parser = parse_time)]
         from: Option<f64>,
+        /// Where the picture ends on the timeline (seconds or MM:SS.mmm; default: the end).
         #[arg(long, value_parser = parse_time)]
         to: Option<f64>,
+        /// The picture's width in pixels.
         #[arg(long, default_value_t = 1600, value_parser = clap::value_parser!(u32).range(200..=20_000))]
         width: u32,
+        /// The sample rate to work at, in Hz.
         #[arg(long, default_value_t = 48_000, value_parser = clap::value_parser!(u32).range(8_000..=384_000))]
         sample_rate: u32,
     },
@@ -162,10 +171,12 @@ enum Command {
     Schema,
     /// Bounce a show's timeline to a 32-bit float stereo WAV.
     Render {
+        /// The show file (JSON).
         show: PathBuf,
         /// The WAV file to write.
         #[arg(short, long)]
         output: PathBuf,
+        /// The sample rate to work at, in Hz.
         #[arg(long, default_value_t = 48_000, value_parser = clap::value_parser!(u32).range(8_000..=384_000))]
         sample_rate: u32,
         /// Frames per engine block (the output is identical for any block size).
@@ -459,5 +470,26 @@ fn run() -> anyhow::Result<ExitCode> {
             );
             Ok(ExitCode::SUCCESS)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn every_argument_of_every_command_says_what_it_is() {
+        let cli = Cli::command();
+        let mut silent = Vec::new();
+        for command in cli.get_subcommands() {
+            for arg in command.get_arguments() {
+                let id = arg.get_id().as_str();
+                if id != "help" && id != "version" && arg.get_help().is_none() && arg.get_long_help().is_none() {
+                    silent.push(format!("{} {id}", command.get_name()));
+                }
+            }
+        }
+        assert!(silent.is_empty(), "arguments without help: {silent:?}");
     }
 }

@@ -987,6 +987,11 @@ fn a_show_with_one_missing_file_opens_marks_it_broken_refuses_it_in_words_and_pl
     // The rest plays: the hit's 1 kHz at 0.5 over the bed's 0.1.
     assert!(heard[start..].iter().any(|s| s.abs() > 0.45), "the hit sounded");
     assert!(heard[..start].iter().take(RATE as usize).any(|s| s.abs() > 0.05), "the bed sounded");
+    let state: Value = serde_json::from_str(&player.osc("/segue/state", vec![])).unwrap();
+    assert_eq!(state["bed"], "bed.wav", "the playing bed, by its file when it has no title: {state}");
+    // A level past the loudest is refused in words; the level stays.
+    let refused = player.osc("/segue/level/master", vec![rosc::OscType::Float(30.0)]);
+    assert!(refused.starts_with("error: 30 dB refused, the level stays"), "{refused}");
     // With nothing left to stand by, GO says so in words, as the console does.
     assert_eq!(
         player.osc("/segue/go", vec![]),

@@ -93,8 +93,11 @@ impl Command {
                     other => return Err(format!("\"{other}\" is not a level: master, bed or cues")),
                 };
                 let db = number(args)?;
-                if !db.is_finite() {
-                    return Err("the level must be a finite number of dB".into());
+                let (quietest, loudest) = (crate::mix::SILENCE_DB as f64, crate::mix::MAX_LEVEL_DB as f64);
+                if !db.is_finite() || !(quietest..=loudest).contains(&db) {
+                    return Err(format!(
+                        "{db} dB refused, the level stays: a level goes from {quietest} dB (silence) to +{loudest} dB"
+                    ));
                 }
                 Command::Level(level, db as f32)
             }
@@ -370,6 +373,10 @@ mod tests {
         assert_eq!(Command::parse("/segue/level/bed", &n(-6.0)), Ok(Command::Level(Level::Bed, -6.0)));
         assert_eq!(Command::parse("/segue/level/bed", &[Arg::Text("-6".into())]), Ok(Command::Level(Level::Bed, -6.0)));
         assert_eq!(Command::parse("/segue/transport/locate", &n(12.0)), Ok(Command::Locate(Moment::Show(12.0))));
+        let refused = Command::parse("/segue/level/master", &n(30.0)).unwrap_err();
+        assert_eq!(refused, "30 dB refused, the level stays: a level goes from -144 dB (silence) to +24 dB");
+        assert!(Command::parse("/segue/level/bed", &n(-200.0)).is_err());
+        assert_eq!(Command::parse("/segue/level/bed", &n(24.0)), Ok(Command::Level(Level::Bed, 24.0)));
         let text = [Arg::Text("01:00:10:12".into())];
         assert_eq!(
             Command::parse("/segue/transport/locate", &text),

@@ -119,6 +119,8 @@ pub struct Snapshot {
     pub picture: Option<PictureView>,
     /// Beds and cues whose file cannot be read: (`cue id` or `SCENE/bed`, why).
     pub broken: Vec<(String, String)>,
+    /// The current scene's bed: its title (else its file).
+    pub bed: Option<String>,
     /// The position as picture timecode at the production's rate from its `start_timecode`.
     pub timecode: Timecode,
     pub scene: Option<u32>,
@@ -145,6 +147,7 @@ impl Default for Snapshot {
             sync: None,
             picture: None,
             broken: Vec::new(),
+            bed: None,
             timecode: Timecode { frames: 0, rate: Default::default() },
             scene: None,
             standby: None,
@@ -219,6 +222,10 @@ impl Snapshot {
             sync: stage.sync(),
             picture: stage.picture(),
             broken: controller.broken_uses(),
+            bed: controller.current_scene().and_then(|s| controller.show().show.scenes.get(s as usize)).and_then(|s| {
+                let bed = s.bed.as_ref()?;
+                Some(bed.credits.title.clone().filter(|t| !t.is_empty()).unwrap_or_else(|| bed.file.clone()))
+            }),
             timecode,
             scene: controller.current_scene(),
             standby: controller.standby(),
@@ -305,6 +312,7 @@ impl Snapshot {
                 "locks": v.locks,
                 "relocates": v.relocates,
             })),
+            "bed": self.bed,
             "broken": self.broken.iter().map(|(what, why)| json!({ "use": what, "why": why })).collect::<Vec<_>>(),
             "picture": self.picture.as_ref().map(|p| json!({
                 "file": p.file,
