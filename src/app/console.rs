@@ -342,7 +342,12 @@ impl Console {
                 rig.device,
                 rig.rate as f64 / 1000.0,
                 counts.buffer.unwrap_or(0),
-                counts.underruns,
+                // Of every cause; the device's own (xruns) named when there are any.
+                if counts.device_xruns > 0 {
+                    format!("{} ({} device)", counts.underruns, counts.device_xruns)
+                } else {
+                    counts.underruns.to_string()
+                },
                 counts.taken.ignored_gos,
                 // Port, then the commands taken: "53000:3", and what was not taken, if any.
                 match rig.osc.as_deref() {

@@ -36,6 +36,53 @@ pub struct Output {
     errors: crossbeam_channel::Receiver<StreamProblem>,
     errors_tx: crossbeam_channel::Sender<StreamProblem>,
     lost: Option<Lost>,
+    /// What the device reported that it could not do in time (xruns), said at most once a
+    /// second with a count.
+    reports: Reports,
+}
+
+/// The device's own reports (buffer underruns and overruns), collapsed.
+#[derive(Debug, Default)]
+struct Reports {
+    /// Every one since the start (for the state's count).
+    total: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    /// Since the last said, and the last one's words.
+    unsaid: u64,
+    last: String,
+    said_at: Option<Instant>,
+}
+
+/// How often repeated device reports are said.
+const REPORTS_EVERY: Duration = Duration::from_secs(1);
+
+impl Reports {
+    /// One more report; the words to say now, if any (the first at once, then at most one line
+    /// a second with how many came).
+    fn add(&mut self, text: String, buffer: Option<u32>) -> Option<String> {
+        self.total.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.unsaid += 1;
+        self.last = text;
+        self.due(buffer)
+    }
+
+    /// The line for what came since the last one, once a second has passed.
+    fn due(&mut self, buffer: Option<u32>) -> Option<String> {
+        if self.unsaid == 0 || self.said_at.is_some_and(|t| t.elapsed() < REPORTS_EVERY) {
+            return None;
+        }
+        let advice = match buffer {
+            Some(n) => format!("a larger --buffer than {n} frames helps"),
+            None => "a larger --buffer helps".to_string(),
+        };
+        let line = if self.unsaid == 1 {
+            format!("the audio output reported: {} ({advice})", self.last)
+        } else {
+            format!("the audio output reported {} times in a second: {} ({advice})", self.unsaid, self.last)
+        };
+        self.unsaid = 0;
+        self.said_at = Some(Instant::now());
+        Some(line)
+    }
 }
 
 /// An output that went away.
@@ -54,7 +101,13 @@ impl Output {
         let (back_tx, back) = crossbeam_channel::unbounded();
         let (errors_tx, errors) = crossbeam_channel::unbounded();
         let running = Some(output.start(side, back_tx.clone(), errors_tx.clone())?);
-        Ok(Output { running, options, rate, back, back_tx, errors, errors_tx, lost: None })
+        let reports = Reports::default();
+        Ok(Output { running, options, rate, back, back_tx, errors, errors_tx, lost: None, reports })
+    }
+
+    /// Every report of the device's that it could not fill a buffer in time, since the start.
+    pub fn xruns(&self) -> std::sync::Arc<std::sync::atomic::AtomicU64> {
+        self.reports.total.clone()
     }
 
     /// What the stream reported since the last look, and a retry when one is due. `published`:
@@ -63,9 +116,10 @@ impl Output {
     /// it rolls (a screening does not wait). A transport the show chases says where it is itself.
     pub fn look(&mut self, transport: Option<&mut TransportControl>, published: &Published) -> Vec<OutputNews> {
         let mut news = Vec::new();
+        let buffer = self.options.buffer;
         for e in self.errors.try_iter() {
             if !e.gone {
-                news.push(OutputNews::Problem(format!("the audio output reported: {}", e.text)));
+                news.extend(self.reports.add(e.text, buffer).map(OutputNews::Problem));
                 continue;
             }
             let problem =
@@ -80,6 +134,7 @@ impl Output {
             self.lost = Some(Lost { since: Instant::now(), position, tried: Instant::now(), said: None });
             news.push(OutputNews::Lost { text: e.text, problem });
         }
+        news.extend(self.reports.due(buffer).map(OutputNews::Problem));
         let Some(gone) = self.lost.as_mut().filter(|l| l.tried.elapsed() >= RETRY) else { return news };
         gone.tried = Instant::now();
         let Ok(side) = self.back.try_recv() else { return news };
@@ -153,4 +208,29 @@ fn reopen(
         format!("the audio output is back after {:.1} s; the show goes on where it is chased to", gap.as_secs_f64())
     };
     Ok((stream, text))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_devices_repeated_reports_are_said_once_a_second_with_a_count_and_advice() {
+        let mut r = Reports::default();
+        let said = r.add("A buffer underrun or overrun occurred.".into(), Some(256));
+        assert_eq!(
+            said.as_deref(),
+            Some("the audio output reported: A buffer underrun or overrun occurred. (a larger --buffer than 256 frames helps)")
+        );
+        // Forty more within the second: nothing said, all counted.
+        for _ in 0..40 {
+            assert_eq!(r.add("A buffer underrun or overrun occurred.".into(), Some(256)), None);
+        }
+        assert_eq!(r.due(Some(256)), None);
+        r.said_at = Some(Instant::now() - REPORTS_EVERY);
+        let said = r.due(Some(256)).unwrap();
+        assert!(said.starts_with("the audio output reported 40 times in a second: A buffer underrun"), "{said}");
+        assert_eq!(r.total.load(std::sync::atomic::Ordering::Relaxed), 41);
+        assert_eq!(r.due(Some(256)), None, "nothing new: nothing said");
+    }
 }

@@ -82,6 +82,8 @@ struct PlayerStage {
     /// The cut in xjadeo (`--picture`), and when it was last asked what it shows.
     picture: Option<Picture>,
     picture_asked: Instant,
+    /// The device's own reports of buffers it could not fill (counted by the output).
+    xruns: Arc<std::sync::atomic::AtomicU64>,
     clock: Arc<ClockMap>,
     osc: Option<OscServer>,
     midi: MidiIn,
@@ -126,6 +128,10 @@ impl Stage for PlayerStage {
 
     fn sync(&self) -> Option<SyncView> {
         self.chased.as_ref().map(|c| c.board.view(c.source))
+    }
+
+    fn device_xruns(&self) -> u64 {
+        self.xruns.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     fn picture(&self) -> Option<PictureView> {
@@ -324,6 +330,7 @@ impl Session {
             _mtc_out: mtc_out,
             picture,
             picture_asked: Instant::now(),
+            xruns: output.xruns(),
             clock,
             osc,
             midi,

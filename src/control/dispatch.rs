@@ -75,6 +75,10 @@ pub trait Stage {
     fn sync(&self) -> Option<crate::control::sync::SyncView> {
         None
     }
+    /// Buffers the audio device itself reported it could not fill in time (xruns).
+    fn device_xruns(&self) -> u64 {
+        0
+    }
     /// The cut shown in rehearsal (`--picture`), if any.
     fn picture(&self) -> Option<crate::control::sync::PictureView> {
         None

@@ -90,8 +90,11 @@ pub struct MidiCounts {
 /// Everything counted, for the state.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Counts {
-    /// Underruns and late starts since the start.
+    /// Underruns since the start, of every cause: the engine's (a clip's data late from disk,
+    /// a late start) and the device's (a buffer it could not fill in time).
     pub underruns: u64,
+    /// Of those, the device's own.
+    pub device_xruns: u64,
     pub taken: Taken,
     pub remote: RemoteCounts,
     /// Commands refused in floods: by the front end's queue, by the engine's.
@@ -233,7 +236,8 @@ impl Snapshot {
             levels: dispatcher.levels(),
             meters: desk.last_meters(),
             counts: Counts {
-                underruns: desk.underruns,
+                underruns: desk.underruns + stage.device_xruns(),
+                device_xruns: stage.device_xruns(),
                 taken: dispatcher.taken(),
                 remote: stage.remote(),
                 queue_full,
@@ -334,6 +338,7 @@ impl Snapshot {
             },
             "counts": {
                 "underruns": counts.underruns,
+                "underrun_causes": { "disk": counts.underruns - counts.device_xruns, "device": counts.device_xruns },
                 "ignored_gos": counts.taken.ignored_gos,
                 "osc_commands": counts.taken.osc_commands,
                 "midi_commands": counts.taken.midi_commands,
