@@ -94,7 +94,10 @@ impl Command {
                 };
                 let db = number(args)?;
                 let (quietest, loudest) = (crate::mix::SILENCE_DB as f64, crate::mix::MAX_LEVEL_DB as f64);
-                if !db.is_finite() || !(quietest..=loudest).contains(&db) {
+                if !db.is_finite() {
+                    return Err("the level must be a finite number of dB".into());
+                }
+                if !(quietest..=loudest).contains(&db) {
                     return Err(format!(
                         "{db} dB refused, the level stays: a level goes from {quietest} dB (silence) to +{loudest} dB"
                     ));
