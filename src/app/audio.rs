@@ -221,7 +221,10 @@ impl AudioSide {
     fn fill_varispeed(&mut self, data: &mut [f32], channels: usize, frames: usize, speed: f64) {
         self.varispeed.set_speed(speed);
         self.engine.poll();
-        while self.varispeed.ready() < frames {
+        // A buffer larger than the queue (never asked for: `--buffer` stops at 16,384) gets
+        // what the queue holds, the rest silent, rather than a callback that never returns.
+        let wanted = frames.min(crate::app::sync::varispeed::QUEUE - 64);
+        while self.varispeed.ready() < wanted {
             let mut wants = self.varispeed.wants();
             while wants > 0 {
                 let n = PIECE.min(wants);

@@ -43,6 +43,9 @@ impl Picture {
         if !file.is_file() {
             return Err(format!("--picture {}: no such file", file.display()));
         }
+        if std::env::var_os("DISPLAY").is_none() && std::env::var_os("WAYLAND_DISPLAY").is_none() {
+            return Err("--picture opens the cut in a window, and there is no display (DISPLAY is not set)".into());
+        }
         let mut child = Command::new("xjadeo")
             .args(["-R", "-S"])
             .arg(file)

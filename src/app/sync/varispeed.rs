@@ -12,9 +12,9 @@ use rubato::{Resampler, SincFixedOut, SincInterpolationParameters, SincInterpola
 
 /// Output frames made at a time: the ratio ramps across each.
 const CHUNK: usize = 64;
-/// Output frames the queue towards the device holds at most (a device buffer of up to 8192
-/// frames, plus a chunk).
-const QUEUE: usize = 8192 + 2 * CHUNK;
+/// Output frames the queue towards the device holds at most (a device buffer of up to 16,384
+/// frames, the most `--buffer` takes, plus a chunk).
+pub const QUEUE: usize = 16_384 + 2 * CHUNK;
 /// How far the speed may go either way (±10 %: beyond, the follower stops the show).
 const MAX_RELATIVE: f64 = 1.12;
 
@@ -221,6 +221,20 @@ mod tests {
             .fold((0, 0.0), |a, b| if b.1 > a.1 { b } else { a });
         let below = 10.0 * (tone / worst).log10();
         assert!(below > 85.0, "a spur at {} Hz only {below:.1} dB below the tone", worst_k as f64 * hz);
+    }
+
+    #[test]
+    fn the_largest_device_buffer_fits() {
+        let mut v = Varispeed::new();
+        v.set_speed(0.9);
+        let mix: [Box<[f32]>; 6] = std::array::from_fn(|_| vec![0.25; 4096].into_boxed_slice());
+        while v.ready() < 16_384 {
+            let n = v.wants();
+            v.push(&mix, n);
+        }
+        let mut popped = 0;
+        v.pop(16_384, |_, run| popped += run[0].len());
+        assert_eq!(popped, 16_384);
     }
 
     #[test]
