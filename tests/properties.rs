@@ -14,14 +14,7 @@ use segue::show::time::parse_time;
 use segue::show::timecode::{FrameRate, Timecode};
 use segue::show::Curve;
 
-const RATES: [FrameRate; 6] = [
-    FrameRate::Fps23_976,
-    FrameRate::Fps24,
-    FrameRate::Fps25,
-    FrameRate::Fps29_97Df,
-    FrameRate::Fps29_97,
-    FrameRate::Fps30,
-];
+const RATES: [FrameRate; 6] = FrameRate::ALL;
 const CURVES: [Curve; 3] = [Curve::Linear, Curve::EqualPower, Curve::SCurve];
 
 /// `n` gains made by `fill` in blocks of the sizes `sizes` gives, cycling.

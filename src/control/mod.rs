@@ -108,8 +108,10 @@ pub struct Controller {
     clip_names: Vec<String>,
     /// Clips whose files failed in the loader: they stay silent until the show is reloaded.
     failed: BTreeSet<u32>,
-    /// Clips with no file to play (their file could not be read when the show loaded).
-    no_file: Vec<bool>,
+    /// For each clip whose file could not be read when the show loaded: why (where the show
+    /// uses it, and the reader's words). Such a clip is broken: refused when fired, never asked
+    /// of the loader.
+    broken: Vec<Option<String>>,
     timeline: Timeline,
     /// Tokens for offset feeds (seeks); each seek takes new ones.
     next_token: u32,
@@ -155,7 +157,7 @@ impl Controller {
             wanted: Vec::new(),
             clip_names: Vec::new(),
             failed: BTreeSet::new(),
-            no_file: Vec::new(),
+            broken: Vec::new(),
             next_token: 0,
             locate_scene: None,
             manual: Vec::new(),
@@ -214,7 +216,18 @@ impl Controller {
         self.wanted.clear();
         self.failed.clear();
         self.locate_scene = None;
-        self.no_file = compiled.clips.iter().map(Option::is_none).collect();
+        let cues: Vec<_> = self.file.show.scenes.iter().flat_map(|s| &s.cues).collect();
+        self.broken = program
+            .clips
+            .iter()
+            .map(|clip| {
+                let file = match clip.bus {
+                    crate::engine::program::Bus::Cues => &cues.get(clip.owner as usize)?.file,
+                    _ => &self.file.show.scenes.get(clip.owner as usize)?.bed.as_ref()?.file,
+                };
+                self.file.broken.get(file).cloned()
+            })
+            .collect();
         self.loader.send(Request::Program { generation: self.generation, clips: compiled.clips });
         // The program goes after the loader knows it, so feeds and program meet on the same
         // generation; if the queue were full the show would not load, which is worth a panic
@@ -261,25 +274,14 @@ impl Controller {
     /// Why cue `cue` cannot play, when its file could not be read (a show opened with
     /// `show::Broken::Allowed`).
     pub fn broken_cue(&self, cue: u32) -> Option<&str> {
-        let file = &self.file.show.scenes.iter().flat_map(|s| &s.cues).nth(cue as usize)?.file;
-        self.file.broken.get(file).map(String::as_str)
+        // Cue index == clip index.
+        self.broken.get(cue as usize)?.as_deref()
     }
 
     /// Every bed and cue whose file could not be read: (`cue id` or `SCENE/bed`, why).
     pub fn broken_uses(&self) -> Vec<(String, String)> {
-        let broken = &self.file.broken;
-        let mut uses = Vec::new();
-        for scene in &self.file.show.scenes {
-            if let Some(why) = scene.bed.as_ref().and_then(|b| broken.get(&b.file)) {
-                uses.push((format!("{}/bed", scene.id), why.clone()));
-            }
-            for cue in &scene.cues {
-                if let Some(why) = broken.get(&cue.file) {
-                    uses.push((cue.id.clone(), why.clone()));
-                }
-            }
-        }
-        uses
+        let broken = self.broken.iter().enumerate();
+        broken.filter_map(|(clip, why)| Some((self.use_id(clip as u32), why.clone()?))).collect()
     }
 
     fn refuse_broken(&self, cue: u32) -> Result<(), ControlError> {
@@ -751,10 +753,10 @@ impl Controller {
                 }
             }
         }
-        // A clip with no file to play (a broken file, said when the show opened) is not asked
-        // of the loader: it would only fail again, in vaguer words.
-        for (w, &none) in want.iter_mut().zip(&self.no_file) {
-            *w &= !none;
+        // A broken clip (said when the show opened) is not asked of the loader: it would only
+        // fail again, in vaguer words.
+        for (w, why) in want.iter_mut().zip(&self.broken) {
+            *w &= why.is_none();
         }
         if want != self.wanted {
             self.wanted = want.clone();

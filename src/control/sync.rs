@@ -91,14 +91,7 @@ struct Board {
     locks: AtomicU32,
 }
 
-const RATES: [FrameRate; 6] = [
-    FrameRate::Fps23_976,
-    FrameRate::Fps24,
-    FrameRate::Fps25,
-    FrameRate::Fps29_97Df,
-    FrameRate::Fps29_97,
-    FrameRate::Fps30,
-];
+const RATES: [FrameRate; 6] = FrameRate::ALL;
 
 /// The follower's state, shared between the audio thread (writes) and the control side (reads).
 #[derive(Debug, Clone, Default)]

@@ -34,6 +34,16 @@ pub enum FrameRate {
 pub const FRAME_RATES: &[&str] = &["23.976", "24", "25", "29.97df", "29.97", "30"];
 
 impl FrameRate {
+    /// Every rate, in the order `FRAME_RATES` names them.
+    pub const ALL: [FrameRate; 6] = [
+        FrameRate::Fps23_976,
+        FrameRate::Fps24,
+        FrameRate::Fps25,
+        FrameRate::Fps29_97Df,
+        FrameRate::Fps29_97,
+        FrameRate::Fps30,
+    ];
+
     /// Picture frames per second as a ratio (numerator, denominator).
     pub fn ratio(self) -> (u64, u64) {
         match self {
@@ -70,8 +80,7 @@ impl FrameRate {
     }
 
     pub fn from_name(name: &str) -> Option<FrameRate> {
-        use FrameRate::*;
-        [Fps23_976, Fps24, Fps25, Fps29_97Df, Fps29_97, Fps30].into_iter().find(|r| r.name() == name)
+        FrameRate::ALL.into_iter().find(|r| r.name() == name)
     }
 
     /// The picture frame (from 0) that audio frame `frame` at `sample_rate` sounds in.

@@ -7,7 +7,7 @@
 
 use crate::app::sync::libltc::Decoder;
 use crate::app::sync::lock::Reading;
-use crate::app::sync::timecode::{Unwrap, QUEUE};
+use crate::app::sync::timecode::{start_input, Kind, Unwrap};
 
 struct Listen {
     port: jack::Port<jack::AudioIn>,
@@ -40,22 +40,13 @@ impl LtcInput {
     /// `from` (a port name; empty: connect it yourself), hearing LTC at about `samples_per_frame`.
     /// Returns the input, the frames it hears, and the clock origin.
     pub fn open(from: &str, samples_per_frame: u32) -> Result<(LtcInput, rtrb::Consumer<Reading>, u32), String> {
-        let (client, _) = jack::Client::new("segue-ltc", jack::ClientOptions::NO_START_SERVER)
-            .map_err(|e| format!("cannot open the LTC input on JACK: {e}"))?;
-        let port = client
-            .register_port("ltc_in", jack::AudioIn::default())
-            .map_err(|e| format!("cannot open the LTC input port: {e}"))?;
-        let ours = port.name().map_err(|e| format!("the LTC input port: {e}"))?;
-        // A little before now, so neither client ever reads a clock frame before the origin.
-        let origin = client.frame_time().wrapping_sub(1 << 24);
-        let (tx, rx) = rtrb::RingBuffer::new(QUEUE);
-        let listen = Listen { port, decoder: Decoder::new(samples_per_frame), clock: Unwrap::new(origin), heard: tx };
-        let client = client.activate_async((), listen).map_err(|e| format!("cannot start the LTC input: {e}"))?;
-        if !from.is_empty() {
-            client.as_client().connect_ports_by_name(from, &ours).map_err(|e| {
-                format!("cannot connect LTC from \"{from}\" (a JACK output port, as jack_lsp lists them): {e}")
-            })?;
-        }
+        let kind = Kind { name: "LTC", source: "a JACK output port" };
+        let (client, rx, origin) = start_input(kind, "segue-ltc", "ltc_in", from, |port, clock, heard| Listen {
+            port,
+            decoder: Decoder::new(samples_per_frame),
+            clock,
+            heard,
+        })?;
         Ok((LtcInput { _client: client }, rx, origin))
     }
 }

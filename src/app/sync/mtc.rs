@@ -13,7 +13,7 @@
 
 use crate::app::sync::libltc::Label;
 use crate::app::sync::lock::Reading;
-use crate::app::sync::timecode::{Unwrap, QUEUE};
+use crate::app::sync::timecode::{start_input, Kind, Unwrap};
 use crate::show::timecode::FrameRate;
 
 /// The rate MTC's two rate bits name (23.976 travels as 24, 29.97 non-drop as 30).
@@ -174,22 +174,13 @@ impl MtcInput {
     /// `from` (a JACK MIDI output port; empty: connect it yourself). Returns the input, what it
     /// hears, and the clock origin.
     pub fn open(from: &str) -> Result<(MtcInput, rtrb::Consumer<Reading>, u32), String> {
-        let (client, _) = jack::Client::new("segue-mtc", jack::ClientOptions::NO_START_SERVER)
-            .map_err(|e| format!("cannot open the MTC input on JACK: {e}"))?;
-        let port = client
-            .register_port("mtc_in", jack::MidiIn::default())
-            .map_err(|e| format!("cannot open the MTC input port: {e}"))?;
-        let ours = port.name().map_err(|e| format!("the MTC input port: {e}"))?;
-        // A little before now, so neither client ever reads a clock frame before the origin.
-        let origin = client.frame_time().wrapping_sub(1 << 24);
-        let (tx, rx) = rtrb::RingBuffer::new(QUEUE);
-        let listen = Listen { port, decoder: MtcDecoder::default(), clock: Unwrap::new(origin), heard: tx };
-        let client = client.activate_async((), listen).map_err(|e| format!("cannot start the MTC input: {e}"))?;
-        if !from.is_empty() {
-            client.as_client().connect_ports_by_name(from, &ours).map_err(|e| {
-                format!("cannot connect MTC from \"{from}\" (a JACK MIDI output port, as jack_lsp lists them): {e}")
-            })?;
-        }
+        let kind = Kind { name: "MTC", source: "a JACK MIDI output port" };
+        let (client, rx, origin) = start_input(kind, "segue-mtc", "mtc_in", from, |port, clock, heard| Listen {
+            port,
+            decoder: MtcDecoder::default(),
+            clock,
+            heard,
+        })?;
         Ok((MtcInput { _client: client }, rx, origin))
     }
 }

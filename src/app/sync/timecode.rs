@@ -38,6 +38,46 @@ impl Unwrap {
     }
 }
 
+/// What a timecode input is, in its words: ("LTC", "a JACK output port") or ("MTC", "a JACK
+/// MIDI output port").
+pub struct Kind {
+    pub name: &'static str,
+    pub source: &'static str,
+}
+
+/// Starts a timecode input: the JACK client `client` with the input port `port` of `spec`,
+/// whose process callback is what `listen` makes of the port, the clock (counted from an origin
+/// both the input and `TimecodeTransport` share) and the way out for the readings; connected
+/// from `from` (empty: left to the user). Returns the running client, the readings, and the
+/// origin.
+#[allow(clippy::type_complexity)]
+pub fn start_input<S: jack::PortSpec + Default, L: jack::ProcessHandler + 'static>(
+    kind: Kind,
+    client: &str,
+    port: &str,
+    from: &str,
+    listen: impl FnOnce(jack::Port<S>, Unwrap, rtrb::Producer<Reading>) -> L,
+) -> Result<(jack::AsyncClient<(), L>, rtrb::Consumer<Reading>, u32), String> {
+    let what = kind.name;
+    let (client, _) = jack::Client::new(client, jack::ClientOptions::NO_START_SERVER)
+        .map_err(|e| format!("cannot open the {what} input on JACK: {e}"))?;
+    let port =
+        client.register_port(port, S::default()).map_err(|e| format!("cannot open the {what} input port: {e}"))?;
+    let ours = port.name().map_err(|e| format!("the {what} input port: {e}"))?;
+    // A little before now, so neither client ever reads a clock frame before the origin.
+    let origin = client.frame_time().wrapping_sub(1 << 24);
+    let (tx, rx) = rtrb::RingBuffer::new(QUEUE);
+    let client = client
+        .activate_async((), listen(port, Unwrap::new(origin), tx))
+        .map_err(|e| format!("cannot start the {what} input: {e}"))?;
+    if !from.is_empty() {
+        client.as_client().connect_ports_by_name(from, &ours).map_err(|e| {
+            format!("cannot connect {what} from \"{from}\" ({}, as jack_lsp lists them): {e}", kind.source)
+        })?;
+    }
+    Ok((client, rx, origin))
+}
+
 /// A timecode as the transport the show follows (audio thread).
 pub struct TimecodeTransport {
     /// Only reads the cycle's clock frame (never activated).
