@@ -343,22 +343,26 @@ impl MidiSender {
             let mut writer = out.writer(ps);
             // A test client: a short lock here is fine.
             let mut q = q.lock().unwrap();
-            // In time order (a long schedule is sorted once, not every cycle).
-            if !q.is_sorted_by_key(|(at, _)| at.wrapping_sub(start)) {
-                q.sort_by_key(|(at, _)| at.wrapping_sub(start));
-            }
-            // Due in this cycle, or already late (then now, at its first frame).
-            let due = q.iter().take_while(|(at, _)| {
+            // Where in this cycle each goes: its offset, or 0 for one already late (sent at
+            // once). JACK takes a cycle's events in time order only, so they are sorted by it
+            // (a long schedule once, not every cycle).
+            let place = |at: u32| {
                 let offset = at.wrapping_sub(start);
-                offset < frames || offset > u32::MAX / 2
-            });
-            let n = due.count();
+                if offset > u32::MAX / 2 {
+                    0
+                } else {
+                    offset
+                }
+            };
+            if !q.is_sorted_by_key(|(at, _)| place(*at)) {
+                q.sort_by_key(|(at, _)| place(*at));
+            }
+            let n = q.iter().take_while(|(at, _)| place(*at) < frames).count();
             let mut s = s.lock().unwrap();
             for (at, bytes) in q.drain(..n) {
-                let offset = at.wrapping_sub(start);
-                let time = if offset < frames { offset } else { 0 };
+                let time = place(at);
                 writer.write(&jack::RawMidi { time, bytes: &bytes }).unwrap();
-                s.push((if offset < frames { at } else { start }, bytes));
+                s.push((if at.wrapping_sub(start) < frames { at } else { start }, bytes));
             }
             jack::Control::Continue
         });
