@@ -220,3 +220,82 @@ fn a_file_cut_short_after_loading_is_reported_and_the_bed_plays_on() {
     assert!(common::level_db(l, 48_000, 660.0, 4.0, 6.0) < -100.0, "silence after the cut");
     assert!(common::level_db(l, 48_000, 220.0, 6.0, 7.9) > -20.0, "the bed plays on");
 }
+
+/// An operator jumps from the first scene to one far down the show (not the next) and presses
+/// GO at once, while the disk hangs: the scene's bed, its cue timed at its very start and the
+/// cue its first GO fires were already in memory, so all three start on their frames, and no
+/// late start is reported (found by the real-time soak on a loaded machine: a jumped-to
+/// scene's opening cue started late while its head was still loading).
+#[test]
+fn a_jump_to_a_far_scene_and_a_go_right_after_never_wait_for_the_disk() {
+    use segue::engine::{Engine, EngineConfig, Outputs};
+    use segue::stream::loader::{Loader, LoaderConfig};
+    use std::time::{Duration, Instant};
+    const RATE: u32 = 48_000;
+    let dir = common::scratch("far-jump");
+    let (bed_hz, open_hz, go_hz) = (220.0, 660.0, 1320.0);
+    common::sine_file(&dir, "bed.wav", RATE, bed_hz, 0.3, 4.0, 0.0);
+    common::sine_file(&dir, "open.wav", RATE, open_hz, 0.3, 3.0, 0.0);
+    common::sine_file(&dir, "go.wav", RATE, go_hz, 0.3, 3.0, 0.0);
+    let scenes: Vec<_> = (0..12)
+        .map(|s| {
+            json!({ "id": format!("s{s}"), "at": 30 * s,
+                "bed": { "file": "bed.wav", "loop": true }, "transition": { "fade_ms": 0 },
+                "cues": [
+                    { "id": format!("open{s}"), "file": "open.wav", "at": 0, "duck_db": 0, "fade_in_ms": 0 },
+                    { "id": format!("go{s}"), "file": "go.wav", "duck_db": 0, "fade_in_ms": 0 }
+                ] })
+        })
+        .collect();
+    let file = common::show_file(&dir, json!({ "format": "segue-show/1", "scenes": scenes }));
+    let (mut engine, control, loader_ends) = Engine::new(EngineConfig::new(RATE));
+    let loader = Loader::spawn(LoaderConfig::live(RATE), loader_ends);
+    let mut controller = segue::control::Controller::new(file, RATE, control, loader);
+    // Nothing entered yet: the show stands at its top, silent, near its first scene.
+    // Scene 7's clips (bed, opener, first GO: clips are numbered cues first, then beds).
+    let far = 7u32;
+    let clips = [2 * far, 2 * far + 1, 24 + far];
+    let armed = |engine: &Engine| clips.iter().all(|&c| engine.program().clips[c as usize].armed.is_some());
+    let since = Instant::now();
+    engine.poll();
+    while !armed(&engine) {
+        assert!(since.elapsed() < Duration::from_secs(10), "scene {far}'s opening clips were never armed");
+        std::thread::sleep(Duration::from_millis(1));
+        engine.poll();
+        controller.poll();
+    }
+    // The disk hangs from here on: nothing more comes from the loader in this test.
+    controller.loader().stall(Duration::from_secs(1));
+    let block = 256;
+    let (jump_at, go_at) = (10 * block as u64, 10 * block as u64 + 7_000);
+    controller.enter_scene(&format!("s{far}"), Some(jump_at)).unwrap();
+    let total = 2 * RATE as usize;
+    let (mut out, mut notices) = (vec![0.0f32; total], Vec::new());
+    let mut scratch: [Vec<f32>; 5] = std::array::from_fn(|_| vec![0.0; block]);
+    let mut done = 0;
+    while done < total {
+        if done as u64 == 20 * block as u64 {
+            // The operator's GO, a quarter of a second after the jump was asked.
+            controller.go(Some(go_at)).unwrap();
+        }
+        let [right, bl, br, cl, cr] = &mut scratch;
+        engine.process(Outputs { main: [&mut out[done..done + block], right], bed: [bl, br], cues: [cl, cr] });
+        notices.extend(controller.poll().into_iter().map(|n| n.text));
+        done += block;
+    }
+    let late: Vec<_> = notices.iter().filter(|t| t.contains("late") || t.contains("gap")).collect();
+    assert!(late.is_empty(), "{late:?}");
+    // Silence before the jump, then each on its frame: the first non-zero frame of the mix is
+    // the jump's, and the GO'd cue's tone is there from its frame (levels over 20 ms, a window
+    // long enough to tell 1320 Hz from the rest).
+    // (A sine's first frame is 0 and so is a de-click's first gain: one frame or two of grace.)
+    let first = common::onset(&out, 0, 1e-6).expect("the jump sounds");
+    assert!((jump_at..=jump_at + 2).contains(&(first as u64)), "the bed and the opener start on the jump: {first}");
+    let secs = |f: u64| f as f64 / RATE as f64;
+    let (before, after) = (secs(go_at) - 0.03, secs(go_at) + 0.01);
+    let go_before = common::level_db(&out, RATE, go_hz, before, before + 0.02);
+    let go_after = common::level_db(&out, RATE, go_hz, after, after + 0.02);
+    let opener = common::level_db(&out, RATE, open_hz, secs(jump_at) + 0.01, secs(jump_at) + 0.03);
+    assert!(opener > -20.0, "the opener sounds from the jump: {opener:.1} dB");
+    assert!(go_before < -60.0 && go_after > -20.0, "the GO'd cue from its frame: {go_before:.1} then {go_after:.1} dB");
+}

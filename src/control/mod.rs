@@ -98,6 +98,10 @@ pub struct Controller {
     cue_scene: Vec<u32>,
     cue_followers: Vec<Vec<u32>>,
     scene_beds: Vec<Option<u32>>,
+    /// For each scene, the cues that sound within its first second (`OPENING_SECS`) of being
+    /// entered, and the cue its first GO fires: armed with the bed for the scenes near the
+    /// current one, so a jump to a scene and a GO right after never wait for the disk.
+    scene_openers: Vec<Vec<u32>>,
     note_clips: Vec<u32>,
     scene: Option<u32>,
     extra: BTreeSet<u32>,
@@ -150,6 +154,7 @@ impl Controller {
             cue_scene: Vec::new(),
             cue_followers: Vec::new(),
             scene_beds: Vec::new(),
+            scene_openers: Vec::new(),
             note_clips: Vec::new(),
             scene: None,
             extra: BTreeSet::new(),
@@ -182,6 +187,16 @@ impl Controller {
         self.cue_scene = program.cues.iter().map(|c| c.scene).collect();
         self.cue_followers = program.cues.iter().map(|c| c.followers.iter().map(|f| f.0).collect()).collect();
         self.scene_beds = program.scenes.iter().map(|s| s.bed).collect();
+        let opening = (OPENING_SECS * self.rate as f64) as u64;
+        self.scene_openers = program
+            .scenes
+            .iter()
+            .map(|s| {
+                let timed = s.timed.iter().filter(|&&(_, at)| at < opening).map(|&(cue, _)| cue);
+                let first_go = s.first_manual.and_then(|i| program.manual.get(i as usize).copied());
+                timed.chain(first_go).collect()
+            })
+            .collect();
         self.manual = program.manual.clone();
         self.first_manual = program.scenes.iter().map(|s| s.first_manual).collect();
         self.standby = 0;
@@ -714,6 +729,7 @@ impl Controller {
 
     /// The armed set: current and next scene (beds and cues), the beds of the `ARMED_BEDS`
     /// scenes nearest the current one (so a jump to another scene starts its bed on its frame),
+    /// the openers of the `ARMED_OPENERS` nearest (so its first cues and its first GO do too),
     /// note targets, follow targets of everything armed, and explicit extras.
     fn update_wanted(&mut self) {
         let n_clips = self.cue_ids.len() + self.scene_beds.iter().flatten().count();
@@ -724,6 +740,11 @@ impl Controller {
         for &s in near.iter().take(ARMED_BEDS) {
             if let Some(bed) = self.scene_beds[s] {
                 want[bed as usize] = true;
+            }
+        }
+        for &s in near.iter().take(ARMED_OPENERS) {
+            for &cue in &self.scene_openers[s] {
+                want[cue as usize] = true;
             }
         }
         for s in [current, current + 1].into_iter().chain(self.locate_scene).chain(self.entering.iter().copied()) {
@@ -768,6 +789,14 @@ impl Controller {
 /// Scenes whose beds are kept armed, nearest the current scene first: a head and a ring each
 /// (about 0.8 MB of stereo at 48 kHz), so at most about 50 MB for the beds of a long film.
 const ARMED_BEDS: usize = 64;
+
+/// Scenes whose openers are kept armed, nearest the current scene first: with a cue or two
+/// each, at most about 25 MB more. An operator's jump lands near where the show is; a jump
+/// farther still plays, and says so if its first cue started late.
+const ARMED_OPENERS: usize = 16;
+
+/// How far into a scene a timed cue counts as one of its openers: the loader's head (1 s).
+const OPENING_SECS: f64 = 1.0;
 
 fn problem_text(problem: Problem) -> &'static str {
     match problem {
