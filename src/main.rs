@@ -337,6 +337,18 @@ fn run() -> anyhow::Result<ExitCode> {
                         println!("  {name}  {line}");
                     }
                 }
+                // What the show's own timeline never lets sound: the show opens and plays, but
+                // a render or a screening would drop it, so `check` fails.
+                let findings = segue::control::check::findings(&file);
+                for f in &findings {
+                    let kind = if f.error { "error" } else { "hint" };
+                    eprintln!("{kind}: {}: {}: {}", file.path.display(), f.path, f.text);
+                }
+                let errors = findings.iter().filter(|f| f.error).count();
+                if errors > 0 {
+                    eprintln!("{errors} problem(s) found: parts of the show that never sound.");
+                    return Ok(ExitCode::FAILURE);
+                }
                 Ok(ExitCode::SUCCESS)
             }
             Err(errors) => {
@@ -385,10 +397,19 @@ fn run() -> anyhow::Result<ExitCode> {
                 Some("html" | "htm") => sheet.to_html(picture.as_deref()),
                 Some(other) => anyhow::bail!("-o: cannot write a cue sheet as .{other}: use .csv, .json or .html"),
             };
+            for n in &sheet.unheard {
+                eprintln!("warning: {} ({}) is not on the sheet: {}", n.cue, n.title, n.why);
+            }
             match &output {
                 Some(path) => {
                     std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))?;
-                    eprintln!("wrote {} ({} uses of music)", path.display(), sheet.uses.len());
+                    eprintln!(
+                        "wrote {} ({} uses of music; {} of the show's {} beds and cues heard)",
+                        path.display(),
+                        sheet.uses.len(),
+                        sheet.parts - sheet.unheard.len(),
+                        sheet.parts
+                    );
                 }
                 None => print!("{text}"),
             }

@@ -42,6 +42,73 @@ fn check_of_the_demo_show_exits_0_and_prints_its_summary() {
     assert!(stdout.contains("Duration: 01:32.000"), "the show's end: {stdout}");
 }
 
+/// A show whose parts its own timeline drops: a cue after the show's end and the cue that
+/// follows it, a cue placed after the next scene has begun (which cancels it), and a scene
+/// written at its picture timecode in seconds (past the end). `check` names each by its JSON
+/// path and where it would fall, hints at the timecode, and fails; the render agrees: what
+/// check calls unheard is not heard, and the rest is.
+#[test]
+fn check_flags_every_bed_and_cue_the_timeline_never_lets_sound() {
+    let dir = scratch("cli-check-unheard");
+    let tone = sine_file(&dir, "tone.wav", RATE, 440.0, 0.5, 2.0, 0.0);
+    let bed = sine_file(&dir, "bed.wav", RATE, 110.0, 0.3, 4.0, 0.0);
+    let show = dir.join("unheard.json");
+    let json = json!({
+        "format": "segue-show/1", "end": 60,
+        "production": { "frame_rate": "25", "start_timecode": "01:00:00:00" },
+        "scenes": [
+            { "id": "open", "at": 0, "bed": { "file": bed, "loop": true }, "cues": [
+                { "id": "heard", "file": tone, "at": 5 },
+                { "id": "cancelled", "file": tone, "at": 25 },
+                { "id": "heard-too", "file": tone, "follow": { "after": "heard" } }
+            ] },
+            { "id": "middle", "at": 20, "cues": [
+                { "id": "late", "file": tone, "at": 45 },
+                { "id": "after-late", "file": tone, "follow": { "after": "late", "wait_ms": 500 } }
+            ] },
+            { "id": "credits", "at": 3630, "bed": { "file": bed } }
+        ]
+    });
+    std::fs::write(&show, serde_json::to_string_pretty(&json).unwrap()).unwrap();
+    let out = segue(&["check", show.to_str().unwrap()]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "stderr: {stderr}");
+    for (path, words) in [
+        ("scenes[0].cues[1].at", "cue \"cancelled\" never sounds: it would start at 00:00:25.000 (01:00:25:00), after scene \"middle\" begins at 00:00:20.000"),
+        ("scenes[1].cues[0].at", "cue \"late\" never sounds: it would start at 00:01:05.000 (01:01:05:00), after the show's end at 00:01:00.000 (01:01:00:00)"),
+        ("scenes[1].cues[1].follow", "cue \"after-late\" never sounds: it would start at 00:01:07.500 (01:01:07:12), it follows cue \"late\""),
+        ("scenes[2].at", "the bed of scene \"credits\" never sounds: the scene begins at 01:00:30.000"),
+    ] {
+        assert!(
+            stderr.lines().any(|l| l.starts_with("error: ") && l.contains(&format!("{path}: ")) && l.contains(words)),
+            "{path}: {words}\n{stderr}"
+        );
+    }
+    assert!(
+        stderr.lines().any(|l| l.starts_with("hint: ")
+            && l.contains("scenes[2].at")
+            && l.contains("picture timecode 01:00:30:00")
+            && l.contains("show time 00:00:30.000")),
+        "the timecode hint:\n{stderr}"
+    );
+    assert_eq!(stderr.lines().filter(|l| l.starts_with("error: ")).count(), 4, "nothing else:\n{stderr}");
+    assert!(stderr.contains("4 problem(s) found"), "{stderr}");
+
+    // The render agrees: the tone (440 Hz) sounds from 5 s for 4 s ("heard", then its follow),
+    // and nowhere after; the bed of "credits" never comes (110 Hz stops with scene "open"'s
+    // bed... which plays to the end, so only the tone is judged).
+    let wav = dir.join("unheard.wav");
+    let out = segue(&["render", show.to_str().unwrap(), "-o", wav.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let (_, [left, _]) = read_stereo(&wav);
+    let secs = |from: f64| level_db(&left, RATE, 440.0, from, from + 0.5);
+    assert!(secs(6.0) > -20.0 && secs(8.0) > -20.0, "heard, then its follow");
+    // (0.5 s windows: one long enough to tell 440 Hz from the 110 Hz bed at -60 dB.)
+    for at in [25.5, 40.0, 59.0] {
+        assert!(secs(at) < -60.0, "nothing of the tone at {at} s: {:.1} dB", secs(at));
+    }
+}
+
 #[test]
 fn check_of_a_broken_show_exits_1_and_names_every_problem_by_its_json_path() {
     let dir = scratch("cli-check");

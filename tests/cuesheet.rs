@@ -374,3 +374,60 @@ fn a_log_places_a_go_at_the_stopped_playhead_and_passes_over_a_line_cut_short() 
     let other = cuesheet::heard_from_log(&file, &log.replace(&show, "/elsewhere/show.json"), "test.log");
     assert!(other.is_err_and(|e| e.contains("no run of")), "another show's log");
 }
+
+/// A sheet counts the show's beds and cues and names each one not heard, with why: one
+/// started only by GO, one only by a MIDI note, one following a cue that did not sound, a scene
+/// no `at` puts on the timeline (its bed and cue), a cue past the show's end, one too quiet to
+/// count. The CSV header, the JSON and the HTML say it; the HTML also carries ISRC, ISWC and
+/// library, as the CSV does.
+#[test]
+fn a_sheet_says_how_many_beds_and_cues_were_heard_and_why_each_other_was_not() {
+    let dir = scratch("cuesheet-unheard");
+    sine_file(&dir, "song.wav", RATE, 440.0, 0.5, 1.0, 0.0);
+    sine_file(&dir, "bed.wav", RATE, 220.0, 0.3, 2.0, 0.0);
+    let file = show_file(
+        &dir,
+        json!({
+            "format": "segue-show/1", "end": 8.0,
+            "scenes": [
+                { "id": "a", "at": 0, "bed": { "file": "bed.wav", "title": "Bed A" }, "cues": [
+                    { "id": "timed", "file": "song.wav", "at": 1.0, "isrc": "USRC17607839", "iswc": "T-034.524.680-1",
+                      "library": "Example Library" },
+                    { "id": "manual", "file": "song.wav", "title": "Manual" },
+                    { "id": "noted", "file": "song.wav", "note": 60 },
+                    { "id": "after-manual", "file": "song.wav", "follow": { "after": "manual" } },
+                    { "id": "too-late", "file": "song.wav", "at": 9.0 },
+                    { "id": "whisper", "file": "song.wav", "at": 3.0, "gain_db": -100 }
+                ] },
+                { "id": "by-hand", "bed": { "file": "bed.wav", "title": "Bed B" }, "cues": [
+                    { "id": "in-by-hand", "file": "song.wav", "at": 0 }
+                ] }
+            ]
+        }),
+    );
+    let sheet = cuesheet::build(&file, RATE, &traced(file.clone()).heard);
+    assert_eq!(sheet.parts, 9, "7 cues and 2 beds");
+    let why: Vec<(&str, &str)> = sheet.unheard.iter().map(|n| (n.cue.as_str(), n.why.as_str())).collect();
+    let expect = [
+        ("manual", "a manual cue: GO starts it"),
+        ("noted", "started by MIDI note 60 only"),
+        ("after-manual", "it follows cue \"manual\", which did not sound"),
+        ("too-late", "after the show's end at 00:00:08.000"),
+        ("whisper", "never above -60 dBFS"),
+        ("in-by-hand", "scene \"by-hand\" has no `at`"),
+        ("by-hand/bed", "scene \"by-hand\" has no `at`"),
+    ];
+    assert_eq!(why.len(), expect.len(), "{why:?}");
+    for ((cue, said), (want_cue, want)) in why.iter().zip(expect) {
+        assert!(*cue == want_cue && said.contains(want), "{cue}: {said} (expected {want_cue}: {want})");
+    }
+    let csv = sheet.to_csv();
+    assert!(csv.contains("Beds and Cues Heard,2 of 9\r\n"), "{csv}");
+    let back: Value = serde_json::from_str(&sheet.to_json()).unwrap();
+    assert_eq!(back["parts"], 9);
+    assert_eq!(back["unheard"][0]["cue"], "manual");
+    let html = sheet.to_html(None);
+    for text in ["ISRC USRC17607839", "ISWC T-034.524.680-1", "Library Example Library", "Not heard", "2 of 9"] {
+        assert!(html.contains(text), "{text} in the HTML sheet");
+    }
+}

@@ -356,7 +356,7 @@ impl Session {
         for problem in problems {
             session.problem(&problem);
         }
-        session.say_what_is_broken();
+        session.say_what_will_not_sound();
         Ok(session)
     }
 
@@ -515,13 +515,20 @@ impl Session {
         let text = format!("reloaded {}", self.stage.reloads.path.display());
         let show = self.desk.controller.show().show.name.clone();
         self.report(Report::ShowReloaded { show: &show, text: &text });
-        self.say_what_is_broken();
+        self.say_what_will_not_sound();
     }
 
-    /// Each bed and cue whose file cannot be read, as a problem: it will not sound.
-    fn say_what_is_broken(&mut self) {
+    /// Each bed and cue whose file cannot be read, and each the show's own timeline never lets
+    /// sound (as `segue check` says), as a problem.
+    fn say_what_will_not_sound(&mut self) {
         for (what, why) in self.desk.controller.broken_uses() {
             self.problem(&format!("{what} will not sound: {why}; everything else plays"));
+        }
+        let file = self.desk.controller.show();
+        let name = file.path.file_name().map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+        let findings = crate::control::check::findings(file);
+        for f in findings.iter().filter(|f| f.error) {
+            self.problem(&format!("{} ({name}: {})", f.text, f.path));
         }
     }
 

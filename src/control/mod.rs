@@ -7,6 +7,7 @@
 //! note-triggered cues, and anything asked for explicitly.
 
 pub mod chase;
+pub mod check;
 pub mod command;
 pub mod compile;
 pub mod cuelist;

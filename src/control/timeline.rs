@@ -58,6 +58,33 @@ pub struct TimelineState {
     pub follows: Vec<(u32, u64)>,
 }
 
+/// A bed or cue its own timeline never lets sound (`Timeline::never_sounding`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Unheard {
+    pub part: Part,
+    /// Where on the timeline it would start, in frames.
+    pub would_start: u64,
+    pub why: Unsounded,
+}
+
+/// A bed (by scene) or a cue (by cue index).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Part {
+    Bed(u32),
+    Cue(u32),
+}
+
+/// Why a part never sounds on the timeline.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unsounded {
+    /// It would start at or after the show's `end` (frames).
+    AfterEnd { end: u64 },
+    /// Its scene's next scene on the timeline (entered at `at`) cancels it before it starts.
+    Cancelled { by: u32, at: u64 },
+    /// It follows this cue, which never sounds (or never ends: a loop).
+    Follows { cue: u32 },
+}
+
 /// The show's timeline at the engine rate.
 #[derive(Debug, Clone)]
 pub struct Timeline {
@@ -140,6 +167,58 @@ impl Timeline {
             }
         }
         last + self.panic
+    }
+
+    /// Every bed and timed cue on the timeline that never sounds there, with where it would
+    /// start and why, and every cue following one of them: what `segue check` calls an error.
+    /// A part a MIDI note can also start is left out (it can sound, just not by itself).
+    pub fn never_sounding(&self, note_cues: &[u32]) -> Vec<Unheard> {
+        let mut out = Vec::new();
+        let after_end = |at: u64| self.end.filter(|&e| at >= e).map(|end| Unsounded::AfterEnd { end });
+        for (i, &(at, scene)) in self.entries.iter().enumerate() {
+            let next = self.entries.get(i + 1).copied();
+            let info = &self.scenes[scene as usize];
+            if let (Some(why), Some(_)) = (after_end(at), info.bed) {
+                out.push(Unheard { part: Part::Bed(scene), would_start: at, why });
+            }
+            for &(cue, offset) in &info.timed {
+                let start = at + offset;
+                let cancelled = next.filter(|&(n, _)| start > n).map(|(n, by)| Unsounded::Cancelled { by, at: n });
+                match after_end(start).or(cancelled) {
+                    Some(why) => self.unheard(cue, start, why, note_cues, &mut out),
+                    None => self.unheard_follows(cue, start, note_cues, &mut out),
+                }
+            }
+        }
+        out
+    }
+
+    /// Cue `cue`, which would start at `start`, never sounds; nor do its follows.
+    fn unheard(&self, cue: u32, start: u64, why: Unsounded, note_cues: &[u32], out: &mut Vec<Unheard>) {
+        if note_cues.contains(&cue) {
+            return;
+        }
+        out.push(Unheard { part: Part::Cue(cue), would_start: start, why });
+        let info = &self.cues[cue as usize];
+        for &(f, wait) in &info.followers {
+            let would = start + info.length.unwrap_or(0) + wait;
+            self.unheard(f, would, Unsounded::Follows { cue }, note_cues, out);
+        }
+    }
+
+    /// The follows of cue `cue`, which sounds from `start`: those that would start after the
+    /// show's end never do.
+    fn unheard_follows(&self, cue: u32, start: u64, note_cues: &[u32], out: &mut Vec<Unheard>) {
+        let info = &self.cues[cue as usize];
+        // A loop (or a clip without a length) never ends by itself: its follows wait for a stop.
+        let Some(len) = info.length else { return };
+        for &(f, wait) in &info.followers {
+            let follow = start + len + wait;
+            match self.end.filter(|&e| follow >= e) {
+                Some(end) => self.unheard(f, follow, Unsounded::AfterEnd { end }, note_cues, out),
+                None => self.unheard_follows(f, follow, note_cues, out),
+            }
+        }
     }
 
     /// When a cue started at `start` and everything that follows it have ended (loops: never).

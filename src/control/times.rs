@@ -32,6 +32,20 @@ pub fn cue_time(secs: f64) -> String {
     }
 }
 
+/// Show seconds as the operator reads them, with the picture timecode when the show has a
+/// production: `00:45:10.000 (01:45:10:00)`.
+pub fn moment(show: &crate::show::Show, secs: f64) -> String {
+    match &show.production {
+        Some(production) => {
+            let (num, den) = production.frame_rate.ratio();
+            let frames = (secs.max(0.0) * num as f64 / den as f64 + 1e-9).floor() as u64;
+            let tc = production.start().plus(frames);
+            format!("{} ({tc})", position(secs))
+        }
+        None => position(secs),
+    }
+}
+
 /// A moment on the show's timeline as an operator types it (`--start`, OSC and headless
 /// `transport/locate`): show time (seconds, `MM:SS.mmm`, `HH:MM:SS.mmm`), or picture timecode
 /// `HH:MM:SS:FF` (`;FF` for drop-frame) at the production's rate, counted from its

@@ -39,6 +39,20 @@ pub struct CueSheet {
     pub uses: Vec<Use>,
     /// Total music time per usage code, in seconds (sum of the rounded durations).
     pub totals: Vec<(String, u64)>,
+    /// How many beds and cues the show has (each a possible use).
+    pub parts: usize,
+    /// Those of them not heard in the run the sheet comes from, each with why: a sheet never
+    /// leaves out a piece without saying so.
+    pub unheard: Vec<NotHeard>,
+}
+
+/// A bed or cue of the show that did not sound in the run a sheet comes from.
+#[derive(Debug, Clone, Serialize)]
+pub struct NotHeard {
+    /// The cue's id, or `SCENE/bed`.
+    pub cue: String,
+    pub title: String,
+    pub why: String,
 }
 
 /// One use of a piece of music.
@@ -170,7 +184,70 @@ pub fn build(file: &ShowFile, sample_rate: u32, heard: &[Stretch]) -> CueSheet {
         }
     }
     let show = if file.show.name.is_empty() { file.path.display().to_string() } else { file.show.name.clone() };
-    CueSheet { production, show, sample_rate, uses, totals }
+    let heard_clips: std::collections::BTreeSet<u32> =
+        heard.iter().filter(|&&(_, from, to)| to > from).map(|&(clip, ..)| clip).collect();
+    let unheard = not_heard(file, &pieces, &heard_clips);
+    CueSheet { production, show, sample_rate, uses, totals, parts: pieces.len(), unheard }
+}
+
+/// Each bed and cue not in `heard`, with why, the likeliest reason first: its file cannot be
+/// read, the show's timeline never lets it sound (`control::check`), nothing in the run started
+/// it (GO, a MIDI note, a scene entered by command), it follows one of those, or it was too
+/// quiet to count.
+fn not_heard(file: &ShowFile, pieces: &[Piece<'_>], heard: &std::collections::BTreeSet<u32>) -> Vec<NotHeard> {
+    use crate::show::Cue;
+    let show = &file.show;
+    let findings = crate::control::check::findings(file);
+    // Clip → where the show writes it: (scene index, its cue, index in the scene).
+    let mut owners: Vec<(usize, Option<(&Cue, usize)>)> = Vec::new();
+    for (s, scene) in show.scenes.iter().enumerate() {
+        owners.extend(scene.cues.iter().enumerate().map(|(c, cue)| (s, Some((cue, c)))));
+    }
+    owners.extend(show.scenes.iter().enumerate().filter(|(_, scene)| scene.bed.is_some()).map(|(s, _)| (s, None)));
+    let cue_by_id = |id: &str| show.scenes.iter().flat_map(|s| &s.cues).position(|c| c.id == id);
+    let mut out = Vec::new();
+    for (clip, piece) in pieces.iter().enumerate() {
+        if heard.contains(&(clip as u32)) {
+            continue;
+        }
+        let (s, cue) = owners[clip];
+        let scene = &show.scenes[s];
+        let path = match cue {
+            Some((cue, c)) => format!("scenes[{s}].cues[{c}].{}", if cue.follow.is_some() { "follow" } else { "at" }),
+            None => format!("scenes[{s}].at"),
+        };
+        let found = findings.iter().find(|f| f.error && f.path == path);
+        let why = if let Some(why) = file.broken.get(piece.file) {
+            format!("its file cannot be read: {why}")
+        } else if let Some(f) = found {
+            f.text.split_once("never sounds: ").map_or(f.text.clone(), |(_, why)| why.to_string())
+        } else if scene.at.is_none() && cue.is_none_or(|(c, _)| c.at.is_some()) {
+            format!("scene \"{}\" has no `at`: it is entered by command only, and this run did not enter it", scene.id)
+        } else {
+            match cue {
+                Some((c, _)) if c.note.is_some() => {
+                    format!("it is started by MIDI note {} only, and this run did not play it", c.note.unwrap_or(0))
+                }
+                Some((c, _)) if c.follow.is_some() => {
+                    let after = c.follow.as_ref().map_or("", |f| f.after.as_str());
+                    let leader = cue_by_id(after);
+                    let looped =
+                        leader.and_then(|l| show.scenes.iter().flat_map(|s| &s.cues).nth(l)).is_some_and(|l| l.looping);
+                    if leader.is_some_and(|l| !heard.contains(&(l as u32))) {
+                        format!("it follows cue \"{after}\", which did not sound")
+                    } else if looped {
+                        format!("it follows cue \"{after}\", a loop that ends only when stopped")
+                    } else {
+                        "it was never above -60 dBFS (a silent or very quiet file, or its gain far down)".to_string()
+                    }
+                }
+                Some((c, _)) if c.at.is_none() => "a manual cue: GO starts it, and no GO did in this run".to_string(),
+                _ => "it was never above -60 dBFS (a silent or very quiet file, or its gain far down)".to_string(),
+            }
+        };
+        out.push(NotHeard { cue: piece.cue.clone(), title: piece.title.clone(), why });
+    }
+    out
 }
 
 /// Where each clip was heard in a run of `segue play`, from its performance log: the last run
@@ -305,6 +382,7 @@ impl CueSheet {
             ("Frame Rate", p.frame_rate.name().to_string()),
             ("Start Timecode", p.start().to_string()),
             ("Total Music Duration", format!("{}:{:02}", total / 60, total % 60)),
+            ("Beds and Cues Heard", format!("{} of {}", self.parts - self.unheard.len(), self.parts)),
         ]
     }
 
@@ -397,7 +475,7 @@ impl CueSheet {
             let _ = writeln!(h, "<tr><td><b>{}</b></td><td>{}</td></tr>", e(label), e(&value));
         }
         h.push_str("</table>\n<h2>Music</h2>\n<table class=\"uses\">\n<tr><th>#</th><th>Title</th><th>Cue</th>\
-                    <th>Writers</th><th>Publishers</th><th>Usage</th><th>TC in</th><th>TC out</th><th>Duration</th></tr>\n");
+                    <th>Writers</th><th>Publishers</th><th>Codes</th><th>Usage</th><th>TC in</th><th>TC out</th><th>Duration</th></tr>\n");
         for u in &self.uses {
             let party = |name: &str, role: Option<&str>, society: Option<&str>, share: Option<f64>| {
                 let mut s = e(name);
@@ -419,15 +497,21 @@ impl CueSheet {
             if let Some(artist) = &u.artist {
                 let _ = write!(title, "<br><small>{}</small>", e(artist));
             }
+            // The codes the CSV carries in columns of their own, labelled.
+            let codes: Vec<String> = [("ISRC", &u.isrc), ("ISWC", &u.iswc), ("Library", &u.library)]
+                .into_iter()
+                .filter_map(|(label, v)| v.as_ref().map(|v| format!("{label} {}", e(v))))
+                .collect();
             let _ = writeln!(
                 h,
-                "<tr><td class=\"n\">{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>\
+                "<tr><td class=\"n\">{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"codes\">{}</td><td>{}</td>\
                  <td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td></tr>",
                 u.sequence,
                 title,
                 e(&u.cue),
                 writers.join("<br>"),
                 publishers.join("<br>"),
+                codes.join("<br>"),
                 e(&u.usage),
                 e(&u.timecode_in),
                 e(&u.timecode_out),
@@ -439,6 +523,15 @@ impl CueSheet {
             let _ = writeln!(h, "<tr><td>{}</td><td class=\"n\">{}:{:02}</td></tr>", e(usage), secs / 60, secs % 60);
         }
         h.push_str("</table>\n");
+        if !self.unheard.is_empty() {
+            h.push_str(
+                "<h2>Not heard</h2>\n<table class=\"unheard\">\n<tr><th>Cue</th><th>Title</th><th>Why</th></tr>\n",
+            );
+            for n in &self.unheard {
+                let _ = writeln!(h, "<tr><td>{}</td><td>{}</td><td>{}</td></tr>", e(&n.cue), e(&n.title), e(&n.why));
+            }
+            h.push_str("</table>\n");
+        }
         if let Some(svg) = picture {
             h.push_str("<h2>The mix</h2>\n<div class=\"picture\">\n");
             h.push_str(svg);
