@@ -194,7 +194,7 @@ fn credited_show(name: &str) -> ShowFile {
                             "air_date": "2026-12-01", "company": "Example Films", "frame_rate": "25",
                             "start_timecode": "10:00:00:00" },
             "scenes": [{ "id": "s", "at": 0, "cues": [{
-                "id": "song", "file": "song.wav", "at": 1.0, "title": "Song, the first", "artist": "The Band",
+                "id": "song", "number": "1M1", "file": "song.wav", "at": 1.0, "title": "Song, the first", "artist": "The Band",
                 "usage": "VV", "isrc": "USRC17607839", "iswc": "T-034.524.680-1",
                 "writers": [
                     { "name": "Ann Writer", "role": "CA", "society": "ASCAP", "share": 50 },
@@ -255,6 +255,7 @@ fn shares_and_the_production_header_come_back_out_of_csv_and_json() {
     );
     for r in &rows {
         assert_eq!(r[col("Title")], "Song, the first");
+        assert_eq!(r[col("Cue No.")], "1M1", "the film cue number");
         assert_eq!(r[col("Usage")], "VV");
         // 1.0 s into the show at 25 fps from 10:00:00:00.
         assert_eq!(r[col("TC In")], "10:00:01:00");
@@ -271,6 +272,7 @@ fn shares_and_the_production_header_come_back_out_of_csv_and_json() {
     assert_eq!(back["uses"][0]["timecode_in"], "10:00:01:00");
     let html = sheet.to_html(None);
     assert!(html.contains("Pilot, part &quot;one&quot;") && html.contains("Ann Writer (CA), ASCAP 50.00%"), "{html}");
+    assert!(html.contains("1M1<br><small>song</small>"), "the cue number beside the id: {html}");
 }
 
 #[test]

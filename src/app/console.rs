@@ -226,6 +226,14 @@ impl Console {
         let console = &*self;
         let mut items: Vec<ListItem> = Vec::new();
         let mut selected = 0;
+        let cues = || state.scenes.iter().flat_map(|s| &s.cues);
+        let number_width = cues().filter_map(|c| c.number.as_ref()).map(|n| n.chars().count()).max().unwrap_or(0);
+        // Names take what the list leaves: its borders, the mark, the state word, the times and
+        // the level bar take 2 + 4 + 8 + 16 + 7 columns, and the meters panel 24.
+        let width = self.terminal.size().map_or(80, |size| size.width) as usize;
+        let room = width.saturating_sub(24 + 2 + 4 + 8 + 16 + 7 + 1);
+        let longest = cues().map(|c| c.title().chars().count() + number_width + 1).max().unwrap_or(0);
+        let name_width = longest.clamp(12, room.max(12));
         for (s, scene) in state.scenes.iter().enumerate() {
             let here = state.scene == Some(s as u32);
             let title = if scene.name.is_empty() { scene.id.clone() } else { format!("{} ({})", scene.name, scene.id) };
@@ -243,7 +251,11 @@ impl Console {
                     selected = items.len();
                 }
                 let mark = if state.standby == Some(cue.index) { "GO> " } else { "    " };
-                let name = cue.title();
+                let name = match &cue.number {
+                    Some(number) => format!("{number:<number_width$} {}", cue.title()),
+                    None if number_width > 0 => format!("{:number_width$} {}", "", cue.title()),
+                    None => cue.title().to_string(),
+                };
                 let (word, style, when) = match cue.state {
                     CueState::Playing => {
                         let played = times::cue_time(cue.played.unwrap_or(0.0));
@@ -259,7 +271,7 @@ impl Console {
                 items.push(ListItem::new(Line::from(vec![
                     Span::styled(mark, Style::new().fg(Color::Yellow).add_modifier(Modifier::BOLD)),
                     Span::styled(format!("{word:<8}"), style),
-                    Span::raw(format!("{name:<20.20} ")),
+                    Span::raw(format!("{:<name_width$} ", fit(&name, name_width))),
                     Span::styled(format!("{when:<15}"), style),
                     Span::styled(bar, Style::new().fg(Color::Green)),
                 ])));
@@ -444,4 +456,14 @@ fn not_taken(counts: &[(u64, &str)]) -> String {
     } else {
         format!(" ({})", said.join(", "))
     }
+}
+
+/// `text` in at most `width` columns: cut with an ellipsis where it is longer.
+fn fit(text: &str, width: usize) -> String {
+    if text.chars().count() <= width {
+        return text.to_string();
+    }
+    let mut cut: String = text.chars().take(width.saturating_sub(1)).collect();
+    cut.push('…');
+    cut
 }

@@ -85,6 +85,10 @@ impl Command {
             ["segue", "cue", id, "stop"] => Command::StopCue(id.to_string()),
             ["segue", "cue", id, "standby"] => Command::Standby(id.to_string()),
             ["segue", "scene", id] => Command::Scene(id.to_string()),
+            // By cue number, as MSC names cues (film numbers too: "1M1"): GO fires it as GO on
+            // it would, stop stops it.
+            ["segue", "number", number, "go"] => Command::GoNumber(number.to_string()),
+            ["segue", "number", number, "stop"] => Command::StopNumber(number.to_string()),
             ["segue", "level", bus] => {
                 let level = match *bus {
                     "master" => Level::Master,
@@ -373,6 +377,8 @@ mod tests {
         assert_eq!(Command::parse("/segue/go", &[]), Ok(Command::Go));
         assert!(Command::parse("/segue/quit", &[]).is_err(), "no remote ends the player");
         assert_eq!(Command::parse("/segue/cue/theme/start", &[]), Ok(Command::StartCue("theme".into())));
+        assert_eq!(Command::parse("/segue/number/2M14A/go", &[]), Ok(Command::GoNumber("2M14A".into())));
+        assert_eq!(Command::parse("/segue/number/1m1/stop", &[]), Ok(Command::StopNumber("1m1".into())));
         assert_eq!(Command::parse("/segue/level/bed", &n(-6.0)), Ok(Command::Level(Level::Bed, -6.0)));
         assert_eq!(Command::parse("/segue/level/bed", &[Arg::Text("-6".into())]), Ok(Command::Level(Level::Bed, -6.0)));
         assert_eq!(Command::parse("/segue/transport/locate", &n(12.0)), Ok(Command::Locate(Moment::Show(12.0))));

@@ -10,6 +10,8 @@ use crate::show::ShowFile;
 pub struct CueRow {
     pub id: String,
     pub name: String,
+    /// The cue number the show gives it ("12.5", "1M1").
+    pub number: Option<String>,
     pub note: Option<u8>,
     /// Length in seconds (`None` for a loop).
     pub length: Option<f64>,
@@ -59,6 +61,7 @@ impl CueList {
                     .map(|cue| CueRow {
                         id: cue.id.clone(),
                         name: cue.name.clone(),
+                        number: cue.number.clone(),
                         note: cue.note,
                         length: (!cue.looping).then(|| {
                             let total = file.audio.get(&cue.file).map_or(0.0, |i| i.duration_secs());

@@ -272,7 +272,13 @@ impl Controller {
     /// The cue a MIDI Show Control cue number names: the cue with that `number`, else the cue
     /// with that id.
     pub fn cue_by_number(&self, number: &str) -> Result<u32, ControlError> {
-        let numbered = self.file.show.scenes.iter().flat_map(|s| &s.cues).find(|c| c.number.as_deref() == Some(number));
+        let numbered = self
+            .file
+            .show
+            .scenes
+            .iter()
+            .flat_map(|s| &s.cues)
+            .find(|c| c.number.as_deref().is_some_and(|n| n.eq_ignore_ascii_case(number)));
         match numbered {
             Some(cue) => self.cue_index(&cue.id),
             None => self.cue_index(number).map_err(|_| ControlError::UnknownCueNumber(number.into())),

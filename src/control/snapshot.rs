@@ -29,6 +29,8 @@ pub struct CueView {
     pub index: u32,
     pub id: String,
     pub name: String,
+    /// Its cue number ("12.5", "1M1"), shown beside the title.
+    pub number: Option<String>,
     pub note: Option<u8>,
     /// Length in seconds (`None`: it loops).
     pub length: Option<f64>,
@@ -202,6 +204,7 @@ impl Snapshot {
                             index: cue,
                             id: row.id.clone(),
                             name: row.name.clone(),
+                            number: row.number.clone(),
                             note: row.note,
                             length: row.length,
                             manual: controller.is_manual(cue),
@@ -289,6 +292,7 @@ impl Snapshot {
             .map(|c| {
                 json!({
                     "cue": c.id,
+                    "number": c.number,
                     "elapsed": c.played.unwrap_or(0.0),
                     "remaining": c.left,
                     "level_db": c.level_db,

@@ -61,6 +61,8 @@ pub struct Use {
     pub sequence: usize,
     /// The cue's id, or `SCENE/bed` for a scene's bed.
     pub cue: String,
+    /// The cue's number as the show gives it ("1M1", "2M14A", "12.5").
+    pub number: Option<String>,
     pub title: String,
     pub artist: Option<String>,
     pub usage: String,
@@ -85,6 +87,7 @@ pub struct Use {
 /// order, then the beds of the scenes that have one, in scene order).
 pub(crate) struct Piece<'a> {
     pub(crate) cue: String,
+    number: Option<&'a str>,
     file: &'a str,
     title: String,
     credits: &'a Credits,
@@ -100,6 +103,7 @@ pub(crate) fn pieces(file: &ShowFile) -> Vec<Piece<'_>> {
             let title = cue.credits.title.clone().or((!cue.name.is_empty()).then(|| cue.name.clone()));
             out.push(Piece {
                 cue: cue.id.clone(),
+                number: cue.number.as_deref(),
                 file: &cue.file,
                 title: title.unwrap_or_else(|| cue.id.clone()),
                 credits: &cue.credits,
@@ -113,6 +117,7 @@ pub(crate) fn pieces(file: &ShowFile) -> Vec<Piece<'_>> {
         let stem = std::path::Path::new(&bed.file).file_stem().map(|s| s.to_string_lossy().into_owned());
         out.push(Piece {
             cue: format!("{}/bed", scene.id),
+            number: None,
             file: &bed.file,
             title: bed.credits.title.clone().or(stem).unwrap_or_else(|| bed.file.clone()),
             credits: &bed.credits,
@@ -159,6 +164,7 @@ pub fn build(file: &ShowFile, sample_rate: u32, heard: &[Stretch]) -> CueSheet {
             Use {
                 sequence: i + 1,
                 cue: piece.cue.clone(),
+                number: piece.number.map(str::to_string),
                 title: piece.title.clone(),
                 artist: c.artist.clone(),
                 usage: c.usage.clone().unwrap_or_else(|| piece.default_usage.to_string()),
@@ -340,8 +346,8 @@ pub struct LogRun {
 
 /// The CSV columns of a use's rows (see `docs/cue-sheets.md`).
 pub const CSV_COLUMNS: &[&str] = &[
-    "Sequence", "Cue ID", "Title", "Usage", "TC In", "TC Out", "Duration", "Role", "Name", "Society", "Share %",
-    "Artist", "ISRC", "ISWC", "Library",
+    "Sequence", "Cue ID", "Cue No.", "Title", "Usage", "TC In", "TC Out", "Duration", "Role", "Name", "Society",
+    "Share %", "Artist", "ISRC", "ISWC", "Library",
 ];
 
 fn csv_field(out: &mut String, text: &str) {
@@ -426,6 +432,7 @@ impl CueSheet {
                     &[
                         &seq,
                         &u.cue,
+                        u.number.as_deref().unwrap_or_default(),
                         &u.title,
                         &u.usage,
                         &u.timecode_in,
@@ -508,7 +515,10 @@ impl CueSheet {
                  <td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td></tr>",
                 u.sequence,
                 title,
-                e(&u.cue),
+                match &u.number {
+                    Some(number) => format!("{}<br><small>{}</small>", e(number), e(&u.cue)),
+                    None => e(&u.cue),
+                },
                 writers.join("<br>"),
                 publishers.join("<br>"),
                 codes.join("<br>"),

@@ -337,6 +337,18 @@ pub(crate) const CURVES: &[&str] = &["linear", "equal_power", "s_curve"];
 pub(crate) const QUANTIZES: &[&str] = &["none", "beat", "bar"];
 pub(crate) const RETRIGGERS: &[&str] = &["restart", "ignore"];
 
+/// The longest cue number taken (film cue numbers run to "101M14AB"; MSC sends a few digits).
+pub const MAX_CUE_NUMBER: usize = 16;
+
+/// A cue number as a show writes it: a QLab-style "12" or "12.5", or a film cue number such as
+/// "1M1" (reel 1, music 1), "2M14A" or "101-3" (episode 101, cue 3).
+pub fn is_cue_number(text: &str) -> bool {
+    let ok = |b: u8| b.is_ascii_alphanumeric() || b == b'.' || b == b'-';
+    text.len() <= MAX_CUE_NUMBER
+        && text.bytes().next().is_some_and(|b| b.is_ascii_alphanumeric())
+        && text.bytes().all(ok)
+}
+
 const MS: &str = "a number of milliseconds, from 0 to 86400000 (24 hours)";
 
 // ---------------------------------------------------------------------------------------------
@@ -916,15 +928,19 @@ impl Checker {
             return;
         };
         let number = match v {
-            Value::String(s) if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit() || b == b'.') => s,
+            Value::String(s) if is_cue_number(s) => s,
             _ => {
                 let msg = format!(
-                    "expected a cue number as a string of digits and dots, like \"12\" or \"12.5\", found {}",
+                    "expected a cue number as a string, like \"12\" or \"12.5\" (a QLab list) or a film cue number \
+                     like \"1M1\", \"2M14A\" or \"101-3\": up to {MAX_CUE_NUMBER} letters, digits, dots and dashes, \
+                     starting with a letter or digit; found {}",
                     found(v)
                 );
                 return self.problem(path, msg);
             }
         };
+        // Operators type numbers in either case ("1m1" over OSC): one number, one cue.
+        let number = &number.to_ascii_uppercase();
         match self.cue_numbers.get(number) {
             Some((first_path, first_who)) => {
                 let msg = format!(
@@ -1515,7 +1531,7 @@ mod tests {
     }
 
     #[test]
-    fn cue_numbers_are_digits_and_dots_and_unique() {
+    fn cue_numbers_are_qlab_or_film_cue_numbers_and_unique() {
         let mut v = base();
         set(&mut v, "/scenes/0/cues/0/number", json!("12.5"));
         set(&mut v, "/scenes/1/cues/0/number", json!("12.5"));
@@ -1526,8 +1542,20 @@ mod tests {
             "scenes[1].cues[0].number",
             &["cue number \"12.5\" is used twice", "scenes[0].cues[0].number"],
         );
-        assert_problem(&p, "scenes[0].cues[1].number", &["digits and dots", "like \"12\""]);
+        assert_problem(&p, "scenes[0].cues[1].number", &["film cue number", "like \"12\""]);
         assert_eq!(p.len(), 2, "{p:?}");
+        // Film cue numbers, the standard in music editing; one number in either case.
+        let mut v = base();
+        set(&mut v, "/scenes/0/cues/0/number", json!("1M1"));
+        set(&mut v, "/scenes/0/cues/1/number", json!("101-3"));
+        set(&mut v, "/scenes/1/cues/0/number", json!("2M14A"));
+        assert!(check(&v).is_ok(), "{:?}", check(&v).err());
+        set(&mut v, "/scenes/1/cues/0/number", json!("1m1"));
+        assert_problem(&problems(&v), "scenes[1].cues[0].number", &["cue number \"1M1\" is used twice"]);
+        for bad in ["", "-1", "1 M 1", "1M1/2", "12345678901234567"] {
+            set(&mut v, "/scenes/1/cues/0/number", json!(bad));
+            assert_problem(&problems(&v), "scenes[1].cues[0].number", &["film cue number"]);
+        }
     }
 
     #[test]

@@ -190,9 +190,11 @@ pub struct Cue {
     pub id: String,
     #[serde(default)]
     pub name: String,
-    /// Cue number, as on a QLab cue list ("12", "12.5": digits and dots; unique): what MIDI Show
-    /// Control's GO and STOP name. Without one, MSC can name the cue by its id when that is a
-    /// number.
+    /// Cue number, unique in either case: as on a QLab cue list ("12", "12.5") or a film cue
+    /// number ("1M1", "2M14A", "101-3"): letters, digits, dots and dashes, up to 16. Shown
+    /// beside the title on the cue sheet and in the console; OSC names a cue by it, and MIDI
+    /// Show Control's GO and STOP by a number of digits and dots (MSC carries no letters).
+    /// Without one, MSC can name the cue by its id when that is a number.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub number: Option<String>,
     /// Audio file, relative to the show file.
