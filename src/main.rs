@@ -198,7 +198,19 @@ enum Command {
         /// A/85): says how far off it is.
         #[arg(long, allow_negative_numbers = true)]
         loudness_target: Option<f64>,
+        /// Gain in dB on the whole mix, on top of the show's `master_db` (e.g. -9 to follow
+        /// loudness advice without editing the show).
+        #[arg(long, allow_negative_numbers = true, default_value_t = 0.0, value_parser = parse_gain)]
+        gain_db: f64,
     },
+}
+
+fn parse_gain(text: &str) -> Result<f64, String> {
+    match text.trim().parse::<f64>() {
+        Ok(db) if (-144.0..=24.0).contains(&db) => Ok(db),
+        Ok(db) => Err(format!("{db} dB is outside -144 to +24 dB")),
+        Err(_) => Err(format!("\"{text}\" is not a gain in dB")),
+    }
 }
 
 fn parse_patch(text: &str) -> Result<segue::app::audio::Patch, String> {
@@ -442,8 +454,23 @@ fn run() -> anyhow::Result<ExitCode> {
             println!("{}", show::schema::schema_json());
             Ok(ExitCode::SUCCESS)
         }
-        Command::Render { show, output, sample_rate, block, start, duration, stems, bits, loudness_target } => {
-            let Some(file) = load_or_say(&show) else { return Ok(ExitCode::FAILURE) };
+        Command::Render {
+            show,
+            output,
+            sample_rate,
+            block,
+            start,
+            duration,
+            stems,
+            bits,
+            loudness_target,
+            gain_db,
+        } => {
+            let Some(mut file) = load_or_say(&show) else { return Ok(ExitCode::FAILURE) };
+            let levels = segue::deliver::loudness::Levels { master_db: file.show.master_db, gain_db };
+            // The render's gain is the show's master level moved: the same smoothing-free start,
+            // the same clip reports, one gain stage.
+            file.show.master_db += gain_db;
             let options = RenderOptions {
                 sample_rate,
                 block: block as usize,
@@ -474,7 +501,7 @@ fn run() -> anyhow::Result<ExitCode> {
             match segue::deliver::loudness::measure(&[&rendered.main[0], &rendered.main[1]], sample_rate) {
                 Ok(loudness) => {
                     eprintln!("loudness: {loudness}");
-                    for warning in loudness.warnings(loudness_target) {
+                    for warning in loudness.warnings(loudness_target, levels) {
                         eprintln!("warning: {warning}");
                     }
                 }

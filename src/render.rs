@@ -114,6 +114,8 @@ pub fn render_show_with(
     let loader = Loader::spawn(LoaderConfig::offline(rate), loader_ends);
     let mut controller = Controller::new(file, rate, control, loader);
     let position = controller.frames(options.start.unwrap_or(0.0));
+    // Notices say where on the show they fell: engine frame 0 is `position`, rolling.
+    controller.place_render(position);
     if position > 0 {
         // The first block's commands: the queue is empty, so this cannot fail.
         let _ = controller.seek(position, 0);

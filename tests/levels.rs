@@ -227,3 +227,40 @@ fn a_44_1_khz_sine_rendered_at_48_khz_keeps_its_pitch() {
     assert_eq!(out.frames(), 96_000);
     assert!(out.main[0][95_000].abs() > 0.0 || out.main[0][94_000].abs() > 0.0);
 }
+
+/// A level that makes the output clip is warned of once, with what to lower and by how much,
+/// however long it clips (the engine reports twice a second): at most once more while the level
+/// is still on its way up (a peak 1 dB worse is news), then not again; a new level that clips is
+/// warned of again. The clipping itself is measured: the mix is above full scale.
+#[test]
+fn a_level_that_makes_the_output_clip_is_warned_once_until_a_level_changes() {
+    use segue::engine::command::Level;
+    let dir = scratch("clip-once");
+    let loud = sine_file(&dir, "loud.wav", RATE, 440.0, 0.9, 8.0, 0.0);
+    let file = show_file(
+        &dir,
+        json!({ "format": "segue-show/1", "scenes": [{ "id": "s", "at": 0,
+            "cues": [{ "id": "c", "file": loud, "at": 0, "duck_db": 0 }] }] }),
+    );
+    let mut live = Live::new(file);
+    live.controller.enter_scene("s", Some(0)).unwrap();
+    live.run(RATE as usize / 2, 256);
+    // +6 dB on a 0.9 sine: peaks at 1.8 (+5.1 dBFS).
+    live.controller.set_level(Level::Master, 6.0, None).unwrap();
+    let loud_out = live.run(RATE as usize, 256);
+    let peak = loud_out[0].iter().fold(0f32, |m, x| m.max(x.abs()));
+    assert!(peak > 1.7, "the mix is above full scale: peak {peak}");
+    let said = |live: &Live| -> Vec<String> {
+        live.notices.iter().filter(|n| n.text.contains("output clipped")).map(|n| n.text.clone()).collect()
+    };
+    let first = said(&live);
+    assert!((1..=2).contains(&first.len()), "{first:?}");
+    let last = first.last().unwrap();
+    assert!(last.contains("peak +5.1") && last.contains("lower the master by 5.1 dB"), "{last}");
+    // Three more seconds of the same clipping (six more reports from the engine): nothing said.
+    live.run(3 * RATE as usize, 256);
+    assert_eq!(said(&live), first, "said once at these levels");
+    live.controller.set_level(Level::Master, 7.0, None).unwrap();
+    live.run(RATE as usize, 256);
+    assert!(said(&live).len() > first.len(), "a new level that clips is said again: {:?}", said(&live));
+}

@@ -998,3 +998,41 @@ fn a_show_with_one_missing_file_opens_marks_it_broken_refuses_it_in_words_and_pl
         "error: nothing stands by: GO has no cue to fire (choose one to stand by)"
     );
 }
+
+/// Events name the moment on the show, not the time since the player opened: with the show
+/// located to 00:10 and playing, a GO'd cue's event says `position` 10 s and some, its picture
+/// `timecode` (25 fps from 01:00:00:00), and words that begin with both; `frame` is the
+/// engine's, which had run for far less than 10 s of show.
+#[test]
+fn events_name_the_show_position_and_timecode_not_the_players_own_time() {
+    let _jack = one_at_a_time();
+    let dir = scratch("live-event-times");
+    let bed = sine_file(&dir, "bed.wav", RATE, 200.0, 0.1, 2.0, 0.0);
+    let hit = sine_file(&dir, "hit.wav", RATE, 1000.0, 0.5, 0.5, 0.0);
+    show_file(
+        &dir,
+        serde_json::json!({
+            "format": "segue-show/1",
+            "production": { "frame_rate": "25", "start_timecode": "01:00:00:00" },
+            "scenes": [
+                { "id": "a", "at": 0, "bed": { "file": bed, "loop": true } },
+                { "id": "b", "at": 10, "bed": { "file": bed, "loop": true }, "cues": [{ "id": "hit", "file": hit }] }
+            ]
+        }),
+    );
+    let mut player = Player::start(server(), &dir.join("show.json"), &[]);
+    assert_eq!(player.osc("/segue/transport/locate", vec![rosc::OscType::String("01:00:10:00".into())]), "ok");
+    assert_eq!(player.osc("/segue/transport/play", vec![]), "ok");
+    player.wait_for(|v| v["event"] == "located" && v["scene"] == "b", "play from the locate, in scene b");
+    assert_eq!(player.osc("/segue/go", vec![]), "ok");
+    let started = player.wait_for(|v| v["event"] == "cue_started", "the GO'd cue");
+    let position = started["position"].as_f64().expect("a position");
+    // Played from 10 s; the GO came within a second or two of play (a loaded machine).
+    assert!((10.0..13.0).contains(&position), "show position {position}: {started}");
+    let tc = started["timecode"].as_str().expect("a timecode");
+    assert!(tc.starts_with("01:00:1"), "{tc}");
+    let text = started["text"].as_str().unwrap();
+    assert!(text.starts_with("00:1") && text.contains(&format!("({tc})")), "{text}");
+    let frame = started["frame"].as_u64().expect("the engine frame");
+    assert!(frame < position as u64 * RATE as u64, "the engine's own frame is kept apart: {frame}");
+}

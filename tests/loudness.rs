@@ -54,6 +54,40 @@ fn a_stereo_1_khz_sine_at_minus_23_dbfs_measures_minus_23_lufs() {
     assert!(said.contains("3.0 LU above the target -26.0 LUFS: lower the master by 3.0 dB"), "{said}");
 }
 
+/// The advice can be followed as it says: 3 LU too loud names `master_db` -3.0 in the show and
+/// `--gain-db -3.0`; either way the render is then on target, the two renders are the same to
+/// the bit, and the mix is the 0 dB one 3 dB down, sample for sample.
+#[test]
+fn loudness_advice_names_master_db_and_gain_db_and_following_it_lands_on_target() {
+    let dir = scratch("loudness-advice");
+    let amp = 10f64.powf(-23.0 / 20.0);
+    let tone = sine(RATE, 1000.0, amp, RATE as usize * 20, 0.0);
+    write_wav(&dir.join("tone.wav"), RATE, 2, &stereo(&tone));
+    let show = show_of(&dir, "tone.wav");
+    let target = ["--duration", "20", "--loudness-target", "-26"];
+    let said = render(&show, &dir.join("plain.wav"), &target);
+    assert!(said.contains("set \"master_db\": -3.0 in the show (it is 0.0), or render with --gain-db -3.0"), "{said}");
+    let said = render(&show, &dir.join("gain.wav"), &[&target[..], &["--gain-db", "-3"]].concat());
+    assert!(!said.contains("above the target") && said.contains("-26.0 LUFS integrated"), "{said}");
+    let mut json: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&show).unwrap()).unwrap();
+    json["master_db"] = json!(-3.0);
+    let trimmed_show = dir.join("trimmed.json");
+    std::fs::write(&trimmed_show, json.to_string()).unwrap();
+    let said = render(&trimmed_show, &dir.join("trimmed.wav"), &target);
+    assert!(!said.contains("above the target"), "{said}");
+    let read = |name: &str| -> Vec<f32> {
+        hound::WavReader::open(dir.join(name)).unwrap().samples::<f32>().map(|s| s.unwrap()).collect()
+    };
+    let (plain, gain, trimmed) = (read("plain.wav"), read("gain.wav"), read("trimmed.wav"));
+    assert!(gain == trimmed, "--gain-db and master_db are one gain stage");
+    let k = 10f32.powf(-3.0 / 20.0);
+    // (One float rounding of the product: 1e-6 is far below a 16-bit step.)
+    assert!(plain.iter().zip(&trimmed).all(|(p, t)| (p * k - t).abs() < 1e-6), "3 dB down, sample for sample");
+    // From a show with a master_db, the advice counts from it.
+    let said = render(&trimmed_show, &dir.join("again.wav"), &["--duration", "20", "--loudness-target", "-29"]);
+    assert!(said.contains("set \"master_db\": -6.0 in the show (it is -3.0), or render with --gain-db -3.0"), "{said}");
+}
+
 #[test]
 fn true_peak_sees_the_peak_between_samples() {
     // A sine at a quarter of the rate, 45° off: every sample at 0.707 of its 0.95 peak.

@@ -200,8 +200,13 @@ fn notice_line(controller: &Controller, notice: &Notice) -> Value {
         _ => json!({ "event": "problem" }),
     };
     if let Some(at) = notice.at {
+        // Where on the show it happened (and its picture timecode), and the engine's frame.
+        let position = controller.position_at(at);
+        line["position"] = json!(position as f64 / rate);
+        if let Some(tc) = controller.timecode_of(position) {
+            line["timecode"] = json!(tc);
+        }
         line["frame"] = json!(at);
-        line["time"] = json!(at as f64 / rate);
     }
     line["wall_ms"] = json!(wall_ms());
     line["text"] = json!(notice.text);

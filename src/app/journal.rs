@@ -6,7 +6,8 @@
 //!   the old or the new one, never half of one) twice a second and whenever a cue or scene
 //!   starts. `segue play SHOW --resume` opens where it says, stopped.
 //! - The **performance log** (JSON lines, appended) records every cue and bed that actually
-//!   started and ended, with engine frame and wall time, and where each was heard
+//!   started and ended, with engine frame, show position (`position_secs`, and `timecode` when
+//!   the show has a production) and wall time, and where each was heard
 //!   (`heard`, from the engine's trace): the record of what an audience heard. Each run begins
 //!   with a `session` line (the engine's rate; frames count from 0 in each run) and the
 //!   transport's moves (`rolled`: from this frame the timeline runs from `position`; `halted`)
@@ -171,22 +172,32 @@ impl Journal {
                 json!({ "what": "heard", "use": controller.use_id(clip), "from_frame": from, "to_frame": to })
             }
             Event::CueStarted { cue, at } => {
-                json!({ "what": "cue_started", "cue": controller.cue_id(cue), "frame": at, "time": at as f64 / rate })
+                json!({ "what": "cue_started", "cue": controller.cue_id(cue), "frame": at })
             }
             Event::CueEnded { cue, at, completed } => {
-                json!({ "what": "cue_ended", "cue": controller.cue_id(cue), "completed": completed, "frame": at, "time": at as f64 / rate })
+                json!({ "what": "cue_ended", "cue": controller.cue_id(cue), "completed": completed, "frame": at })
             }
             Event::BedStarted { scene, at } => {
-                json!({ "what": "bed_started", "scene": controller.scene_id(scene), "frame": at, "time": at as f64 / rate })
+                json!({ "what": "bed_started", "scene": controller.scene_id(scene), "frame": at })
             }
             Event::SceneEntered { scene, at } => {
-                json!({ "what": "scene_entered", "scene": controller.scene_id(scene), "frame": at, "time": at as f64 / rate })
+                json!({ "what": "scene_entered", "scene": controller.scene_id(scene), "frame": at })
             }
             Event::Panic { at, hard } => {
-                json!({ "what": "panic", "hard": hard, "frame": at, "time": at as f64 / rate })
+                json!({ "what": "panic", "hard": hard, "frame": at })
             }
             _ => return None,
         };
+        let mut line = line;
+        if let Some(at) = notice.at.filter(|_| line.get("frame").is_some()) {
+            // Where on the show, in seconds (a move's `position` is in timeline frames), and its
+            // picture timecode; `frame` is the engine's.
+            let position = controller.position_at(at);
+            line["position_secs"] = json!(position as f64 / rate);
+            if let Some(tc) = controller.timecode_of(position) {
+                line["timecode"] = json!(tc);
+            }
+        }
         self.append(controller, line)
     }
 

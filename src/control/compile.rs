@@ -147,6 +147,7 @@ pub fn compile(file: &ShowFile, rate: u32, generation: u32) -> Compiled {
             manual,
             notes,
             panic_frames: ms_frames(show.panic_ms, rate),
+            trim: db_to_gain(show.master_db as f32),
             timeline: {
                 let mut entries: Vec<(u64, u32)> = show
                     .scenes

@@ -61,6 +61,8 @@ impl Desk {
         let mut notices = Vec::new();
         while let Ok(msg) = self.transport.pop() {
             if matches!(msg, TransportMsg::Rolled { .. } | TransportMsg::Halted { .. }) {
+                // Notices name the show position from them on.
+                self.controller.mark_transport(&msg);
                 // Kept for a front end that logs them (the plugin's desk lets them go).
                 if self.moves.len() < 1024 {
                     self.moves.push(msg);

@@ -14,6 +14,7 @@ pub mod cuelist;
 pub mod desk;
 pub mod dispatch;
 pub mod midi;
+pub mod placing;
 pub mod report;
 pub mod snapshot;
 pub mod sync;
@@ -135,6 +136,14 @@ pub struct Controller {
     /// Cues a completed cue's follow will start (after its wait): armed until they start or a
     /// seek drops the follow.
     following: BTreeSet<u32>,
+    /// Where the timeline was at each engine frame, so notices name the show position.
+    placing: placing::Placing,
+    /// The engine frame of the last clip report, and whether the operator has been told at
+    /// these levels (the engine reports twice a second while it clips; one warning is enough
+    /// until a level changes or the output has been clean for `CLIP_QUIET_SECS`).
+    clip_last: Option<u64>,
+    /// The peak told, while told.
+    clip_told: Option<f32>,
 }
 
 impl Controller {
@@ -169,6 +178,9 @@ impl Controller {
             manual: Vec::new(),
             first_manual: Vec::new(),
             standby: 0,
+            placing: placing::Placing::default(),
+            clip_last: None,
+            clip_told: None,
         };
         c.install();
         c
@@ -182,6 +194,7 @@ impl Controller {
 
     fn install(&mut self) {
         self.generation += 1;
+        self.clip_told = None;
         let compiled = compile(&self.file, self.rate, self.generation);
         let program = &compiled.program;
         self.timeline = Timeline::new(program, self.rate);
@@ -433,7 +446,49 @@ impl Controller {
     }
 
     pub fn set_level(&mut self, level: Level, db: f32, at: Option<u64>) -> Result<(), ControlError> {
-        self.send(at, Action::SetLevel { level, db })
+        self.send(at, Action::SetLevel { level, db })?;
+        // New levels: clipping at them is news again.
+        self.clip_told = None;
+        Ok(())
+    }
+
+    /// What the transport did (`TransportMsg::Rolled` and `Halted`): from then on, engine
+    /// frames fall there on the timeline (`position_at`). An offline render says it once with
+    /// `place_render`.
+    pub fn mark_transport(&mut self, mark: &chase::TransportMsg) {
+        match *mark {
+            chase::TransportMsg::Rolled { position, at } => self.placing.mark(at, position, true),
+            chase::TransportMsg::Halted { position, at } => self.placing.mark(at, position, false),
+            _ => {}
+        }
+    }
+
+    /// An offline render: engine frame 0 is timeline frame `position`, rolling.
+    pub fn place_render(&mut self, position: u64) {
+        self.placing = placing::Placing::rolling(position);
+    }
+
+    /// The timeline frame engine frame `at` fell on.
+    pub fn position_at(&self, at: u64) -> u64 {
+        self.placing.position(at)
+    }
+
+    /// The picture timecode of timeline frame `position`, when the show has a production.
+    pub fn timecode_of(&self, position: u64) -> Option<String> {
+        let production = self.file.show.production.as_ref()?;
+        let picture = production.frame_rate.picture_frame(position, self.rate);
+        Some(production.start().plus(picture).to_string())
+    }
+
+    /// Engine frame `at` as the operator reads a moment: the show position, and its picture
+    /// timecode when the show has a production (`01:20.000 (01:00:01:20:00)`).
+    pub fn moment_at(&self, at: u64) -> String {
+        let position = self.position_at(at);
+        let time = times::event_time(position as f64 / self.rate as f64);
+        match self.timecode_of(position) {
+            Some(tc) => format!("{time} ({tc})"),
+            None => time,
+        }
     }
 
     /// Frames from show seconds at the engine rate.
@@ -565,6 +620,17 @@ impl Controller {
     pub fn poll(&mut self) -> Vec<Notice> {
         let mut out = Vec::new();
         while let Ok(event) = self.ends.events.pop() {
+            if let Event::Clipped { at, peak } = event {
+                let quiet = self.clip_last.is_none_or(|last| at >= last + CLIP_QUIET_SECS * self.rate as u64);
+                // A peak 1 dB over the one told is news too (the first report can come while a
+                // level is still on its way up).
+                let worse = self.clip_told.is_some_and(|told| peak > told * CLIP_WORSE);
+                self.clip_last = Some(at);
+                if self.clip_told.is_some() && !quiet && !worse {
+                    continue;
+                }
+                self.clip_told = Some(peak);
+            }
             match event {
                 Event::SceneEntered { scene, .. } | Event::Seeked { scene: Some(scene), .. } => {
                     self.entering.retain(|&s| s != scene);
@@ -634,7 +700,7 @@ impl Controller {
     }
 
     fn describe(&self, event: Event) -> Option<Notice> {
-        let time = |at: u64| times::event_time(at as f64 / self.rate as f64);
+        let time = |at: u64| self.moment_at(at);
         let clip_name = |clip: u32| self.clip_names.get(clip as usize).cloned().unwrap_or_else(|| "a clip".into());
         let (severity, at, text) = match event {
             Event::CueStarted { cue, at } => {
@@ -689,9 +755,11 @@ impl Controller {
                 Severity::Warning,
                 at,
                 format!(
-                    "{} the output clipped: peak {:+.1} dBFS; lower the master level",
+                    "{} the output clipped: peak {:+.1} dBFS; lower the master by {:.1} dB or more (the master level, \
+                     or `master_db` in the show); said again only if a level changes or it gets worse",
                     time(at),
-                    20.0 * peak.log10()
+                    20.0 * peak.log10(),
+                    (20.0 * peak.log10()).max(0.1)
                 ),
             ),
             Event::Panic { at, hard } => (
@@ -796,6 +864,12 @@ impl Controller {
 /// Scenes whose beds are kept armed, nearest the current scene first: a head and a ring each
 /// (about 0.8 MB of stereo at 48 kHz), so at most about 50 MB for the beds of a long film.
 const ARMED_BEDS: usize = 64;
+
+/// After this long without clipping, the output clipping again is warned again.
+const CLIP_QUIET_SECS: u64 = 60;
+
+/// A clip peak this much over the one told (1 dB) is told again.
+const CLIP_WORSE: f32 = 1.122;
 
 /// Scenes whose openers are kept armed, nearest the current scene first: with a cue or two
 /// each, at most about 25 MB more. An operator's jump lands near where the show is; a jump

@@ -68,13 +68,15 @@ impl fmt::Display for Loudness {
 impl Loudness {
     /// What a delivery should hear about: a true peak over the limit, and how far the mix is
     /// from `target` LUFS.
-    pub fn warnings(&self, target: Option<f64>) -> Vec<String> {
+    pub fn warnings(&self, target: Option<f64>, levels: Levels) -> Vec<String> {
         let mut out = Vec::new();
         if self.true_peak_dbtp > TRUE_PEAK_LIMIT_DBTP {
+            let down = self.true_peak_dbtp - TRUE_PEAK_LIMIT_DBTP;
             out.push(format!(
-                "true peak {:.1} dBTP is above {TRUE_PEAK_LIMIT_DBTP:.0} dBTP: lower the master or the loudest cue's gain_db by at least {:.1} dB",
+                "true peak {:.1} dBTP is above {TRUE_PEAK_LIMIT_DBTP:.0} dBTP: lower the master by at least {down:.1} dB: {} \
+                 (or lower the loudest cue's gain_db)",
                 self.true_peak_dbtp,
-                self.true_peak_dbtp - TRUE_PEAK_LIMIT_DBTP
+                levels.change(-down)
             ));
         }
         if let Some(target) = target {
@@ -83,9 +85,10 @@ impl Loudness {
                 if off.abs() >= 0.05 {
                     let (how, way) = if off > 0.0 { ("above", "lower") } else { ("below", "raise") };
                     out.push(format!(
-                        "{:.1} LU {how} the target {target:.1} LUFS: {way} the master by {:.1} dB",
+                        "{:.1} LU {how} the target {target:.1} LUFS: {way} the master by {:.1} dB: {}",
                         off.abs(),
-                        off.abs()
+                        off.abs(),
+                        levels.change(-off)
                     ));
                 }
             } else {
@@ -93,6 +96,28 @@ impl Loudness {
             }
         }
         out
+    }
+}
+
+/// The master levels a render was made at, so advice names what to change and to what.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Levels {
+    /// The show's `master_db`.
+    pub master_db: f64,
+    /// `segue render --gain-db` on top of it.
+    pub gain_db: f64,
+}
+
+impl Levels {
+    /// Where `by` dB more (or less) is set: the show's `master_db`, or the render's `--gain-db`.
+    fn change(&self, by: f64) -> String {
+        let round = |x: f64| (x * 10.0).round() / 10.0 + 0.0;
+        format!(
+            "set \"master_db\": {:.1} in the show (it is {:.1}), or render with --gain-db {:.1}",
+            round(self.master_db + self.gain_db + by),
+            self.master_db,
+            round(self.gain_db + by)
+        )
     }
 }
 

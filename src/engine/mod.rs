@@ -154,6 +154,8 @@ pub struct Engine {
     retired: rtrb::Producer<Retired>,
     meters: Arc<Meters>,
     master: Ramp,
+    /// The show's own master level (`Program::trim`), under `master`.
+    trim: Ramp,
     bed_level: Ramp,
     cue_level: Ramp,
     duck: Duck,
@@ -210,6 +212,7 @@ impl Engine {
             retired,
             meters: meters.clone(),
             master: Ramp::new(1.0),
+            trim: Ramp::new(1.0),
             bed_level: Ramp::new(1.0),
             cue_level: Ramp::new(1.0),
             duck: Duck::default(),
@@ -620,18 +623,19 @@ impl Engine {
         cue_r: &mut [f32],
     ) {
         let steady = self.master.is_steady()
+            && self.trim.is_steady()
             && self.bed_level.is_steady()
             && self.cue_level.is_steady()
             && self.duck.is_steady();
         if steady {
-            let m = self.master.value();
+            let m = self.master.value() * self.trim.value();
             let b = self.bed_level.value() * self.duck.gain() * m;
             let c = self.cue_level.value() * m;
             kernel::buses([main_l, main_r], [bed_l, bed_r], [cue_l, cue_r], b, c);
             return;
         }
         for i in 0..main_l.len() {
-            let m = self.master.tick();
+            let m = self.master.tick() * self.trim.tick();
             let b = self.bed_level.tick() * self.duck.tick() * m;
             let c = self.cue_level.tick() * m;
             bed_l[i] *= b;
@@ -1017,6 +1021,11 @@ impl Engine {
         self.scene = None;
         self.go_next = 0;
         let generation = program.generation;
+        // The show's master level: at once when nothing sounds (a first load, a render's
+        // start), smoothed under what plays on through a reload.
+        let sounding = self.voices[..self.high].iter().any(|v| !v.is_free());
+        let trim = if sounding { self.level_smoothing } else { 0 };
+        self.trim.set(program.trim, trim);
         let old = std::mem::replace(&mut self.program, program);
         self.retire(Retired::Program(old));
         self.update_duck();

@@ -103,6 +103,8 @@ pub struct Program {
     pub manual: Vec<u32>,
     pub notes: [NoteTarget; 128],
     pub panic_frames: u32,
+    /// The show's master level (`master_db`) as a gain, under the operator's master level.
+    pub trim: f32,
     /// The show timeline, for a front end that chases a host transport on the audio thread:
     /// scene entries (timeline frame, scene) in time order, and the `end`.
     pub timeline: Vec<(u64, u32)>,
@@ -121,6 +123,7 @@ impl Program {
             manual: Vec::new(),
             notes: [NoteTarget::Nothing; 128],
             panic_frames: 4800,
+            trim: 1.0,
             timeline: Vec::new(),
             end: None,
         }

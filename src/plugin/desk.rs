@@ -169,6 +169,7 @@ pub fn empty_show() -> ShowFile {
         name: String::new(),
         production: None,
         end: None,
+        master_db: 0.0,
         duck: Default::default(),
         panic_ms: 1000.0,
         scenes: Vec::new(),

@@ -285,7 +285,7 @@ impl Level {
 
 pub(crate) const SHOW: Level = Level {
     noun: "the show",
-    fields: &["format", "name", "production", "end", "duck", "panic_ms", "scenes"],
+    fields: &["format", "name", "production", "end", "master_db", "duck", "panic_ms", "scenes"],
     credits: false,
 };
 pub(crate) const PRODUCTION: Level = Level {
@@ -459,6 +459,7 @@ impl Checker {
             }
         }
         self.number(&o, "panic_ms", false, MS, ms_ok);
+        self.number(&o, "master_db", false, GAIN, gain_ok);
 
         match o.map.get("scenes") {
             None => self.problem("scenes", "missing required field \"scenes\" (a list of scenes)"),

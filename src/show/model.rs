@@ -32,6 +32,11 @@ pub struct Show {
     /// Without it, the render runs until the last timed sound has ended.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub end: Option<Seconds>,
+    /// The show's master level in dB (the mix as a whole, under the operator's master fader,
+    /// which starts at 0 dB): where loudness advice ("lower the master by 9.0 dB") is followed.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    #[schemars(range(min = -144, max = 24))]
+    pub master_db: f64,
     /// Default ducking of the bed under song cues.
     #[serde(default)]
     pub duck: Duck,
@@ -41,6 +46,10 @@ pub struct Show {
     pub panic_ms: f64,
     /// The scenes, in show order (GO and "next scene" follow this order).
     pub scenes: Vec<Scene>,
+}
+
+fn is_zero(x: &f64) -> bool {
+    *x == 0.0
 }
 
 fn default_panic_ms() -> f64 {
