@@ -502,12 +502,8 @@ impl Session {
         // The operator's place (the standby cue) stays, where the new show has it.
         self.desk.load(*file);
         if rolling {
-            // The timeline plays on in the new show from where it is (the transport's jump
-            // path: it lands as soon as the loader has the data); a chased transport is
-            // followed into the new show by itself.
-            if let Some(own) = self.stage.transport.as_mut() {
-                let _ = own.send(TransportCmd::Locate(position + self.stage.clock.block()));
-            }
+            // The timeline plays on in the new show from where it is: the chase follows the
+            // transport into it (`Chase::follow`), and what sounds in both shows plays on.
         } else if position > 0 {
             // Play from here is exact in the new show too.
             let _ = self.desk.controller.prepare_locate(position);

@@ -86,8 +86,12 @@ impl Chase {
     /// Follows `transport` for a block of `frames` (before `Engine::process` renders it).
     pub fn follow(&mut self, engine: &mut Engine, transport: Transport, frames: u64, pacing: Pacing) {
         let generation = engine.program().generation;
+        // A new show while the transport rolls on without a jump (a reload): followed from
+        // where the timeline is, with what plays on in both shows going on (see below).
+        let mut reloaded = false;
         if generation != self.chased {
             self.chased = generation;
+            reloaded = transport.playing && transport.position.is_some() && self.expected == transport.position;
             self.expected = None;
             self.prepared_at = None;
         }
@@ -102,7 +106,14 @@ impl Chase {
                 if jumped {
                     // A full queue loses only this mark of the record.
                     let _ = self.to_desk.push(TransportMsg::Rolled { position, at: clock });
-                    if position == 0 && self.play_from_the_top(engine, pacing) {
+                    if reloaded && pacing == Pacing::RealTime {
+                        // Nothing stops: the new show's seek lands where the timeline has got
+                        // to by then, and what plays there in both shows plays on through it
+                        // (`Engine::load_program` carried it; the seek takes it back).
+                        if self.to_desk.push(TransportMsg::Play { position, at: clock }).is_err() {
+                            return;
+                        }
+                    } else if position == 0 && self.play_from_the_top(engine, pacing) {
                         sought = false;
                     } else if engine.locate(position) {
                         // Used up: the next loop pass needs a fresh one.

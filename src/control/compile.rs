@@ -148,6 +148,8 @@ pub fn compile(file: &ShowFile, rate: u32, generation: u32) -> Compiled {
             notes,
             panic_frames: ms_frames(show.panic_ms, rate),
             trim: db_to_gain(show.master_db as f32),
+            // Filled in by the controller, which knows the show loaded before.
+            carry: Vec::new(),
             timeline: {
                 let mut entries: Vec<(u64, u32)> = show
                     .scenes

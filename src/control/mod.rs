@@ -144,6 +144,19 @@ pub struct Controller {
     clip_last: Option<u64>,
     /// The peak told, while told.
     clip_told: Option<f32>,
+    /// Each clip of the show loaded now as the next load compares it (`ClipKey`), so the same
+    /// audio plays on through a reload.
+    clip_keys: Vec<ClipKey>,
+}
+
+/// What makes two clips of two loads of a show the same sound: the same use (cue id, or the
+/// bed of a scene id), bus, file, in and out points, and pan.
+#[derive(Debug, Clone, PartialEq)]
+struct ClipKey {
+    use_id: String,
+    bus: crate::engine::program::Bus,
+    spec: Option<crate::stream::source::ClipSpec>,
+    pan: [f32; 2],
 }
 
 impl Controller {
@@ -181,6 +194,7 @@ impl Controller {
             placing: placing::Placing::default(),
             clip_last: None,
             clip_told: None,
+            clip_keys: Vec::new(),
         };
         c.install();
         c
@@ -195,7 +209,34 @@ impl Controller {
     fn install(&mut self) {
         self.generation += 1;
         self.clip_told = None;
-        let compiled = compile(&self.file, self.rate, self.generation);
+        let mut compiled = compile(&self.file, self.rate, self.generation);
+        let keys: Vec<ClipKey> = compiled
+            .program
+            .clips
+            .iter()
+            .zip(&compiled.clips)
+            .map(|(clip, spec)| ClipKey {
+                use_id: match clip.bus {
+                    crate::engine::program::Bus::Cues => compiled.cue_ids[clip.owner as usize].clone(),
+                    crate::engine::program::Bus::Bed => format!("{}/bed", compiled.scene_ids[clip.owner as usize]),
+                },
+                bus: clip.bus,
+                spec: spec.clone(),
+                pan: clip.pan,
+            })
+            .collect();
+        // What of the show before plays on in this one: the same key, with a file to play.
+        let by_use: std::collections::HashMap<&str, usize> =
+            keys.iter().enumerate().map(|(i, k)| (k.use_id.as_str(), i)).collect();
+        compiled.program.carry = self
+            .clip_keys
+            .iter()
+            .map(|old| {
+                let &new = by_use.get(old.use_id.as_str())?;
+                (old.spec.is_some() && keys[new] == *old).then_some(new as u32)
+            })
+            .collect();
+        self.clip_keys = keys;
         let program = &compiled.program;
         self.timeline = Timeline::new(program, self.rate);
         self.cue_scene = program.cues.iter().map(|c| c.scene).collect();

@@ -833,6 +833,28 @@ impl Engine {
             self.emit(Event::CannotStart { clip, at: now, why: Problem::Unknown });
             return;
         };
+        // The seek on this frame stopped a voice that is already there: it sounds on, with its
+        // own feed (no read from the disk, no gap), and the prepared one goes back.
+        let fading_in_or_steady = fade.is_none_or(|r| r.to > 0.0);
+        let resumed = self.seek_at == Some(now) && fading_in_or_steady;
+        if let Some(index) =
+            self.voices[..self.high].iter().position(|v| resumed && v.can_resume(clip, generation, offset, now))
+        {
+            let (bus, owner) = (slot.bus, slot.owner);
+            self.voices[index].resume();
+            if let Some(i) = self.offset_feeds.iter().position(|(t, _)| *t == token) {
+                let (_, feed) = self.offset_feeds.swap_remove(i);
+                self.retire(Retired::Feed(feed));
+            }
+            match bus {
+                Bus::Bed => self.bed_voice = Some(index),
+                Bus::Cues => {
+                    self.emit(Event::CueStarted { cue: owner, at: now });
+                    self.update_duck();
+                }
+            }
+            return;
+        }
         let Some(index) = free_voice(&self.voices, self.free_from) else {
             self.emit(Event::CannotStart { clip, at: now, why: Problem::NoFreeVoice });
             return;
@@ -892,6 +914,11 @@ impl Engine {
         duck: DuckAt,
         now: u64,
     ) {
+        // What plays on where the seek lands (a reloaded show played on from where it is) is
+        // taken back by the seek's own starts on this frame (`start_clip_at`).
+        for v in self.voices[..self.high].iter_mut() {
+            v.mark_revivable(now);
+        }
         self.stop_everything(self.declick, Curve::Linear);
         self.drop_offset_feeds(first_token);
         self.panic_until = None;
@@ -1013,23 +1040,49 @@ impl Engine {
 
     fn load_program(&mut self, program: Box<Program>) {
         let declick = self.declick;
-        for v in self.voices[..self.high].iter_mut().filter(|v| !v.is_free()) {
-            v.stop(declick, Curve::Linear);
+        let (old, generation) = (self.program.generation, program.generation);
+        self.bed_voice = None;
+        for i in 0..self.high {
+            let v = &mut self.voices[i];
+            if v.is_free() {
+                continue;
+            }
+            // The same audio in the new show (`Program::carry`) plays on; the rest fades out.
+            let carried = (v.generation == old && !v.stopped)
+                .then(|| program.carry.get(v.clip as usize).copied().flatten())
+                .flatten()
+                .and_then(|c| program.clips.get(c as usize).map(|clip| (c, clip)))
+                .filter(|(_, clip)| clip.bus == v.bus);
+            match carried {
+                Some((c, clip)) => {
+                    v.carry(c, generation, clip, self.level_smoothing);
+                    if v.bus == Bus::Bed {
+                        self.bed_voice = Some(i);
+                    }
+                }
+                None => v.stop(declick, Curve::Linear),
+            }
         }
         self.schedule.retain(|_| false);
-        self.bed_voice = None;
         self.scene = None;
         self.go_next = 0;
-        let generation = program.generation;
         // The show's master level: at once when nothing sounds (a first load, a render's
         // start), smoothed under what plays on through a reload.
         let sounding = self.voices[..self.high].iter().any(|v| !v.is_free());
         let trim = if sounding { self.level_smoothing } else { 0 };
         self.trim.set(program.trim, trim);
-        let old = std::mem::replace(&mut self.program, program);
-        self.retire(Retired::Program(old));
+        let previous = std::mem::replace(&mut self.program, program);
+        self.retire(Retired::Program(previous));
         self.update_duck();
         self.emit(Event::ProgramLoaded { generation, at: self.clock });
+        // The cues that play on, as playing in the new show (from when they started).
+        for i in 0..self.high {
+            let v = &self.voices[i];
+            if !v.is_free() && v.generation == generation && v.bus == Bus::Cues {
+                let (cue, at) = (v.owner, v.started_at);
+                self.emit(Event::CueStarted { cue, at });
+            }
+        }
     }
 
     /// Frees voices that are done; schedules the follows of cues that completed.

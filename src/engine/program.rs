@@ -105,6 +105,10 @@ pub struct Program {
     pub panic_frames: u32,
     /// The show's master level (`master_db`) as a gain, under the operator's master level.
     pub trim: f32,
+    /// For each clip of the show loaded before this one: the clip of this show that plays the
+    /// very same audio (same use, file, in and out points, pan), so a voice playing it goes on
+    /// through the load instead of stopping (a reload while cues play).
+    pub carry: Vec<Option<u32>>,
     /// The show timeline, for a front end that chases a host transport on the audio thread:
     /// scene entries (timeline frame, scene) in time order, and the `end`.
     pub timeline: Vec<(u64, u32)>,
@@ -124,6 +128,7 @@ impl Program {
             notes: [NoteTarget::Nothing; 128],
             panic_frames: 4800,
             trim: 1.0,
+            carry: Vec::new(),
             timeline: Vec::new(),
             end: None,
         }

@@ -59,6 +59,10 @@ pub struct Voice {
     pub heard: Option<(u64, u64)>,
     /// With the engine's level trace on: the level last reported (NaN: none yet).
     pub traced_level: f32,
+    /// Playing when a seek stopped it on this engine frame, with its envelope then: a start of
+    /// the same clip at the very place it has reached, on that frame, takes it back
+    /// (`resume`) instead of starting again from the disk.
+    revivable: Option<(u64, Envelope)>,
 }
 
 impl Default for Voice {
@@ -89,6 +93,7 @@ impl Default for Voice {
             metering: false,
             heard: None,
             traced_level: f32::NAN,
+            revivable: None,
         }
     }
 }
@@ -139,6 +144,48 @@ impl Voice {
         self.late = 0;
         self.heard = None;
         self.traced_level = f32::NAN;
+        self.revivable = None;
+    }
+
+    /// A new show plays on with this voice: the same audio is clip `clip_index` of generation
+    /// `generation` now; its level moves to the new clip's gain over `smoothing` frames.
+    pub fn carry(&mut self, clip_index: u32, generation: u32, clip: &Clip, smoothing: u32) {
+        self.clip = clip_index;
+        self.generation = generation;
+        self.owner = clip.owner;
+        self.duck = clip.duck;
+        self.tempo = clip.tempo;
+        if self.gain.target() != clip.gain {
+            self.gain.set(clip.gain, smoothing);
+        }
+    }
+
+    /// A seek on engine frame `now` is about to stop this playing voice: keep what it takes to
+    /// take it back on that frame.
+    pub fn mark_revivable(&mut self, now: u64) {
+        if !self.is_free() && !self.stopped {
+            self.revivable = Some((now, self.env));
+        }
+    }
+
+    /// Whether a start on frame `now` of clip `clip` (of `generation`) `offset` frames in is
+    /// this voice going on: it was playing until a seek stopped it on this very frame (nothing
+    /// of the stop rendered yet), it has its data, and it has reached exactly that place.
+    pub fn can_resume(&self, clip: u32, generation: u32, offset: u64, now: u64) -> bool {
+        self.revivable.is_some_and(|(at, _)| at == now)
+            && self.feed.is_some()
+            && self.awaiting.is_none()
+            && self.clip == clip
+            && self.generation == generation
+            && now.checked_sub(self.started_at).is_some_and(|played| self.offset + played == offset)
+    }
+
+    /// Takes back the stop `can_resume` allowed for: it sounds on as it was.
+    pub fn resume(&mut self) {
+        if let Some((_, env)) = self.revivable.take() {
+            self.env = env;
+            self.stopped = false;
+        }
     }
 
     /// A start mid-clip after a seek: the level comes up over the de-click through the gain (so
