@@ -114,6 +114,10 @@ struct Screen {
 
 impl Screen {
     fn start(show: &Path) -> Screen {
+        Screen::start_sized(show, 80, 24)
+    }
+
+    fn start_sized(show: &Path, columns: u16, rows: u16) -> Screen {
         let server = server();
         let session = format!("segue-console-{}", std::process::id());
         let command = format!(
@@ -122,7 +126,7 @@ impl Screen {
             show.display()
         );
         let ok = Command::new("tmux")
-            .args(["new-session", "-d", "-s", &session, "-x", "80", "-y", "24", &command])
+            .args(["new-session", "-d", "-s", &session, "-x", &columns.to_string(), "-y", &rows.to_string(), &command])
             .status()
             .expect("tmux runs (.ci/setup installs it)");
         assert!(ok.success());
@@ -1109,4 +1113,60 @@ fn a_reload_while_cues_play_keeps_them_sounding_without_a_gap() {
     let smooth = max_second_difference(&heard[start..end]);
     // A 1 kHz sine at 0.4 and a 200 Hz one at 0.1: at most 0.4·(2π·1000/48000)² + 0.1·(...)² ≈ 0.0069.
     assert!(smooth < 0.01, "a click: second difference {smooth}");
+}
+
+/// The console on a wide terminal (200×50) with a show for picture: the header shows picture
+/// timecode (`t`: show time) and counts down to the next scene; cue numbers stand beside
+/// whole long names; after the show played and Home, the scene and every cue are as at the top
+/// again (ready, not done).
+#[test]
+fn the_console_shows_timecode_countdowns_whole_names_and_the_top_again_after_home() {
+    let _jack = one_at_a_time();
+    let dir = scratch("live-console-wide");
+    let bed = sine_file(&dir, "bed.wav", RATE, 200.0, 0.1, 2.0, 0.0);
+    let hit = sine_file(&dir, "hit.wav", RATE, 1000.0, 0.3, 0.3, 0.0);
+    let long = "The main title theme, extended version for the opening credits";
+    show_file(
+        &dir,
+        serde_json::json!({
+            "format": "segue-show/1",
+            "production": { "frame_rate": "25", "start_timecode": "01:00:00:00" },
+            "scenes": [{ "id": "open", "at": 1.0, "bed": { "file": bed, "loop": true },
+                "cues": [
+                    { "id": "title", "name": long, "number": "1M1", "file": hit, "at": 0.5 },
+                    { "id": "go", "number": "1M2", "file": hit }
+                ] }]
+        }),
+    );
+    let screen = Screen::start_sized(&dir.join("show.json"), 200, 50);
+    let text = screen.wait_for("TC 01:00:00:00");
+    assert!(text.contains("next scene open in 0:01.0"), "the countdown to the first scene:\n{text}");
+    let row = |text: &str, what: &str| text.lines().find(|l| l.contains(what)).unwrap_or_default().to_string();
+    let title = row(&text, "1M1");
+    assert!(title.contains(long), "the whole name beside its number:\n{title}");
+    screen.keys("t");
+    screen.wait_for("00:00:00.000");
+    screen.keys("t");
+    screen.wait_for("TC 01:00:00:00");
+    // Play: the scene comes, the timed cue plays and is done.
+    screen.keys("Enter");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !row(&screen.text(), "1M1").contains("done") {
+        assert!(Instant::now() < deadline, "the timed cue never played:\n{}", screen.text());
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // Stop, then Home: the top of the show as it was.
+    screen.keys("Enter");
+    screen.wait_for("stopped");
+    screen.keys("Home");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let text = screen.text();
+        let top = text.contains("TC 01:00:00:00") && text.contains("scene -") && row(&text, "1M1").contains("ready");
+        if top && text.contains("next scene open in 0:01.0") && row(&text, "1M2").contains("GO>") {
+            break;
+        }
+        assert!(Instant::now() < deadline, "after Home the console is not at the top:\n{text}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
 }

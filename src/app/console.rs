@@ -61,6 +61,9 @@ pub struct Console {
     last_draw: Instant,
     /// The problems of a saved show that was not loaded (`--watch`), until one loads.
     show_problems: Vec<String>,
+    /// Show time in the header even when the show has a production (`t` toggles; with one,
+    /// picture timecode is shown first).
+    show_clock: bool,
 }
 
 /// Reads keys on a thread of its own and stamps them on arrival.
@@ -94,6 +97,7 @@ impl Console {
             terminal,
             cursor: 0,
             help: false,
+            show_clock: false,
             confirm_quit: false,
             problem: None,
             rig,
@@ -164,6 +168,10 @@ impl Console {
                 None
             }
             KeyCode::Char('r') => command(Command::Reload),
+            KeyCode::Char('t') => {
+                self.show_clock = !self.show_clock;
+                None
+            }
             KeyCode::Char('q') => {
                 if state.anything_playing() || state.playing {
                     self.confirm_quit = true;
@@ -222,6 +230,20 @@ impl Console {
             },
             None => following,
         };
+        // Picture timecode when the show has a production (`t`: show time), else show time.
+        let clock = if state.production && !self.show_clock {
+            format!("TC {}", state.timecode)
+        } else {
+            times::position(position)
+        };
+        // What the timeline starts next, counting down.
+        let mut countdown = String::new();
+        if let Some((cue, secs)) = &state.next_cue {
+            countdown.push_str(&format!("  next cue {cue} in {}", times::cue_time(*secs)));
+        }
+        if let Some((scene, secs)) = &state.next_scene {
+            countdown.push_str(&format!("  next scene {scene} in {}", times::cue_time(*secs)));
+        }
         let counts = state.counts;
         let console = &*self;
         let mut items: Vec<ListItem> = Vec::new();
@@ -297,8 +319,8 @@ impl Console {
             let header = Line::from(vec![
                 Span::styled(" Segue ", Style::new().bg(Color::Blue).fg(Color::White).add_modifier(Modifier::BOLD)),
                 Span::raw(format!(" {show}  ")),
-                Span::styled(times::position(position), Style::new().add_modifier(Modifier::BOLD)),
-                Span::raw(format!("  {transport}  scene {scene_name}{following}")),
+                Span::styled(clock, Style::new().add_modifier(Modifier::BOLD)),
+                Span::raw(format!("  {transport}  scene {scene_name}{countdown}{following}")),
             ]);
             frame.render_widget(Paragraph::new(header), rows[0]);
             let body = Layout::default()
@@ -399,6 +421,7 @@ impl Console {
                     Line::from("Left / Right previous / next scene"),
                     Line::from("+ / -        master level   B / b  bed level   C / c  cue level (1 dB)"),
                     Line::from("r            reload the show file now (--watch reloads when stopped)"),
+                    Line::from("t            picture timecode / show time in the header"),
                     Line::from("q            quit (asks while anything plays)     ?  this help"),
                 ];
                 let w = area.width.saturating_sub(4).min(84);

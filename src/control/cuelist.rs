@@ -103,6 +103,13 @@ impl CueList {
         }
     }
 
+    /// Every cue that played is ready again (the stopped playhead moved back over it).
+    pub fn ready_again(&mut self) {
+        for row in self.scenes.iter_mut().flat_map(|s| s.cues.iter_mut()) {
+            row.ended = false;
+        }
+    }
+
     /// Every cue playing: (engine cue index, its row).
     pub fn playing(&self) -> impl Iterator<Item = (u32, &CueRow)> {
         self.scenes

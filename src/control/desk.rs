@@ -31,6 +31,8 @@ pub struct Desk {
     pub moves: Vec<TransportMsg>,
     /// Underruns and late starts since the desk started.
     pub underruns: u64,
+    /// The transport's last mark (rolled or halted).
+    last_mark: Option<TransportMsg>,
     transport: rtrb::Consumer<TransportMsg>,
     meters: MeterReading,
     meters_read: Option<Instant>,
@@ -47,6 +49,7 @@ impl Desk {
             cue_levels: Vec::with_capacity(64),
             moves: Vec::new(),
             underruns: 0,
+            last_mark: None,
             transport,
             meters: MeterReading::default(),
             meters_read: None,
@@ -63,6 +66,24 @@ impl Desk {
             if matches!(msg, TransportMsg::Rolled { .. } | TransportMsg::Halted { .. }) {
                 // Notices name the show position from them on.
                 self.controller.mark_transport(&msg);
+                // The stopped playhead moved (Home, a locate): what the operator sees is the
+                // timeline's there, every cue ready again.
+                if let (TransportMsg::Halted { position, .. }, Some(TransportMsg::Halted { position: was, .. })) =
+                    (msg, self.last_mark)
+                {
+                    if position != was {
+                        if let Err(e) = self.controller.rest_at(position) {
+                            notices.push(Notice {
+                                severity: Severity::Warning,
+                                at: None,
+                                event: None,
+                                text: e.to_string(),
+                            });
+                        }
+                        self.cues.ready_again();
+                    }
+                }
+                self.last_mark = Some(msg);
                 // Kept for a front end that logs them (the plugin's desk lets them go).
                 if self.moves.len() < 1024 {
                     self.moves.push(msg);

@@ -645,6 +645,24 @@ impl Controller {
         self.send(None, Action::PrepareLocate(Box::new(locate)))
     }
 
+    /// The stopped playhead moved to timeline frame `position` (Home, a locate while stopped):
+    /// the scene and the standby cue are the timeline's there, as play from there has them,
+    /// and the engine's GO fires that standby.
+    pub fn rest_at(&mut self, position: u64) -> Result<(), ControlError> {
+        let scene = self.timeline.state_at(position).scene;
+        let first = match scene {
+            Some(s) => self.first_manual.get(s as usize).copied().flatten(),
+            None => (!self.manual.is_empty()).then_some(0),
+        };
+        self.scene = scene;
+        if let Some(manual) = first {
+            self.standby = manual;
+            self.send(None, Action::Standby { manual })?;
+        }
+        self.update_wanted();
+        Ok(())
+    }
+
     /// Answers what the audio thread asked while following a transport (`control::chase`): a
     /// seek now, or one prepared for where play will start.
     pub fn follow(&mut self, msg: chase::TransportMsg) -> Result<(), ControlError> {

@@ -128,6 +128,12 @@ pub struct Snapshot {
     pub bed: Option<String>,
     /// The position as picture timecode at the production's rate from its `start_timecode`.
     pub timecode: Timecode,
+    /// Whether the show names a production (then its timecode is the picture's, and the
+    /// console shows it).
+    pub production: bool,
+    /// What the timeline starts next: the timed cue and the scene, with seconds to go.
+    pub next_cue: Option<(String, f64)>,
+    pub next_scene: Option<(String, f64)>,
     pub scene: Option<u32>,
     pub standby: Option<u32>,
     pub scenes: Vec<SceneView>,
@@ -154,6 +160,9 @@ impl Default for Snapshot {
             broken: Vec::new(),
             bed: None,
             timecode: Timecode { frames: 0, rate: Default::default() },
+            production: false,
+            next_cue: None,
+            next_scene: None,
             scene: None,
             standby: None,
             scenes: Vec::new(),
@@ -175,6 +184,7 @@ impl Snapshot {
         let (playing, position) = stage.transport();
         let production = controller.show().show.production.clone().unwrap_or_default();
         let timecode = production.start().plus(production.frame_rate.picture_frame(position, rate));
+        let (next_cue, next_scene) = controller.timeline().next_after(position);
         let mut index = 0u32;
         let scenes = desk
             .cues
@@ -233,6 +243,10 @@ impl Snapshot {
                 Some(bed.credits.title.clone().filter(|t| !t.is_empty()).unwrap_or_else(|| bed.file.clone()))
             }),
             timecode,
+            production: controller.show().show.production.is_some(),
+            next_cue: next_cue.map(|(frames, cue)| (controller.cue_id(cue).to_string(), frames as f64 / rate as f64)),
+            next_scene: next_scene
+                .map(|(frames, scene)| (controller.scene_id(scene).to_string(), frames as f64 / rate as f64)),
             scene: controller.current_scene(),
             standby: controller.standby(),
             scenes,
@@ -329,6 +343,8 @@ impl Snapshot {
                 "fps": p.fps,
             })),
             "timecode": self.timecode.to_string(),
+            "next_cue": self.next_cue.as_ref().map(|(cue, secs)| json!({ "cue": cue, "in": secs })),
+            "next_scene": self.next_scene.as_ref().map(|(scene, secs)| json!({ "scene": scene, "in": secs })),
             "frame_rate": self.timecode.rate.name(),
             "scene": self.scene_id(),
             "standby": self.standby_id(),

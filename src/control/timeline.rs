@@ -221,6 +221,28 @@ impl Timeline {
         }
     }
 
+    /// What the timeline starts next after frame `t`, for a countdown: the next timed cue of
+    /// the scene playing there (that its next scene does not cancel), and the next scene entry,
+    /// each as (frames from `t`, cue or scene). The show's end stops both.
+    pub fn next_after(&self, t: u64) -> (Option<(u64, u32)>, Option<(u64, u32)>) {
+        let before_end = |at: u64| self.end.is_none_or(|e| at < e);
+        let i = self.entries.iter().rposition(|&(at, _)| at <= t);
+        let next_entry = self.entries.get(i.map_or(0, |i| i + 1)).copied();
+        let next_scene = next_entry.filter(|&(at, _)| before_end(at)).map(|(at, scene)| (at - t, scene));
+        let next_cue = i.and_then(|i| {
+            let (at, scene) = self.entries[i];
+            self.scenes[scene as usize]
+                .timed
+                .iter()
+                .map(|&(cue, offset)| (at + offset, cue))
+                .filter(|&(start, _)| start > t && before_end(start))
+                .filter(|&(start, _)| next_entry.is_none_or(|(n, _)| start <= n))
+                .min()
+                .map(|(start, cue)| (start - t, cue))
+        });
+        (next_cue, next_scene)
+    }
+
     /// When a cue started at `start` and everything that follows it have ended (loops: never).
     fn chain_end(&self, cue: u32, start: u64) -> u64 {
         let info = &self.cues[cue as usize];
@@ -389,5 +411,36 @@ impl Timeline {
                 state.follows.push((f, follow - t));
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_next_timed_cue_and_scene_count_down_from_any_frame() {
+        let scene = |timed: Vec<(u32, u64)>| SceneTimes {
+            bed: None,
+            quantize: Quantize::None,
+            fade: 1,
+            curve: Curve::Linear,
+            timed,
+        };
+        let mut t = Timeline {
+            entries: vec![(100, 0), (1000, 1)],
+            scenes: vec![scene(vec![(0, 50), (1, 2000)]), scene(vec![(2, 10)])],
+            cues: Vec::new(),
+            tempos: Vec::new(),
+            end: Some(1005),
+            panic: 0,
+            rate: 48_000,
+        };
+        assert_eq!(t.next_after(0), (None, Some((100, 0))), "before the first scene");
+        assert_eq!(t.next_after(120), (Some((30, 0)), Some((880, 1))), "cue 1 falls after scene 1 begins");
+        assert_eq!(t.next_after(150), (None, Some((850, 1))));
+        assert_eq!(t.next_after(1000), (None, None), "cue 2 would start after the end");
+        t.end = None;
+        assert_eq!(t.next_after(1000), (Some((10, 2)), None));
     }
 }
