@@ -58,6 +58,9 @@ pub struct TimelineState {
     pub follows: Vec<(u32, u64)>,
 }
 
+/// Frames until something starts, and what (a cue or a scene): `Timeline::next_after`.
+pub type Countdown = (u64, u32);
+
 /// A bed or cue its own timeline never lets sound (`Timeline::never_sounding`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Unheard {
@@ -224,7 +227,7 @@ impl Timeline {
     /// What the timeline starts next after frame `t`, for a countdown: the next timed cue of
     /// the scene playing there (that its next scene does not cancel), and the next scene entry,
     /// each as (frames from `t`, cue or scene). The show's end stops both.
-    pub fn next_after(&self, t: u64) -> (Option<(u64, u32)>, Option<(u64, u32)>) {
+    pub fn next_after(&self, t: u64) -> (Option<Countdown>, Option<Countdown>) {
         let before_end = |at: u64| self.end.is_none_or(|e| at < e);
         let i = self.entries.iter().rposition(|&(at, _)| at <= t);
         let next_entry = self.entries.get(i.map_or(0, |i| i + 1)).copied();
