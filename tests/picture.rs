@@ -147,3 +147,70 @@ fn segue_picture_writes_a_png_of_the_stated_size_and_a_window_of_an_svg() {
         .unwrap();
     assert!(!out.status.success() && String::from_utf8_lossy(&out.stderr).contains(".svg or .png"));
 }
+
+/// The picture's time grid falls on round picture timecodes, also where they are not round
+/// show seconds: 29.97 drop-frame from 00:59:58;00 (labels with `;`, `;02` where drop-frame
+/// skips `;00`) and 23.976 from 00:59:59:12. Each label is on the first audio frame of its
+/// picture frame, and no label runs off the picture's edges.
+#[test]
+fn the_time_grid_falls_on_round_picture_timecodes_and_no_label_is_cut_off() {
+    use segue::show::timecode::{FrameRate, Timecode};
+    for (rate_name, start) in [("29.97df", "00:59:58;00"), ("23.976", "00:59:59:12")] {
+        let dir = scratch(&format!("picture-grid-{}", rate_name.replace('.', "")));
+        sine_file(&dir, "bed.wav", RATE, 200.0, 0.3, 5.0, 0.0);
+        let file = show_file(
+            &dir,
+            json!({
+                "format": "segue-show/1", "end": 150.0,
+                "production": { "title": "A long production title that takes room", "frame_rate": rate_name, "start_timecode": start },
+                "scenes": [{ "id": "one", "at": 0, "bed": { "file": "bed.wav", "loop": true } }]
+            }),
+        );
+        let frame_rate = FrameRate::from_name(rate_name).unwrap();
+        let start = Timecode::parse(start, frame_rate).unwrap();
+        let options = RenderOptions { sample_rate: RATE, trace: true, trace_levels: true, ..RenderOptions::default() };
+        let rendered = render_show(file.clone(), &options).unwrap();
+        let frames = rendered.frames() as u64;
+        let view = View { from: 0, to: frames, width: 900 };
+        let svg = picture::draw(&file, &rendered, view).to_svg();
+        let root = svg.lines().next().unwrap();
+        let (left, right): (f64, f64) =
+            (attr(root, "data-left").parse().unwrap(), attr(root, "data-right").parse().unwrap());
+        let x = |frame: u64| left + frame as f64 * (right - left) / frames as f64;
+        let texts: Vec<(f64, String)> = svg
+            .lines()
+            .filter(|l| l.starts_with("<text"))
+            .map(|l| {
+                (attr(l, "x").parse().unwrap(), l[l.find('>').unwrap() + 1..l.rfind("</text>").unwrap()].to_string())
+            })
+            .collect();
+        for (tx, text) in &texts {
+            // 6 px a character in the built-in font.
+            assert!(*tx >= 0.0 && tx + 6.0 * text.chars().count() as f64 <= 900.0, "{text} at {tx} is cut off");
+        }
+        // The grid's lines are the vertical ones in the grid's colour.
+        let grid: Vec<f64> = svg
+            .lines()
+            .filter(|l| l.starts_with("<line") && attr(l, "stroke") == "#cdcdc8" && attr(l, "x1") == attr(l, "x2"))
+            .map(|l| attr(l, "x1").parse().unwrap())
+            .collect();
+        let labels: Vec<&String> =
+            texts.iter().map(|(_, t)| t).filter(|t| Timecode::parse(t, frame_rate).is_ok()).collect();
+        assert!(labels.len() >= 4, "{rate_name}: a label every 30 s over 150 s: {labels:?}");
+        assert_eq!(labels.len(), grid.len(), "{rate_name}: a label for each line");
+        let (num, den) = frame_rate.ratio();
+        for (label, line_x) in labels.iter().zip(&grid) {
+            let f: Vec<u64> = label.split([':', ';']).map(|p| p.parse().unwrap()).collect();
+            let dropped = frame_rate.drop_frame() && f[2] == 0 && f[1] % 10 != 0;
+            assert!(f[2] % 30 == 0 && f[3] == if dropped { 2 } else { 0 }, "{rate_name}: {label} is not round");
+            assert_eq!(label.contains(';'), frame_rate.drop_frame(), "{label}");
+            let picture = Timecode::parse(label, frame_rate).unwrap().frames - start.frames;
+            let audio = (picture as u128 * RATE as u128 * den as u128).div_ceil(num as u128) as u64;
+            assert!(
+                (x(audio) - line_x).abs() < 0.006,
+                "{rate_name}: {label}'s line at {line_x}, its frame at {}",
+                x(audio)
+            );
+        }
+    }
+}

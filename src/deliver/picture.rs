@@ -13,6 +13,7 @@ use std::fmt::Write as _;
 
 use crate::deliver::cuesheet;
 use crate::render::Rendered;
+use crate::show::timecode::Timecode;
 use crate::show::ShowFile;
 
 /// What part of the render to draw, and how wide.
@@ -107,23 +108,24 @@ pub fn draw(file: &ShowFile, rendered: &Rendered, view: View) -> Drawing {
     let tc = |frame: u64| start.plus(frame_rate.picture_frame(frame, rate)).to_string();
     let mut y = 8.0;
     let title = format!("{}  {} - {}", sheet.header()[0].1, tc(view.from), tc(view.to));
+    // Cut to the width rather than off the edge.
+    let fits = ((width as f64 - 16.0) / 6.0) as usize;
+    let title = if title.chars().count() > fits {
+        title.chars().take(fits.saturating_sub(1)).chain(['~']).collect()
+    } else {
+        title
+    };
     d.shapes.push(Shape::Text { x: 8.0, y, text: title, fill: INK });
     y += 18.0;
-    // Time axis: a label at least every 130 px, on a round number of seconds.
+    // Time axis: a label at least every 130 px, on a round picture timecode.
     let secs = (view.to - view.from) as f64 / rate as f64;
     let per_px = secs / (right - LEFT);
-    let step = [1.0, 2.0, 5.0, 10.0, 15.0, 30.0, 60.0, 120.0, 300.0, 600.0, 900.0, 1800.0]
+    let step = [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800]
         .into_iter()
-        .find(|s| s / per_px >= 130.0)
-        .unwrap_or(3600.0);
+        .find(|&s| s as f64 / per_px >= 130.0)
+        .unwrap_or(3600);
     let axis_y = y;
-    let first_tick = (view.from as f64 / rate as f64 / step).ceil() * step;
-    let mut t = first_tick;
-    let mut ticks = Vec::new();
-    while t * rate as f64 <= view.to as f64 {
-        ticks.push((t * rate as f64) as u64);
-        t += step;
-    }
+    let ticks = round_timecodes(start, rate, view, step);
     y += 14.0;
     // Scenes: a band with their names; their lines go down through everything.
     let scenes_y = y;
@@ -268,10 +270,13 @@ pub fn draw(file: &ShowFile, rendered: &Rendered, view: View) -> Drawing {
     y += loud_h + 6.0;
     let bottom = y;
     // Ticks and scene lines over everything, then their labels.
-    for &t in &ticks {
-        let x = d.x(t);
+    for (t, label) in &ticks {
+        let x = d.x(*t);
         d.shapes.push(Shape::Line { x1: x, y1: axis_y + 10.0, x2: x, y2: bottom, stroke: GRID });
-        d.shapes.push(Shape::Text { x: x + 2.0, y: axis_y, text: tc(t), fill: INK });
+        // A label that would run off the right edge sits left of its line.
+        let w = text_width(label);
+        let at = if x + 2.0 + w > width as f64 { x - 2.0 - w } else { x + 2.0 };
+        d.shapes.push(Shape::Text { x: at, y: axis_y, text: label.clone(), fill: INK });
     }
     for &(scene, at) in rendered.scenes.iter().filter(|&&(_, at)| at >= view.from && at <= view.to) {
         let x = d.x(at);
@@ -283,6 +288,44 @@ pub fn draw(file: &ShowFile, rendered: &Rendered, view: View) -> Drawing {
     // The background first.
     d.shapes.insert(0, Shape::Rect { x: 0.0, y: 0.0, w: width as f64, h: d.height as f64, fill: BG });
     d
+}
+
+/// Width of `text` in the built-in font (6 px a character).
+fn text_width(text: &str) -> f64 {
+    6.0 * text.chars().count() as f64
+}
+
+/// The round picture timecodes in `view`: every `step` seconds of timecode (counted from
+/// 00:00:00:00, as an editor's timeline is), on its first frame (`;02` where drop-frame skips
+/// `;00` and `;01`), at the first audio frame of that picture frame; with its label.
+fn round_timecodes(start: Timecode, rate: u32, view: View, step: u64) -> Vec<(u64, String)> {
+    let frame_rate = start.rate;
+    let (num, den) = frame_rate.ratio();
+    // Picture frames of the view, counted from the show's 0, then as labels' seconds.
+    let first_picture = frame_rate.picture_frame(view.from, rate);
+    let last_picture = frame_rate.picture_frame(view.to, rate) + 1;
+    let label_secs = |picture: u64| {
+        let tc = start.plus(picture).to_string();
+        let f: Vec<u64> = tc.split([':', ';']).map(|x| x.parse().unwrap_or(0)).collect();
+        f[0] * 3600 + f[1] * 60 + f[2]
+    };
+    let mut out = Vec::new();
+    let mut secs = label_secs(first_picture).div_ceil(step) * step;
+    while secs <= label_secs(last_picture) + step {
+        let (h, m, s) = (secs / 3600, secs / 60 % 60, secs % 60);
+        let sep = if frame_rate.drop_frame() { ';' } else { ':' };
+        let ff = if frame_rate.drop_frame() && s == 0 && m % 10 != 0 { 2 } else { 0 };
+        let text = format!("{h:02}:{m:02}:{s:02}{sep}{ff:02}");
+        secs += step;
+        let Ok(tc) = Timecode::parse(&text, frame_rate) else { continue };
+        let Some(picture) = tc.frames.checked_sub(start.frames) else { continue };
+        // The first audio frame at or after the picture frame's start.
+        let at = (picture as u128 * rate as u128 * den as u128).div_ceil(num as u128) as u64;
+        if (view.from..=view.to).contains(&at) {
+            out.push((at, tc.to_string()));
+        }
+    }
+    out
 }
 
 /// Short-term loudness of the main output every 100 ms: (frame, LUFS).
