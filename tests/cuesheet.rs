@@ -433,3 +433,80 @@ fn a_sheet_says_how_many_beds_and_cues_were_heard_and_why_each_other_was_not() {
         assert!(html.contains(text), "{text} in the HTML sheet");
     }
 }
+
+/// The HTML sheet printed to PDF (Chromium, as a browser's "Print" makes it) on A4 and on
+/// Letter: a show with long titles, four writers each with a long name and every code keeps
+/// every word inside the page (read back with pdftotext -bbox), and each use's TC out and
+/// duration (the rightmost columns) is there to read.
+#[test]
+fn the_html_sheet_prints_on_a4_and_letter_with_nothing_cut_off() {
+    let dir = scratch("cuesheet-print");
+    sine_file(&dir, "song.wav", RATE, 440.0, 0.5, 2.0, 0.0);
+    let writers: Vec<Value> = [
+        "Annabel Writer-Composerson",
+        "Bartholomew Lyricist-Arranger",
+        "Constance Orchestrator",
+        "Desmond Sub-Publisher",
+    ]
+    .iter()
+    .map(|n| json!({ "name": n, "role": "CA", "society": "ASCAP", "share": 25 }))
+    .collect();
+    let cues: Vec<Value> = (0..6)
+        .map(|i| {
+            json!({ "id": format!("song-with-a-long-id-{i}"), "number": format!("{}M{}A", i + 1, i + 10), "file": "song.wav",
+                "at": 1.0 + 3.0 * i as f64, "title": format!("A very long song title number {i}, the extended remix edition"),
+                "artist": "The Band With A Long Name", "isrc": "USRC17607839", "iswc": "T-034.524.680-1",
+                "library": "Example Production Music Library", "writers": writers,
+                "publishers": [{ "name": "Songs Publishing International Ltd", "society": "BMI", "share": 100 }] })
+        })
+        .collect();
+    let file = show_file(
+        &dir,
+        json!({ "format": "segue-show/1", "end": 20.0,
+            "production": { "title": "The Series", "frame_rate": "29.97df", "start_timecode": "01:00:00;00" },
+            "scenes": [{ "id": "s", "at": 0, "cues": cues }] }),
+    );
+    let sheet = cuesheet::build(&file, RATE, &traced(file.clone()).heard);
+    assert_eq!(sheet.uses.len(), 6);
+    let html = sheet.to_html(None);
+    for (paper, width_pt) in [("A4", 595.0), ("letter", 612.0)] {
+        let page = dir.join(format!("sheet-{paper}.html"));
+        std::fs::write(&page, html.replace("</head>", &format!("<style>@page {{ size: {paper}; }}</style></head>")))
+            .unwrap();
+        let pdf = dir.join(format!("sheet-{paper}.pdf"));
+        let out = Command::new("chromium")
+            .args(["--headless", "--no-sandbox", "--disable-gpu", "--no-pdf-header-footer"])
+            .arg(format!("--user-data-dir={}", dir.join(format!("chromium-{paper}")).display()))
+            .arg(format!("--print-to-pdf={}", pdf.display()))
+            .arg(&page)
+            .output()
+            .expect("chromium runs (.ci/setup installs it)");
+        assert!(pdf.exists(), "{paper}: no PDF: {}", String::from_utf8_lossy(&out.stderr));
+        let bbox =
+            Command::new("pdftotext").arg("-bbox").arg(&pdf).arg("-").output().expect("pdftotext (poppler-utils)");
+        let bbox = String::from_utf8_lossy(&bbox.stdout).into_owned();
+        let num = |line: &str, key: &str| -> f64 {
+            let k = format!("{key}=\"");
+            let at = line.find(&k).unwrap() + k.len();
+            line[at..at + line[at..].find('"').unwrap()].parse().unwrap()
+        };
+        let page_width = num(bbox.lines().find(|l| l.contains("<page ")).unwrap(), "width");
+        assert!((page_width - width_pt).abs() < 1.0, "{paper}: the page is {page_width} pt wide");
+        let words: Vec<(f64, f64, String)> = bbox
+            .lines()
+            .filter(|l| l.trim_start().starts_with("<word"))
+            .map(|l| {
+                (num(l, "xMin"), num(l, "xMax"), l[l.find('>').unwrap() + 1..l.rfind("</word>").unwrap()].to_string())
+            })
+            .collect();
+        // Inside the page and its 12 mm (34 pt) margins, less a point for the font's edges.
+        for (x0, x1, w) in &words {
+            assert!(*x0 >= 33.0 && *x1 <= page_width - 33.0, "{paper}: \"{w}\" at {x0:.0}..{x1:.0} of {page_width}");
+        }
+        for u in &sheet.uses {
+            for text in [&u.timecode_out, &u.duration] {
+                assert!(words.iter().any(|(_, _, w)| w == text), "{paper}: {text} is not on the page");
+            }
+        }
+    }
+}

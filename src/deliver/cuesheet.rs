@@ -474,7 +474,10 @@ impl CueSheet {
              th {{ background: #eee; }} td.n {{ text-align: right; white-space: nowrap; }}\n\
              table.head td {{ border: none; padding: 1px 12px 1px 0; }}\n\
              div.picture svg {{ max-width: 100%; height: auto; }}\n\
-             @media print {{ body {{ margin: 0; }} tr {{ page-break-inside: avoid; }} }}\n\
+             td {{ overflow-wrap: anywhere; }} td.codes {{ font-size: 90%; }}\n\
+             @page {{ margin: 12mm; }}\n\
+             @media print {{ body {{ margin: 0; font-size: 8pt; }} h1 {{ font-size: 13pt; }} h2 {{ font-size: 11pt; }}\n\
+               th, td {{ padding: 2px 3px; }} tr {{ page-break-inside: avoid; }} div.picture {{ page-break-inside: avoid; }} }}\n\
              </style></head><body>\n<h1>Music cue sheet</h1>\n<table class=\"head\">\n",
             e(&title)
         );
