@@ -56,6 +56,15 @@ enum Command {
         /// --chase-offset), for a video player or a desk to follow.
         #[arg(long, default_value = "main=1-2", value_parser = parse_patch)]
         patch: segue::app::audio::Patch,
+        /// JACK: the player's client name: its ports are `NAME_out:out_0`, ... and also
+        /// `NAME:main_l`, `NAME:main_r`, `NAME:bed_l`, ... (as the patch has them), the same at
+        /// every start, so routing survives a restart.
+        #[arg(long, default_value = "segue")]
+        jack_name: String,
+        /// JACK: connect the player's ports to these at start instead of to the system's
+        /// playback ports, e.g. `main_l=system:playback_1,main_r=system:playback_2`.
+        #[arg(long, value_parser = parse_connect)]
+        connect: Option<app::device::Connections>,
         /// OSC over UDP, and over TCP (SLIP-framed, OSC 1.1) on the same port (`off`: none).
         #[arg(long, default_value = "127.0.0.1:53000")]
         osc: String,
@@ -213,6 +222,10 @@ fn parse_gain(text: &str) -> Result<f64, String> {
     }
 }
 
+fn parse_connect(text: &str) -> Result<segue::app::device::Connections, String> {
+    segue::app::device::parse_connect(text)
+}
+
 fn parse_patch(text: &str) -> Result<segue::app::audio::Patch, String> {
     segue::app::audio::Patch::parse(text)
 }
@@ -289,6 +302,8 @@ fn run() -> anyhow::Result<ExitCode> {
             lead,
             picture,
             strict,
+            jack_name,
+            connect,
         } => {
             let osc = match osc.as_str() {
                 "off" | "none" => None,
@@ -296,7 +311,16 @@ fn run() -> anyhow::Result<ExitCode> {
             };
             let options = app::PlayOptions {
                 show,
-                device: app::device::DeviceOptions { backend, device, buffer, sample_rate, channels: 2 },
+                device: app::device::DeviceOptions {
+                    backend,
+                    device,
+                    buffer,
+                    sample_rate,
+                    channels: 2,
+                    jack_name: Some(jack_name),
+                    ports: Vec::new(),
+                    connect: connect.unwrap_or_default().0,
+                },
                 patch,
                 start,
                 autoplay,

@@ -121,7 +121,7 @@ impl Screen {
         let server = server();
         let session = format!("segue-console-{}", std::process::id());
         let command = format!(
-            "JACK_DEFAULT_SERVER={server} JACK_NO_START_SERVER=1 {} play {} --backend jack --osc off",
+            "JACK_DEFAULT_SERVER={server} JACK_NO_START_SERVER=1 {} play {} --backend jack --osc off --jack-name {session}",
             env!("CARGO_BIN_EXE_segue"),
             show.display()
         );
@@ -157,14 +157,9 @@ impl Screen {
         }
     }
 
-    /// The player's JACK output ports (its pid through tmux).
+    /// The player's JACK output ports (its --jack-name is the session's name).
     fn ports(&self) -> [String; 2] {
-        let out = Command::new("tmux").args(["list-panes", "-t", &self.session, "-F", "#{pane_pid}"]).output().unwrap();
-        let shell: u32 = String::from_utf8_lossy(&out.stdout).trim().parse().unwrap();
-        // The pane runs `sh -c "... segue play ..."`: the player is the shell itself or its child.
-        let children = std::fs::read_to_string(format!("/proc/{shell}/task/{shell}/children")).unwrap_or_default();
-        let pid = children.split_whitespace().next().map_or(shell, |p| p.parse().unwrap());
-        let client = format!("cpal_client_{pid}_out");
+        let client = format!("{}_out", self.session);
         [format!("{client}:out_0"), format!("{client}:out_1")]
     }
 }
@@ -800,6 +795,7 @@ fn a_full_disk_under_the_journal_is_reported_once_the_show_plays_on_and_writing_
         .args(["--mount", "--propagation", "private", "sh", "-c", &script, env!("CARGO_BIN_EXE_segue"), "play"])
         .arg(dir.join("show.json"))
         .args(["--headless", "--autoplay", "--backend", "jack", "--osc", &format!("127.0.0.1:{port}")])
+        .args(["--jack-name", &format!("segue-t{port}")])
         .arg("--journal")
         .arg(&journal)
         .env("JACK_DEFAULT_SERVER", server())
@@ -812,7 +808,8 @@ fn a_full_disk_under_the_journal_is_reported_once_the_show_plays_on_and_writing_
     let lines = read_lines(child.stdout.take().unwrap());
     let osc = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
     osc.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
-    let mut player = Player { child, lines, osc, to: format!("127.0.0.1:{port}").parse().unwrap() };
+    let jack_name = format!("segue-t{port}");
+    let mut player = Player { child, jack_name, lines, osc, to: format!("127.0.0.1:{port}").parse().unwrap() };
     player.wait_for(|v| v["event"] == "ready", "the player to be ready");
     let rec = Recorder::start(&player.ports()[0]);
     std::thread::sleep(Duration::from_millis(300));
@@ -1168,5 +1165,61 @@ fn the_console_shows_timecode_countdowns_whole_names_and_the_top_again_after_hom
         }
         assert!(Instant::now() < deadline, "after Home the console is not at the top:\n{text}");
         std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// The player's JACK ports have names that stay the same from one start to the next
+/// (`--jack-name`): `NAME_out:out_N`, also known by what they carry (`NAME:main_l`, `NAME:bed_r`,
+/// `NAME:ltc`, as the patch has them); `--connect` connects them where it says at start (here to
+/// this test's recorder, instead of the system's playback ports), and the tone arrives there.
+/// A name the player does not have is said, in words, and the rest is connected.
+#[test]
+fn jack_ports_keep_their_names_across_starts_and_connect_where_asked() {
+    let _jack = one_at_a_time();
+    let show = go_show("live-jack-names");
+    let server = server();
+    let rec = Recorder::start_unconnected();
+    let target = rec.port.clone();
+    for start in 0..2 {
+        let connect = format!("main_l={target},nothing=system:playback_1");
+        let mut player = Player::start(
+            server,
+            &show,
+            &["--autoplay", "--jack-name", "stage-left", "--patch", "main=1-2,bed=3-4,ltc=5", "--connect", &connect],
+        );
+        let problem = player.wait_for(|v| v["event"] == "problem", "the unknown port name to be said");
+        let text = problem["text"].as_str().unwrap_or_default();
+        assert!(text.contains("--connect nothing") && text.contains("main_l, main_r, bed_l, bed_r, ltc"), "{text}");
+        let lsp = Command::new("jack_lsp").args(["-A", "-c"]).env("JACK_DEFAULT_SERVER", server).output().unwrap();
+        let lsp = String::from_utf8_lossy(&lsp.stdout).into_owned();
+        for (port, alias) in
+            [("out_0", "main_l"), ("out_1", "main_r"), ("out_2", "bed_l"), ("out_3", "bed_r"), ("out_4", "ltc")]
+        {
+            // The port's own line (not a connection to it, which is indented under another).
+            let at = lsp
+                .find(&format!("\nstage-left_out:{port}\n"))
+                .unwrap_or_else(|| panic!("start {start}: no {port}:\n{lsp}"))
+                + 1;
+            let block: String =
+                lsp[at..].lines().skip(1).take_while(|l| l.starts_with(' ')).collect::<Vec<_>>().join("\n");
+            assert!(
+                block.contains(&format!("stage-left:{alias}")),
+                "start {start}: {port} is also stage-left:{alias}:\n{lsp}"
+            );
+        }
+        // Connected where asked, and not to the system's playback ports.
+        let main_l = &lsp[lsp.find("\nstage-left_out:out_0\n").unwrap() + 1..];
+        let block: Vec<&str> = main_l.lines().skip(1).take_while(|l| l.starts_with(' ')).collect();
+        assert!(block.iter().any(|l| l.trim() == target), "start {start}: main_l goes to the recorder: {block:?}");
+        assert!(!block.iter().any(|l| l.contains("system:playback")), "start {start}: {block:?}");
+        // What the recorder hears: the bed (200 Hz at 0.1), through the connection --connect
+        // made (its loudest 100 ms of the last half second: the bed sounds throughout).
+        std::thread::sleep(Duration::from_millis(500));
+        let (_, heard) = rec.take();
+        let secs = heard.len() as f64 / RATE as f64;
+        let loudest = (1..5).map(|k| level_db(&heard, RATE, 200.0, secs - 0.1 * (k + 1) as f64, secs - 0.1 * k as f64));
+        let loudest = loudest.fold(f64::MIN, f64::max);
+        assert!((loudest - db(0.1)).abs() < 0.5, "start {start}: the bed at {loudest:.1} dB through --connect");
+        drop(player);
     }
 }

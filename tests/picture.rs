@@ -202,7 +202,10 @@ fn the_time_grid_falls_on_round_picture_timecodes_and_no_label_is_cut_off() {
         for (label, line_x) in labels.iter().zip(&grid) {
             let f: Vec<u64> = label.split([':', ';']).map(|p| p.parse().unwrap()).collect();
             let dropped = frame_rate.drop_frame() && f[2] == 0 && !f[1].is_multiple_of(10);
-            assert!(f[2].is_multiple_of(30) && f[3] == if dropped { 2 } else { 0 }, "{rate_name}: {label} is not round");
+            assert!(
+                f[2].is_multiple_of(30) && f[3] == if dropped { 2 } else { 0 },
+                "{rate_name}: {label} is not round"
+            );
             assert_eq!(label.contains(';'), frame_rate.drop_frame(), "{label}");
             let picture = Timecode::parse(label, frame_rate).unwrap().frames - start.frames;
             let audio = (picture as u128 * RATE as u128 * den as u128).div_ceil(num as u128) as u64;

@@ -259,6 +259,7 @@ fn a_real_time_run_on_the_jack_dummy_server_never_allocates_panics_or_grows() {
         backend: Some("jack".into()),
         sample_rate: Some(RATE),
         channels: 2,
+        jack_name: Some(format!("segue-soak-{}", std::process::id())),
         ..Default::default()
     })
     .expect("the JACK dummy server takes the player's output");
@@ -266,7 +267,7 @@ fn a_real_time_run_on_the_jack_dummy_server_never_allocates_panics_or_grows() {
     let (errors_tx, errors) = crossbeam_channel::unbounded();
     let violations_before = violation_count();
     let stream = output.start(side, back_tx, errors_tx).expect("the output starts");
-    let rec = jack_host::Recorder::start(&format!("cpal_client_{}_out:out_0", std::process::id()));
+    let rec = jack_host::Recorder::start(&format!("segue-soak-{}_out:out_0", std::process::id()));
     let mut desk = Desk::new(controller, from_audio);
     transport.send(TransportCmd::Play).unwrap();
 

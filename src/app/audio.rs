@@ -62,6 +62,21 @@ impl Patch {
     }
 
     /// The highest device channel the patch uses, plus one.
+    /// What each output channel carries, by the name its JACK port is also known by
+    /// (`main_l`, `main_r`, `bed_l`, ..., `ltc`): (0-based channel, name).
+    pub fn port_names(&self) -> Vec<(usize, String)> {
+        let mut out = Vec::new();
+        for (bus, pair) in [("main", self.main), ("bed", self.bed), ("cues", self.cues)] {
+            if let Some([l, r]) = pair {
+                out.push((l, format!("{bus}_l")));
+                out.push((r, format!("{bus}_r")));
+            }
+        }
+        out.extend(self.ltc.map(|c| (c, "ltc".to_string())));
+        out.sort();
+        out
+    }
+
     pub fn channels_needed(&self) -> usize {
         let pairs = [self.main, self.bed, self.cues].into_iter().flatten().flatten();
         pairs.chain(self.ltc).map(|c| c + 1).max().unwrap_or(0)

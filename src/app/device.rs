@@ -18,7 +18,19 @@ pub struct DeviceOptions {
     pub sample_rate: Option<u32>,
     /// Channels the output patch needs at the least.
     pub channels: usize,
+    /// JACK: the player's client name (`--jack-name`, default `segue`): its output client is
+    /// `NAME_out` with ports `out_0`, `out_1`, ..., each also known as `NAME:main_l`,
+    /// `NAME:main_r`, ... (`ports`), names that stay the same from one start to the next.
+    pub jack_name: Option<String>,
+    /// JACK: what each output channel carries (`Patch::port_names`).
+    pub ports: Vec<(usize, String)>,
+    /// JACK: connect these of the player's ports (by their names, `main_l`) to these ports
+    /// at start (`--connect`), instead of to the system's playback ports.
+    pub connect: Vec<(String, String)>,
 }
+
+/// The JACK client name the player takes unless told otherwise.
+pub const JACK_NAME: &str = "segue";
 
 /// An output chosen and configured, not started yet.
 pub struct Output {
@@ -26,11 +38,18 @@ pub struct Output {
     pub device: cpal::Device,
     pub name: String,
     pub config: cpal::StreamConfig,
+    /// JACK: the output client's name as asked (`NAME_out`), what each channel carries, and
+    /// where to connect them (`DeviceOptions`).
+    jack_client: Option<String>,
+    ports: Vec<(usize, String)>,
+    connect: Vec<(String, String)>,
 }
 
 /// A running output stream (dropping it stops the sound).
 pub struct Running {
     _stream: cpal::Stream,
+    /// What could not be done of the routing asked for (JACK aliases, `--connect`), in words.
+    pub notes: Vec<String>,
 }
 
 fn host_name(id: cpal::HostId) -> String {
@@ -72,6 +91,7 @@ pub fn choose(options: &DeviceOptions) -> Result<Output, String> {
             }
         };
         let device = match &options.device {
+            _ if backend == "jack" => jack_output(options),
             Some(name) => host.output_devices().ok().and_then(|mut devices| {
                 devices.find(|d| d.to_string() == *name || d.to_string().contains(name.as_str()))
             }),
@@ -105,7 +125,10 @@ pub fn choose(options: &DeviceOptions) -> Result<Output, String> {
             None => cpal::BufferSize::Default,
         };
         let config = cpal::StreamConfig { channels, sample_rate: rate, buffer_size: buffer };
-        return Ok(Output { backend, device, name, config });
+        let (ports, connect) = (options.ports.clone(), options.connect.clone());
+        let jack_client =
+            (backend == "jack").then(|| format!("{}_out", options.jack_name.as_deref().unwrap_or(JACK_NAME)));
+        return Ok(Output { backend, device, name, config, jack_client, ports, connect });
     }
     Err(if tried.is_empty() {
         "no audio backend is available here (this build knows ALSA and JACK); start a JACK server \
@@ -118,6 +141,17 @@ pub fn choose(options: &DeviceOptions) -> Result<Output, String> {
             tried.join("; ")
         )
     })
+}
+
+/// JACK's output under the player's own client name (not cpal's `cpal_client_PID`, which
+/// changes at every start and loses the routing), connected to the system's playback ports
+/// unless `--connect` says where.
+fn jack_output(options: &DeviceOptions) -> Option<cpal::Device> {
+    // cpal's `JackHost` opens clients under its own name when made, and its
+    // `output_device_with_name` returns those (cpal 0.18.2): the device is made here directly.
+    type JackDevice = <cpal::platform::JackHost as HostTrait>::Device;
+    let name = options.jack_name.as_deref().unwrap_or(JACK_NAME);
+    JackDevice::default_output_device(name, options.connect.is_empty(), false).ok().map(cpal::Device::from)
 }
 
 /// The device callback's state, given back when the stream is dropped (a device that went
@@ -173,8 +207,79 @@ impl Output {
             )
             .map_err(|e| format!("cannot open {what} at {} Hz: {e}", self.config.sample_rate))?;
         stream.play().map_err(|e| format!("cannot start {what}: {e}"))?;
-        Ok(Running { _stream: stream })
+        let notes = match &self.jack_client {
+            Some(client) => name_and_connect(client, &self.ports, &self.connect),
+            None => Vec::new(),
+        };
+        Ok(Running { _stream: stream, notes })
     }
+}
+
+/// JACK: gives each of the output client `client`'s ports (`out_N`) the name of what it carries
+/// as an alias (`segue:main_l` for `segue_out:out_0`), so routing can name them the same at every
+/// start, and makes the connections `connect` asks for; returns what could not be done.
+fn name_and_connect(client: &str, ports: &[(usize, String)], connect: &[(String, String)]) -> Vec<String> {
+    let mut notes = Vec::new();
+    let Ok((jack, _)) = jack::Client::new("segue-routing", jack::ClientOptions::NO_START_SERVER) else {
+        return vec!["cannot name or connect the JACK ports: no JACK client could be opened".into()];
+    };
+    let base = client.strip_suffix("_out").unwrap_or(client);
+    // JACK gives a name already taken a suffix of its own (`segue_out-01`): the client is the
+    // one with our first port under that name.
+    let first = format!("{client}:out_0");
+    let client = if jack.port_by_name(&first).is_some() {
+        client.to_string()
+    } else {
+        let taken = jack.ports(None, None, jack::PortFlags::IS_OUTPUT);
+        match taken.iter().filter(|p| p.starts_with(client) && p.ends_with(":out_0")).next_back() {
+            Some(port) => port.trim_end_matches(":out_0").to_string(),
+            None => return vec![format!("the JACK ports {client}:out_N are not there to name or connect")],
+        }
+    };
+    let client = client.as_str();
+    for (channel, label) in ports {
+        let port = format!("{client}:out_{channel}");
+        match jack.port_by_name(&port) {
+            Some(mut p) => {
+                if p.set_alias(&format!("{base}:{label}")).is_err() {
+                    notes.push(format!("the JACK port {port} could not be given the name {base}:{label}"));
+                }
+            }
+            None => notes.push(format!("the JACK port {port} is not there")),
+        }
+    }
+    for (label, target) in connect {
+        let Some((channel, _)) = ports.iter().find(|(_, l)| l == label) else {
+            let names: Vec<&str> = ports.iter().map(|(_, l)| l.as_str()).collect();
+            notes.push(format!("--connect {label}: the player has no port {label} (it has {})", names.join(", ")));
+            continue;
+        };
+        let port = format!("{client}:out_{channel}");
+        if let Err(e) = jack.connect_ports_by_name(&port, target) {
+            notes.push(format!("--connect {label}={target}: {port} cannot be connected to {target} ({e})"));
+        }
+    }
+    notes
+}
+
+/// `--connect`: (the player's port name, the port to connect it to), in the order given.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Connections(pub Vec<(String, String)>);
+
+/// Reads `--connect main_l=system:playback_1,main_r=system:playback_2`.
+pub fn parse_connect(text: &str) -> Result<Connections, String> {
+    let pairs: Result<Vec<(String, String)>, String> = text
+        .split(',')
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .map(|pair| match pair.split_once('=') {
+            Some((label, target)) if !label.trim().is_empty() && !target.trim().is_empty() => {
+                Ok((label.trim().to_string(), target.trim().to_string()))
+            }
+            _ => Err(format!("\"{pair}\": expected NAME=PORT, e.g. main_l=system:playback_1")),
+        })
+        .collect();
+    pairs.map(Connections)
 }
 
 /// `segue devices`: every backend with its output devices, channels and rates.

@@ -105,6 +105,11 @@ impl Output {
         Ok(Output { running, options, rate, back, back_tx, errors, errors_tx, lost: None, reports })
     }
 
+    /// What could not be done of the routing asked for at the last start, in words.
+    pub fn take_notes(&mut self) -> Vec<String> {
+        self.running.as_mut().map(|r| std::mem::take(&mut r.notes)).unwrap_or_default()
+    }
+
     /// Every report of the device's that it could not fill a buffer in time, since the start.
     pub fn xruns(&self) -> std::sync::Arc<std::sync::atomic::AtomicU64> {
         self.reports.total.clone()
@@ -139,7 +144,8 @@ impl Output {
         gone.tried = Instant::now();
         let Ok(side) = self.back.try_recv() else { return news };
         match reopen(side, &self.options, self.rate, &self.back_tx, &self.errors_tx, transport, gone) {
-            Ok((stream, text)) => {
+            Ok((mut stream, text)) => {
+                news.extend(std::mem::take(&mut stream.notes).into_iter().map(OutputNews::Problem));
                 self.running = Some(stream);
                 self.lost = None;
                 news.push(OutputNews::Back(text));

@@ -210,6 +210,7 @@ impl Session {
         }
         let mut device_options = options.device.clone();
         device_options.channels = options.patch.channels_needed();
+        device_options.ports = options.patch.port_names();
         let output = device::choose(&device_options).map_err(PlayError::NoOutput)?;
         let rate = output.config.sample_rate;
         let (mut engine, ends, loader_ends) = Engine::new(engine_config(rate));
@@ -289,7 +290,9 @@ impl Session {
             start: start_secs,
         };
         // The first callback already plays from `start` (and, with --autoplay, plays).
-        let output = Output::start(output, side, device_options, rate).map_err(PlayError::NoOutput)?;
+        let mut output = Output::start(output, side, device_options, rate).map_err(PlayError::NoOutput)?;
+        // What of the routing asked for could not be done (JACK port names, --connect).
+        problems.extend(output.take_notes());
         let (face, keys, lines): (Box<dyn Face>, _, _) = if options.headless {
             let headless = Headless::start();
             let lines = headless.lines();

@@ -98,6 +98,8 @@ pub fn private_server_at(name: &str, rate: u32, period: usize) -> PrivateServer 
 /// The player, headless on JACK, with OSC on a free port.
 pub struct Player {
     pub child: Child,
+    /// Its JACK client name (`--jack-name`): its output ports are `NAME_out:out_N`.
+    pub jack_name: String,
     pub lines: std::sync::mpsc::Receiver<Value>,
     pub osc: UdpSocket,
     pub to: std::net::SocketAddr,
@@ -122,10 +124,14 @@ impl Player {
         read: fn(ChildStdout) -> std::sync::mpsc::Receiver<Value>,
     ) -> Player {
         let port = UdpSocket::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        // A name of its own on the shared server (two players at once would share "segue").
+        let named = extra.iter().position(|a| *a == "--jack-name").and_then(|i| extra.get(i + 1));
+        let jack_name = named.map_or_else(|| format!("segue-t{port}"), |n| n.to_string());
         let mut child = Command::new(env!("CARGO_BIN_EXE_segue"))
             .arg("play")
             .arg(show)
             .args(["--headless", "--backend", "jack", "--osc", &format!("127.0.0.1:{port}")])
+            .args(if named.is_some() { vec![] } else { vec!["--jack-name".to_string(), jack_name.clone()] })
             .args(extra)
             .env("JACK_DEFAULT_SERVER", server)
             .env("JACK_NO_START_SERVER", "1")
@@ -137,14 +143,14 @@ impl Player {
         let lines = read(child.stdout.take().unwrap());
         let osc = UdpSocket::bind("127.0.0.1:0").unwrap();
         osc.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
-        let mut player = Player { child, lines, osc, to: format!("127.0.0.1:{port}").parse().unwrap() };
+        let mut player = Player { child, jack_name, lines, osc, to: format!("127.0.0.1:{port}").parse().unwrap() };
         player.wait_for(|v| v["event"] == "ready", "the player to be ready");
         player
     }
 
     /// The JACK ports of the player's output.
     pub fn ports(&self) -> [String; 2] {
-        let client = format!("cpal_client_{}_out", self.child.id());
+        let client = format!("{}_out", self.jack_name);
         [format!("{client}:out_0"), format!("{client}:out_1")]
     }
 
@@ -237,11 +243,20 @@ pub type Process = Box<dyn FnMut(&jack::Client, &jack::ProcessScope) -> jack::Co
 pub struct Recorder {
     client: jack::AsyncClient<(), jack::contrib::ClosureProcessHandler<(), Process>>,
     heard: Arc<Mutex<(Option<u32>, Vec<f32>)>>,
+    /// Its input port's full name (what a player's `--connect` names).
+    pub port: String,
 }
 
 impl Recorder {
     /// Records `from` (a port name) through a client of the server `JACK_DEFAULT_SERVER` names.
     pub fn start(from: &str) -> Recorder {
+        let rec = Recorder::start_unconnected();
+        rec.client.as_client().connect_ports_by_name(from, &rec.port).unwrap();
+        rec
+    }
+
+    /// A recorder whose input nothing is connected to yet (others connect to `port`).
+    pub fn start_unconnected() -> Recorder {
         let (client, _) =
             jack::Client::new(&format!("rec-{}", std::process::id()), jack::ClientOptions::NO_START_SERVER).unwrap();
         let input = client.register_port("in", jack::AudioIn::default()).unwrap();
@@ -264,8 +279,7 @@ impl Recorder {
             jack::Control::Continue
         });
         let client = client.activate_async((), jack::contrib::ClosureProcessHandler::new(process)).unwrap();
-        client.as_client().connect_ports_by_name(from, &to).unwrap();
-        Recorder { client, heard }
+        Recorder { client, heard, port: to }
     }
 
     /// JACK's frame clock now.
