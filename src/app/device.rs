@@ -231,7 +231,7 @@ fn name_and_connect(client: &str, ports: &[(usize, String)], connect: &[(String,
         client.to_string()
     } else {
         let taken = jack.ports(None, None, jack::PortFlags::IS_OUTPUT);
-        match taken.iter().filter(|p| p.starts_with(client) && p.ends_with(":out_0")).next_back() {
+        match taken.iter().rfind(|p| p.starts_with(client) && p.ends_with(":out_0")) {
             Some(port) => port.trim_end_matches(":out_0").to_string(),
             None => return vec![format!("the JACK ports {client}:out_N are not there to name or connect")],
         }
