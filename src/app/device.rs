@@ -12,7 +12,8 @@ use crate::app::audio::AudioSide;
 pub struct DeviceOptions {
     /// `alsa` or `jack` (default: JACK when a JACK server runs, else ALSA).
     pub backend: Option<String>,
-    /// A device name as `segue devices` lists it (default: the backend's default output).
+    /// A device as `segue devices` lists it: its short name (ALSA's `hw:CARD=PCH,DEV=0`), its
+    /// description, or a part of that (default: the backend's default output).
     pub device: Option<String>,
     pub buffer: Option<u32>,
     pub sample_rate: Option<u32>,
@@ -92,8 +93,15 @@ pub fn choose(options: &DeviceOptions) -> Result<Output, String> {
         };
         let device = match &options.device {
             _ if backend == "jack" => jack_output(options),
-            Some(name) => host.output_devices().ok().and_then(|mut devices| {
-                devices.find(|d| d.to_string() == *name || d.to_string().contains(name.as_str()))
+            Some(name) => host.output_devices().ok().and_then(|devices| {
+                // The short name `segue devices` gives (ALSA's PCM name: `hw:CARD=PCH,DEV=0`),
+                // else the whole description, else a part of it.
+                let devices: Vec<cpal::Device> = devices.collect();
+                let short = |d: &cpal::Device| d.id().ok().map(|id| id.id().to_string());
+                let pick = devices.iter().position(|d| short(d).as_deref() == Some(name.as_str()));
+                let pick = pick.or_else(|| devices.iter().position(|d| d.to_string() == *name));
+                let pick = pick.or_else(|| devices.iter().position(|d| d.to_string().contains(name.as_str())));
+                pick.map(|i| devices[i].clone())
             }),
             None => host.default_output_device(),
         };
@@ -315,11 +323,38 @@ pub fn list() -> String {
                         }
                         Err(e) => format!("({e})"),
                     };
-                    out.push_str(&format!("  {name}{mark}: {configs}\n"));
+                    // The short name --device takes first, then what the device says it is.
+                    match d.id().ok().map(|id| id.id().to_string()).filter(|short| *short != name) {
+                        Some(short) => out.push_str(&format!("  {short}  {name}{mark}: {configs}\n")),
+                        None => out.push_str(&format!("  {name}{mark}: {configs}\n")),
+                    }
                 }
             }
             Err(e) => out.push_str(&format!("  (cannot list devices: {e})\n")),
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `segue devices` lists ALSA's null device by its short name first, and `--device` takes
+    /// that name (every Debian alsa-lib has the null device, sound card or not).
+    #[test]
+    fn alsa_devices_are_listed_and_chosen_by_their_short_names() {
+        let listed = list();
+        assert!(listed.contains("\n  null  Discard all samples"), "{listed}");
+        let options = DeviceOptions { backend: Some("alsa".into()), device: Some("null".into()), ..Default::default() };
+        let output = choose(&options).unwrap_or_else(|e| panic!("{e}"));
+        assert!(output.name.starts_with("Discard all samples"), "{}", output.name);
+    }
+
+    #[test]
+    fn connections_read_as_name_and_port_pairs() {
+        let c = parse_connect("main_l=system:playback_1, main_r=system:playback_2").unwrap();
+        assert_eq!(c.0, [("main_l".into(), "system:playback_1".into()), ("main_r".into(), "system:playback_2".into())]);
+        assert!(parse_connect("main_l").unwrap_err().contains("expected NAME=PORT"));
+    }
 }
