@@ -162,13 +162,13 @@ enum Command {
         /// FILE.svg or FILE.png.
         #[arg(short, long)]
         output: PathBuf,
-        /// Where the picture starts on the timeline (seconds or MM:SS.mmm; default: the
-        /// start).
-        #[arg(long, value_parser = parse_time)]
-        from: Option<f64>,
-        /// Where the picture ends on the timeline (seconds or MM:SS.mmm; default: the end).
-        #[arg(long, value_parser = parse_time)]
-        to: Option<f64>,
+        /// Where the picture starts on the timeline: seconds, MM:SS.mmm, HH:MM:SS.mmm or
+        /// picture timecode HH:MM:SS:FF (default: the start).
+        #[arg(long, value_parser = parse_moment)]
+        from: Option<segue::control::times::Moment>,
+        /// Where the picture ends on the timeline, written as --from is (default: the end).
+        #[arg(long, value_parser = parse_moment)]
+        to: Option<segue::control::times::Moment>,
         /// The picture's width in pixels.
         #[arg(long, default_value_t = 1600, value_parser = clap::value_parser!(u32).range(200..=20_000))]
         width: u32,
@@ -191,9 +191,10 @@ enum Command {
         /// Frames per engine block (the output is identical for any block size).
         #[arg(long, default_value_t = 512, value_parser = clap::value_parser!(u32).range(1..=65_536))]
         block: u32,
-        /// Where on the show timeline to start, in seconds or MM:SS.mmm (default: 0).
-        #[arg(long, value_parser = parse_time)]
-        start: Option<f64>,
+        /// Where on the show timeline to start: seconds, MM:SS.mmm, HH:MM:SS.mmm or picture
+        /// timecode HH:MM:SS:FF (default: 0).
+        #[arg(long, value_parser = parse_moment)]
+        start: Option<segue::control::times::Moment>,
         /// Seconds to render (default: to the show's end and its fade).
         #[arg(long)]
         duration: Option<f64>,
@@ -240,10 +241,6 @@ fn parse_bits(text: &str) -> Result<segue::deliver::wav::Bits, String> {
 
 fn parse_moment(text: &str) -> Result<segue::control::times::Moment, String> {
     segue::control::times::Moment::parse(text)
-}
-
-fn parse_time(text: &str) -> Result<f64, String> {
-    show::time::parse_time(text).map_err(|e| e.to_string())
 }
 
 /// Loads a show, or prints every problem it has (then `None`).
@@ -453,6 +450,8 @@ fn run() -> anyhow::Result<ExitCode> {
         }
         Command::Picture { show, output, from, to, width, sample_rate } => {
             let Some(file) = load_or_say(&show) else { return Ok(ExitCode::FAILURE) };
+            let from = from.map(|m| m.secs(&file.show)).transpose().map_err(|e| anyhow::anyhow!("--from: {e}"))?;
+            let to = to.map(|m| m.secs(&file.show)).transpose().map_err(|e| anyhow::anyhow!("--to: {e}"))?;
             let kind = output.extension().map(|e| e.to_string_lossy().to_lowercase());
             if !matches!(kind.as_deref(), Some("svg" | "png")) {
                 anyhow::bail!("-o {}: a picture is written as .svg or .png", output.display());
@@ -491,6 +490,7 @@ fn run() -> anyhow::Result<ExitCode> {
             gain_db,
         } => {
             let Some(mut file) = load_or_say(&show) else { return Ok(ExitCode::FAILURE) };
+            let start = start.map(|m| m.secs(&file.show)).transpose().map_err(|e| anyhow::anyhow!("--start: {e}"))?;
             let levels = segue::deliver::loudness::Levels { master_db: file.show.master_db, gain_db };
             // The render's gain is the show's master level moved: the same smoothing-free start,
             // the same clip reports, one gain stage.

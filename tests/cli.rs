@@ -246,3 +246,38 @@ fn render_from_a_timeline_position_in_minutes_and_seconds_writes_the_asked_durat
     // 5 ms de-click of a located start).
     assert!(main[0][240..4_800].iter().any(|s| s.abs() > 0.01), "sound from the start of the render");
 }
+
+/// Every time typed on the command line reads as the operator writes it: `render --start` and
+/// `picture --from/--to` take picture timecode at the production's rate from its start
+/// timecode, the same moment as its show seconds (the renders are the same to the sample), and
+/// a moment past the show's end is refused with the show's length.
+#[test]
+fn render_and_picture_take_picture_timecode_as_well_as_seconds() {
+    let dir = scratch("cli-timecode-args");
+    let tone = sine_file(&dir, "tone.wav", RATE, 440.0, 0.5, 4.0, 0.0);
+    let show = dir.join("tc.json");
+    let json = json!({
+        "format": "segue-show/1", "end": 12,
+        "production": { "frame_rate": "25", "start_timecode": "10:00:00:00" },
+        "scenes": [{ "id": "s", "at": 0, "cues": [{ "id": "a", "file": tone, "at": 5 }] }]
+    });
+    std::fs::write(&show, json.to_string()).unwrap();
+    let show = show.to_str().unwrap();
+    let (a, b) = (dir.join("a.wav"), dir.join("b.wav"));
+    for (start, out) in [("6.48", &a), ("10:00:06:12", &b)] {
+        let o = segue(&["render", show, "-o", out.to_str().unwrap(), "--start", start, "--duration", "1"]);
+        assert!(o.status.success(), "--start {start}: {}", text(&o.stderr));
+    }
+    // 10:00:06:12 at 25 fps is 6.48 s of the show: the same render, sample for sample.
+    let (_, [x, _]) = read_stereo(&a);
+    let (_, [y, _]) = read_stereo(&b);
+    assert!(x.len() == y.len() && x == y, "the same moment of the show");
+    assert!(level_db(&x, RATE, 440.0, 0.1, 0.5) > -12.0, "the tone sounds there");
+    let o = segue(&["render", show, "-o", a.to_str().unwrap(), "--start", "10:00:20:00"]);
+    assert!(!o.status.success() && text(&o.stderr).contains("past the show's end"), "{}", text(&o.stderr));
+    let png = dir.join("p.svg");
+    let o = segue(&["picture", show, "-o", png.to_str().unwrap(), "--from", "10:00:04:00", "--to", "10:00:10:00"]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let svg = std::fs::read_to_string(&png).unwrap();
+    assert!(svg.contains(&format!("data-from-frame=\"{}\"", 4 * RATE)), "from 4 s of the show");
+}
