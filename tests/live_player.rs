@@ -1212,6 +1212,18 @@ fn jack_ports_keep_their_names_across_starts_and_connect_where_asked() {
         let block: Vec<&str> = main_l.lines().skip(1).take_while(|l| l.starts_with(' ')).collect();
         assert!(block.iter().any(|l| l.trim() == target), "start {start}: main_l goes to the recorder: {block:?}");
         assert!(!block.iter().any(|l| l.contains("system:playback")), "start {start}: {block:?}");
+        // A second player under the same name is refused, with what to do (JACK would have
+        // named it stage-left_out-01, and the routing would have been the first one's).
+        let second = Command::new(env!("CARGO_BIN_EXE_segue"))
+            .arg("play")
+            .arg(&show)
+            .args(["--headless", "--backend", "jack", "--osc", "off", "--jack-name", "stage-left"])
+            .env("JACK_DEFAULT_SERVER", server)
+            .env("JACK_NO_START_SERVER", "1")
+            .output()
+            .unwrap();
+        let said = String::from_utf8_lossy(&second.stderr);
+        assert!(second.status.code() == Some(2) && said.contains("stage-left_out is taken"), "{said}");
         // What the recorder hears: the bed (200 Hz at 0.1), through the connection --connect
         // made (its loudest 100 ms of the last half second: the bed sounds throughout).
         std::thread::sleep(Duration::from_millis(500));

@@ -155,7 +155,8 @@ fn segue_picture_writes_a_png_of_the_stated_size_and_a_window_of_an_svg() {
 #[test]
 fn the_time_grid_falls_on_round_picture_timecodes_and_no_label_is_cut_off() {
     use segue::show::timecode::{FrameRate, Timecode};
-    for (rate_name, start) in [("29.97df", "00:59:58;00"), ("23.976", "00:59:59:12")] {
+    // (And from just before midnight: the labels start again at 00:00:00:00.)
+    for (rate_name, start) in [("29.97df", "00:59:58;00"), ("23.976", "00:59:59:12"), ("25", "23:59:10:00")] {
         let dir = scratch(&format!("picture-grid-{}", rate_name.replace('.', "")));
         sine_file(&dir, "bed.wav", RATE, 200.0, 0.3, 5.0, 0.0);
         let file = show_file(
@@ -207,7 +208,12 @@ fn the_time_grid_falls_on_round_picture_timecodes_and_no_label_is_cut_off() {
                 "{rate_name}: {label} is not round"
             );
             assert_eq!(label.contains(';'), frame_rate.drop_frame(), "{label}");
-            let picture = Timecode::parse(label, frame_rate).unwrap().frames - start.frames;
+            let mut frames = Timecode::parse(label, frame_rate).unwrap().frames;
+            if frames < start.frames {
+                // Past midnight: a day of frames on.
+                frames += 24 * 3600 * frame_rate.base();
+            }
+            let picture = frames - start.frames;
             let audio = (picture as u128 * RATE as u128 * den as u128).div_ceil(num as u128) as u64;
             assert!(
                 (x(audio) - line_x).abs() < 0.006,

@@ -92,7 +92,13 @@ pub fn choose(options: &DeviceOptions) -> Result<Output, String> {
             }
         };
         let device = match &options.device {
-            _ if backend == "jack" => jack_output(options),
+            _ if backend == "jack" => match jack_output(options) {
+                Ok(device) => Some(device),
+                Err(why) => {
+                    tried.push(format!("jack: {why}"));
+                    continue;
+                }
+            },
             Some(name) => host.output_devices().ok().and_then(|devices| {
                 // The short name `segue devices` gives (ALSA's PCM name: `hw:CARD=PCH,DEV=0`),
                 // else the whole description, else a part of it.
@@ -154,12 +160,25 @@ pub fn choose(options: &DeviceOptions) -> Result<Output, String> {
 /// JACK's output under the player's own client name (not cpal's `cpal_client_PID`, which
 /// changes at every start and loses the routing), connected to the system's playback ports
 /// unless `--connect` says where.
-fn jack_output(options: &DeviceOptions) -> Option<cpal::Device> {
+fn jack_output(options: &DeviceOptions) -> Result<cpal::Device, String> {
+    let name = options.jack_name.as_deref().unwrap_or(JACK_NAME);
+    // A name already taken would be made unique by JACK (`segue_out-01`), and the ports named
+    // and connected would be the other player's: refused, with what to do.
+    if let Ok((jack, _)) = jack::Client::new("segue-routing", jack::ClientOptions::NO_START_SERVER) {
+        let prefix = format!("{name}_out:");
+        if jack.ports(None, None, jack::PortFlags::empty()).iter().any(|p| p.starts_with(&prefix)) {
+            return Err(format!(
+                "the JACK client name {name}_out is taken (another player on this server?): give this one \
+                 another --jack-name"
+            ));
+        }
+    }
     // cpal's `JackHost` opens clients under its own name when made, and its
     // `output_device_with_name` returns those (cpal 0.18.2): the device is made here directly.
     type JackDevice = <cpal::platform::JackHost as HostTrait>::Device;
-    let name = options.jack_name.as_deref().unwrap_or(JACK_NAME);
-    JackDevice::default_output_device(name, options.connect.is_empty(), false).ok().map(cpal::Device::from)
+    JackDevice::default_output_device(name, options.connect.is_empty(), false)
+        .map(cpal::Device::from)
+        .map_err(|e| e.to_string())
 }
 
 /// The device callback's state, given back when the stream is dropped (a device that went
@@ -232,19 +251,6 @@ fn name_and_connect(client: &str, ports: &[(usize, String)], connect: &[(String,
         return vec!["cannot name or connect the JACK ports: no JACK client could be opened".into()];
     };
     let base = client.strip_suffix("_out").unwrap_or(client);
-    // JACK gives a name already taken a suffix of its own (`segue_out-01`): the client is the
-    // one with our first port under that name.
-    let first = format!("{client}:out_0");
-    let client = if jack.port_by_name(&first).is_some() {
-        client.to_string()
-    } else {
-        let taken = jack.ports(None, None, jack::PortFlags::IS_OUTPUT);
-        match taken.iter().rfind(|p| p.starts_with(client) && p.ends_with(":out_0")) {
-            Some(port) => port.trim_end_matches(":out_0").to_string(),
-            None => return vec![format!("the JACK ports {client}:out_N are not there to name or connect")],
-        }
-    };
-    let client = client.as_str();
     for (channel, label) in ports {
         let port = format!("{client}:out_{channel}");
         match jack.port_by_name(&port) {

@@ -451,6 +451,29 @@ impl Controller {
         self.push(Command { at, action })
     }
 
+    /// Sends commands that must land in the same engine block (a seek and its starts: a start
+    /// takes back a voice the seek stopped only on the seek's own frame): they reach the
+    /// engine's queue at once, all or none.
+    fn push_together(&mut self, commands: Vec<Command>) -> Result<(), ControlError> {
+        let n = commands.len();
+        let urgent = commands.iter().all(|c| c.action.is_urgent());
+        let room = self.ends.commands.slots();
+        if room < n || (!urgent && room < n + URGENT_ROOM) {
+            self.refused += 1;
+            return Err(ControlError::QueueFull);
+        }
+        match self.ends.commands.write_chunk_uninit(n) {
+            Ok(chunk) => {
+                chunk.fill_from_iter(commands);
+                Ok(())
+            }
+            Err(_) => {
+                self.refused += 1;
+                Err(ControlError::QueueFull)
+            }
+        }
+    }
+
     /// Fires the cue standing by; refused in words when nothing stands by or its file is broken.
     pub fn go(&mut self, at: Option<u64>) -> Result<(), ControlError> {
         let cue = self.standby().ok_or(ControlError::NothingStandingBy)?;
@@ -597,19 +620,18 @@ impl Controller {
             return self.seek(prepared.position, at);
         }
         let PreparedSeek { state, starts, first_token, position, .. } = prepared;
-        self.send(
-            Some(at),
-            Action::Seek {
-                scene: state.scene,
-                elapsed: state.elapsed,
-                bed_change_in: state.bed_change_in,
-                first_token,
-                duck: self.timeline.duck_at(position),
-            },
-        )?;
-        for (clip, token, offset, fade) in starts {
-            self.send(Some(at), Action::StartClip { clip, token, offset, skip: 0, fade })?;
-        }
+        let seek = Action::Seek {
+            scene: state.scene,
+            elapsed: state.elapsed,
+            bed_change_in: state.bed_change_in,
+            first_token,
+            duck: self.timeline.duck_at(position),
+        };
+        let starts = starts.into_iter().map(|(clip, token, offset, fade)| Command {
+            at: Some(at),
+            action: Action::StartClip { clip, token, offset, skip: 0, fade },
+        });
+        self.push_together(std::iter::once(Command { at: Some(at), action: seek }).chain(starts).collect())?;
         for &(cue, delay) in &state.follows {
             self.want_clip(cue);
             self.send(Some(at + delay), Action::StartCue { cue })?;
@@ -650,10 +672,9 @@ impl Controller {
     /// and the engine's GO fires that standby.
     pub fn rest_at(&mut self, position: u64) -> Result<(), ControlError> {
         let scene = self.timeline.state_at(position).scene;
-        let first = match scene {
-            Some(s) => self.first_manual.get(s as usize).copied().flatten(),
-            None => (!self.manual.is_empty()).then_some(0),
-        };
+        // The first GO cue of that scene, or of the first scene after it that has one.
+        let from = scene.unwrap_or(0);
+        let first = self.manual.iter().position(|&c| self.cue_scene[c as usize] >= from).map(|i| i as u32);
         self.scene = scene;
         if let Some(manual) = first {
             self.standby = manual;

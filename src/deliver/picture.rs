@@ -304,20 +304,25 @@ fn round_timecodes(start: Timecode, rate: u32, view: View, step: u64) -> Vec<(u6
     // Picture frames of the view, counted from the show's 0, then as labels' seconds.
     let first_picture = frame_rate.picture_frame(view.from, rate);
     let last_picture = frame_rate.picture_frame(view.to, rate) + 1;
+    // Labels count a day and start again at 00:00:00:00: seconds of label, days included.
+    let sep = if frame_rate.drop_frame() { ';' } else { ':' };
+    let last_label = format!("23:59:59{sep}{:02}", frame_rate.base() - 1);
+    let day = Timecode::parse(&last_label, frame_rate).map_or(u64::MAX, |t| t.frames + 1);
     let label_secs = |picture: u64| {
-        let tc = start.plus(picture).to_string();
+        let frames = start.frames + picture;
+        let tc = Timecode { frames: frames % day, rate: frame_rate }.to_string();
         let f: Vec<u64> = tc.split([':', ';']).map(|x| x.parse().unwrap_or(0)).collect();
-        f[0] * 3600 + f[1] * 60 + f[2]
+        frames / day * 86_400 + f[0] * 3600 + f[1] * 60 + f[2]
     };
     let mut out = Vec::new();
     let mut secs = label_secs(first_picture).div_ceil(step) * step;
     while secs <= label_secs(last_picture) + step {
-        let (h, m, s) = (secs / 3600, secs / 60 % 60, secs % 60);
-        let sep = if frame_rate.drop_frame() { ';' } else { ':' };
+        let (days, h, m, s) = (secs / 86_400, secs / 3600 % 24, secs / 60 % 60, secs % 60);
         let ff = if frame_rate.drop_frame() && s == 0 && m % 10 != 0 { 2 } else { 0 };
         let text = format!("{h:02}:{m:02}:{s:02}{sep}{ff:02}");
         secs += step;
         let Ok(tc) = Timecode::parse(&text, frame_rate) else { continue };
+        let tc = Timecode { frames: tc.frames + days * day, rate: frame_rate };
         let Some(picture) = tc.frames.checked_sub(start.frames) else { continue };
         // The first audio frame at or after the picture frame's start.
         let at = (picture as u128 * rate as u128 * den as u128).div_ceil(num as u128) as u64;

@@ -172,6 +172,10 @@ pub struct Engine {
     level_smoothing: u32,
     /// Feeds for `StartClip` commands, by token, until their command comes (fixed capacity).
     offset_feeds: Vec<(u32, Feed)>,
+    /// Tokens of offset feeds not needed after all (a start that took back a voice already
+    /// there): the feed goes back as soon as it comes. A few are enough: one seek's worth.
+    unneeded: [u32; UNNEEDED],
+    unneeded_next: usize,
     /// Frame of the last seek: the duck follows at once there instead of over the attack.
     seek_at: Option<u64>,
     /// Frame of the last seek that set the duck to the timeline's.
@@ -227,6 +231,8 @@ impl Engine {
             declick: declick_frames(rate),
             level_smoothing: (rate / 50).max(1),
             offset_feeds: Vec::with_capacity(config.voices),
+            unneeded: [u32::MAX; UNNEEDED],
+            unneeded_next: 0,
             seek_at: None,
             duck_set_at: None,
             located: None,
@@ -284,7 +290,7 @@ impl Engine {
                     _ => self.retire(Retired::Feed(feed)),
                 },
                 LoaderMsg::Offset { generation, token, feed } => {
-                    if generation != self.program.generation {
+                    if generation != self.program.generation || self.unneeded.contains(&token) {
                         self.retire(Retired::Feed(feed));
                     } else if let Some(v) =
                         self.voices[..self.high].iter_mut().find(|v| v.awaiting == Some(Awaiting::Offset(token)))
@@ -842,14 +848,23 @@ impl Engine {
         {
             let (bus, owner) = (slot.bus, slot.owner);
             self.voices[index].resume();
-            if let Some(i) = self.offset_feeds.iter().position(|(t, _)| *t == token) {
-                let (_, feed) = self.offset_feeds.swap_remove(i);
-                self.retire(Retired::Feed(feed));
+            match self.offset_feeds.iter().position(|(t, _)| *t == token) {
+                Some(i) => {
+                    let (_, feed) = self.offset_feeds.swap_remove(i);
+                    self.retire(Retired::Feed(feed));
+                }
+                // Still on its way: it goes back when it comes.
+                None => {
+                    self.unneeded[self.unneeded_next] = token;
+                    self.unneeded_next = (self.unneeded_next + 1) % UNNEEDED;
+                }
             }
             match bus {
                 Bus::Bed => self.bed_voice = Some(index),
                 Bus::Cues => {
-                    self.emit(Event::CueStarted { cue: owner, at: now });
+                    // Playing since it first started (a console's time played goes on).
+                    let started = self.voices[index].started_at;
+                    self.emit(Event::CueStarted { cue: owner, at: started });
                     self.update_duck();
                 }
             }
@@ -1048,14 +1063,15 @@ impl Engine {
                 continue;
             }
             // The same audio in the new show (`Program::carry`) plays on; the rest fades out.
-            let carried = (v.generation == old && !v.stopped)
+            // (A voice still waiting for its data is not: its feed would come for the old show.)
+            let carried = (v.generation == old && !v.stopped && v.feed.is_some() && v.awaiting.is_none())
                 .then(|| program.carry.get(v.clip as usize).copied().flatten())
                 .flatten()
                 .and_then(|c| program.clips.get(c as usize).map(|clip| (c, clip)))
                 .filter(|(_, clip)| clip.bus == v.bus);
             match carried {
                 Some((c, clip)) => {
-                    v.carry(c, generation, clip, self.level_smoothing);
+                    v.carry(c, generation, clip, self.level_smoothing, declick);
                     if v.bus == Bus::Bed {
                         self.bed_voice = Some(i);
                     }
@@ -1064,6 +1080,10 @@ impl Engine {
             }
         }
         self.schedule.retain(|_| false);
+        // A locate prepared for the old show names its clips: the new show prepares its own.
+        if let Some(old) = self.located.take() {
+            self.retire(Retired::Locate(old));
+        }
         self.scene = None;
         self.go_next = 0;
         // The show's master level: at once when nothing sounds (a first load, a render's
@@ -1266,6 +1286,9 @@ const LONG_GAP_SECS: u32 = 5;
 pub use crate::mix::MAX_LEVEL_DB;
 
 /// The shortest fade used anywhere: 5 ms, so no start or stop clicks.
+/// How many offset feeds a taken-back start can leave on their way (`Engine::unneeded`).
+const UNNEEDED: usize = 64;
+
 pub fn declick_frames(rate: u32) -> u32 {
     (rate / 200).max(1)
 }

@@ -149,12 +149,15 @@ impl Voice {
 
     /// A new show plays on with this voice: the same audio is clip `clip_index` of generation
     /// `generation` now; its level moves to the new clip's gain over `smoothing` frames.
-    pub fn carry(&mut self, clip_index: u32, generation: u32, clip: &Clip, smoothing: u32) {
+    pub fn carry(&mut self, clip_index: u32, generation: u32, clip: &Clip, smoothing: u32, declick: u32) {
         self.clip = clip_index;
         self.generation = generation;
         self.owner = clip.owner;
         self.duck = clip.duck;
         self.tempo = clip.tempo;
+        // Its end fades as the new show says.
+        self.fade_out = clip.fade_out_frames.max(declick);
+        self.fade_out_curve = if clip.fade_out_frames >= declick { Curve::EqualPower } else { Curve::Linear };
         if self.gain.target() != clip.gain {
             self.gain.set(clip.gain, smoothing);
         }
