@@ -504,23 +504,29 @@ fn run() -> anyhow::Result<ExitCode> {
                 trace: false,
                 trace_levels: false,
             };
+            // Where the files sit on the picture's clock (Broadcast WAV): the production's start
+            // timecode plus where the render starts.
+            let first = (start.unwrap_or(0.0) * sample_rate as f64).round() as u64;
+            let show_for_stamp = file.show.clone();
             let rendered = render::render_show(file, &options)?;
             for notice in rendered.notices.iter().filter(|n| n.severity != Severity::Info) {
                 eprintln!("{notice}");
             }
-            let write = |path: &std::path::Path, audio: &[Vec<f32>; 2]| -> anyhow::Result<()> {
-                let over = segue::deliver::wav::write(path, sample_rate, audio, bits).map_err(anyhow::Error::msg)?;
+            let write = |path: &std::path::Path, audio: &[Vec<f32>; 2], what: &str| -> anyhow::Result<()> {
+                let stamp = segue::deliver::wav::Stamp::of(&show_for_stamp, sample_rate, first, what);
+                let over =
+                    segue::deliver::wav::write(path, sample_rate, audio, bits, &stamp).map_err(anyhow::Error::msg)?;
                 if over > 0 {
                     let what = if bits == segue::deliver::wav::Bits::Float32 { "are above" } else { "were clipped at" };
                     eprintln!("warning: {}: {over} samples {what} full scale", path.display());
                 }
                 Ok(())
             };
-            write(&output, &rendered.main)?;
+            write(&output, &rendered.main, "the main mix")?;
             if let Some(dir) = stems {
                 std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
-                write(&dir.join("bed.wav"), &rendered.bed)?;
-                write(&dir.join("cues.wav"), &rendered.cues)?;
+                write(&dir.join("bed.wav"), &rendered.bed, "the bed stem")?;
+                write(&dir.join("cues.wav"), &rendered.cues, "the cue stem")?;
             }
             match segue::deliver::loudness::measure(&[&rendered.main[0], &rendered.main[1]], sample_rate) {
                 Ok(loudness) => {

@@ -157,3 +157,96 @@ fn check_lists_each_files_loudness_as_it_plays() {
         assert!(line.contains("-23.0 LUFS integrated"), "{line}");
     }
 }
+
+/// Every WAV `render` writes (main and stems) is a Broadcast WAV that lands at its timecode: its
+/// `bext` TimeReference is the samples since midnight of the production's start timecode, plus
+/// where the render starts, read back by two readers of their own (the bwavfile crate and
+/// ffprobe): 23.976 from 01:00:00:00 at 48 kHz gives 172,972,800 (an hour of timecode is 3603.6
+/// s); 29.97 drop-frame from 01:00:00;00 gives 172,799,827; `--start 00:10.000` adds 480,000.
+/// iXML says the rate and the drop-frame flag, with the same timestamp.
+#[test]
+fn renders_are_broadcast_wavs_stamped_with_their_timecode() {
+    let dir = scratch("loudness-bwf");
+    let tone = sine(RATE, 997.0, 0.3, RATE as usize * 2, 0.0);
+    write_wav(&dir.join("tone.wav"), RATE, 2, &stereo(&tone));
+    let time_reference = |path: &std::path::Path| -> (u64, String) {
+        let mut reader = bwavfile::WaveReader::open(path).unwrap();
+        let bext = reader.broadcast_extension().unwrap().expect("a bext chunk");
+        let mut ixml = Vec::new();
+        reader.read_ixml(&mut ixml).unwrap();
+        (bext.time_reference, String::from_utf8_lossy(&ixml).into_owned())
+    };
+    for (rate, start, extra, want, flag, speed) in [
+        ("23.976", "01:00:00:00", None, 172_972_800u64, "NDF", "24000/1001"),
+        ("29.97df", "01:00:00;00", None, 172_799_827, "DF", "30000/1001"),
+        ("29.97df", "01:00:00;00", Some("00:10.000"), 172_799_827 + 480_000, "DF", "30000/1001"),
+    ] {
+        let json = json!({ "format": "segue-show/1", "end": 30,
+            "production": { "frame_rate": rate, "start_timecode": start },
+            "scenes": [{ "id": "s", "at": 0, "cues": [{ "id": "c", "file": "tone.wav", "at": 0, "duck_db": 0 }] }] });
+        std::fs::write(dir.join("show.json"), json.to_string()).unwrap();
+        let out = dir.join("main.wav");
+        let stems = dir.join("stems");
+        let mut args = vec!["--duration", "1", "--bits", "24", "--stems", stems.to_str().unwrap()];
+        if let Some(at) = extra {
+            args.extend(["--start", at]);
+        }
+        render(&dir.join("show.json"), &out, &args);
+        for file in [out.clone(), stems.join("bed.wav"), stems.join("cues.wav")] {
+            let (reference, ixml) = time_reference(&file);
+            assert_eq!(reference, want, "{rate} {start} {extra:?}: {}", file.display());
+            for text in [
+                format!("<TIMECODE_RATE>{speed}</TIMECODE_RATE>"),
+                format!("<TIMECODE_FLAG>{flag}</TIMECODE_FLAG>"),
+                format!("<TIMESTAMP_SAMPLES_SINCE_MIDNIGHT_LO>{want}</TIMESTAMP_SAMPLES_SINCE_MIDNIGHT_LO>"),
+            ] {
+                assert!(ixml.contains(&text), "{text} in {ixml}");
+            }
+        }
+        let probe = std::process::Command::new("ffprobe")
+            .args(["-v", "error", "-show_entries", "format_tags=time_reference", "-of", "default=nw=1:nk=1"])
+            .arg(&out)
+            .output()
+            .expect("ffprobe (ffmpeg, installed by .ci/setup)");
+        assert_eq!(String::from_utf8_lossy(&probe.stdout).trim(), want.to_string(), "ffprobe's reading");
+        // The audio is what it was: 24-bit, read back by hound, the tone at its level (from
+        // the top: the tone is over by 10 s).
+        if extra.is_some() {
+            continue;
+        }
+        let back: Vec<f32> =
+            hound::WavReader::open(&out).unwrap().samples::<i32>().map(|s| s.unwrap() as f32 / 8_388_608.0).collect();
+        let left: Vec<f32> = back.iter().step_by(2).copied().collect();
+        assert!((level_db(&left, RATE, 997.0, 0.1, 0.9) - db(0.3)).abs() < 0.1, "the tone in the file");
+    }
+}
+
+/// A file past 4 GB is written as RF64 with its 64-bit sizes in `ds64` (here with the limit
+/// lowered, so the test writes kilobytes): bwavfile and ffprobe read its length, its samples and
+/// its stamp back.
+#[test]
+fn a_render_past_the_riff_limit_is_written_as_rf64() {
+    use segue::deliver::wav::{self, Bits, Stamp};
+    let dir = scratch("loudness-rf64");
+    let n = 4_800;
+    let l: Vec<f32> = sine(RATE, 1000.0, 0.5, n, 0.0);
+    let r: Vec<f32> = l.iter().map(|x| -x).collect();
+    let stamp = Stamp { time_reference: 5_000_000_000, frame_rate: None, description: "a long one".into() };
+    let path = dir.join("long.wav");
+    wav::write_with(&path, RATE, &[l.clone(), r], Bits::Float32, &stamp, 1_000).unwrap();
+    let bytes = std::fs::read(&path).unwrap();
+    assert_eq!(&bytes[..4], b"RF64");
+    let mut reader = bwavfile::WaveReader::open(&path).unwrap();
+    assert_eq!(reader.frame_length().unwrap(), n as u64);
+    assert_eq!(reader.broadcast_extension().unwrap().unwrap().time_reference, 5_000_000_000, "past 32 bits too");
+    let mut frames = reader.audio_frame_reader().unwrap();
+    let mut buffer = vec![0.0f32; 2 * n];
+    assert_eq!(frames.read_frames(&mut buffer).unwrap(), n as u64);
+    assert!(buffer.chunks(2).zip(&l).all(|(f, x)| f[0] == *x && f[1] == -x), "the samples as written");
+    let probe = std::process::Command::new("ffprobe")
+        .args(["-v", "error", "-show_entries", "stream=duration_ts", "-of", "default=nw=1:nk=1"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&probe.stdout).trim(), n.to_string(), "ffprobe reads its length");
+}
