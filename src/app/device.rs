@@ -33,6 +33,13 @@ pub struct DeviceOptions {
 /// The JACK client name the player takes unless told otherwise.
 pub const JACK_NAME: &str = "segue";
 
+impl DeviceOptions {
+    /// The player's JACK client name: `--jack-name`, else `JACK_NAME`.
+    pub fn jack_name(&self) -> &str {
+        self.jack_name.as_deref().unwrap_or(JACK_NAME)
+    }
+}
+
 /// An output chosen and configured, not started yet.
 pub struct Output {
     pub backend: String,
@@ -140,8 +147,7 @@ pub fn choose(options: &DeviceOptions) -> Result<Output, String> {
         };
         let config = cpal::StreamConfig { channels, sample_rate: rate, buffer_size: buffer };
         let (ports, connect) = (options.ports.clone(), options.connect.clone());
-        let jack_client =
-            (backend == "jack").then(|| format!("{}_out", options.jack_name.as_deref().unwrap_or(JACK_NAME)));
+        let jack_client = (backend == "jack").then(|| format!("{}_out", options.jack_name()));
         return Ok(Output { backend, device, name, config, jack_client, ports, connect });
     }
     Err(if tried.is_empty() {
@@ -161,7 +167,7 @@ pub fn choose(options: &DeviceOptions) -> Result<Output, String> {
 /// changes at every start and loses the routing), connected to the system's playback ports
 /// unless `--connect` says where.
 fn jack_output(options: &DeviceOptions) -> Result<cpal::Device, String> {
-    let name = options.jack_name.as_deref().unwrap_or(JACK_NAME);
+    let name = options.jack_name();
     // A name already taken would be made unique by JACK (`segue_out-01`), and the ports named
     // and connected would be the other player's: refused, with what to do.
     if let Ok((jack, _)) = jack::Client::new("segue-routing", jack::ClientOptions::NO_START_SERVER) {

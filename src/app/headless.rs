@@ -172,7 +172,6 @@ impl Sink for Headless {
 
 /// An engine event or loader report, in words and fields.
 fn notice_line(controller: &Controller, notice: &Notice) -> Value {
-    let rate = controller.sample_rate() as f64;
     let mut line = match notice.event {
         Some(Event::CueStarted { cue, .. }) => json!({ "event": "cue_started", "cue": controller.cue_id(cue) }),
         Some(Event::CueEnded { cue, completed, .. }) => {
@@ -201,9 +200,9 @@ fn notice_line(controller: &Controller, notice: &Notice) -> Value {
     };
     if let Some(at) = notice.at {
         // Where on the show it happened (and its picture timecode), and the engine's frame.
-        let position = controller.position_at(at);
-        line["position"] = json!(position as f64 / rate);
-        if let Some(tc) = controller.timecode_of(position) {
+        let (secs, timecode) = controller.show_time_at(at);
+        line["position"] = json!(secs);
+        if let Some(tc) = timecode {
             line["timecode"] = json!(tc);
         }
         line["frame"] = json!(at);

@@ -166,7 +166,6 @@ impl Journal {
     /// Records what sounded (cues and beds starting and ending, and where each was heard) in
     /// the performance log; returns a problem to report, if writing failed.
     pub fn record(&mut self, controller: &Controller, notice: &Notice) -> Option<String> {
-        let rate = controller.sample_rate() as f64;
         let line = match notice.event? {
             Event::Heard { clip, from, to } => {
                 json!({ "what": "heard", "use": controller.use_id(clip), "from_frame": from, "to_frame": to })
@@ -192,9 +191,9 @@ impl Journal {
         if let Some(at) = notice.at.filter(|_| line.get("frame").is_some()) {
             // Where on the show, in seconds (a move's `position` is in timeline frames), and its
             // picture timecode; `frame` is the engine's.
-            let position = controller.position_at(at);
-            line["position_secs"] = json!(position as f64 / rate);
-            if let Some(tc) = controller.timecode_of(position) {
+            let (secs, timecode) = controller.show_time_at(at);
+            line["position_secs"] = json!(secs);
+            if let Some(tc) = timecode {
                 line["timecode"] = json!(tc);
             }
         }

@@ -23,6 +23,9 @@ pub struct Finding {
     pub text: String,
     /// An error: something in the show never sounds. Otherwise a warning (a hint).
     pub error: bool,
+    /// For an error, the part that never sounds and why, in the words after "never sounds: "
+    /// (the cue sheet says the same of it).
+    pub unheard: Option<(Part, String)>,
 }
 
 /// Everything in `file` its timeline never lets sound, then the hints, in show order.
@@ -46,8 +49,7 @@ pub fn findings(file: &ShowFile) -> Vec<Finding> {
         let (s, c) = places[i as usize];
         (s, c, &show.scenes[s].cues[c])
     };
-    let secs = |frames: u64| frames as f64 / RATE as f64;
-    let when = |frames: u64| moment(show, secs(frames));
+    let when = |frames: u64| moment(show, frames, RATE);
     let mut out = Vec::new();
     for unheard in timeline.never_sounding(&note_cues) {
         let why = match unheard.why {
@@ -61,31 +63,24 @@ pub fn findings(file: &ShowFile) -> Vec<Finding> {
                 format!("it follows cue \"{}\", which never sounds", cue(leader).2.id)
             }
         };
-        let finding = match unheard.part {
-            Part::Bed(s) => Finding {
-                path: format!("scenes[{s}].at"),
-                text: format!(
-                    "the bed of scene \"{}\" never sounds: the scene begins at {}, {why}",
-                    show.scenes[s as usize].id,
-                    when(unheard.would_start)
-                ),
-                error: true,
-            },
+        let (path, what, why) = match unheard.part {
+            Part::Bed(s) => (
+                format!("scenes[{s}].at"),
+                format!("the bed of scene \"{}\"", show.scenes[s as usize].id),
+                format!("the scene begins at {}, {why}", when(unheard.would_start)),
+            ),
             Part::Cue(i) => {
                 let (s, c, written) = cue(i);
                 let field = if written.follow.is_some() { "follow" } else { "at" };
-                Finding {
-                    path: format!("scenes[{s}].cues[{c}].{field}"),
-                    text: format!(
-                        "cue \"{}\" never sounds: it would start at {}, {why}",
-                        written.id,
-                        when(unheard.would_start)
-                    ),
-                    error: true,
-                }
+                (
+                    format!("scenes[{s}].cues[{c}].{field}"),
+                    format!("cue \"{}\"", written.id),
+                    format!("it would start at {}, {why}", when(unheard.would_start)),
+                )
             }
         };
-        out.push(finding);
+        let text = format!("{what} never sounds: {why}");
+        out.push(Finding { path, text, error: true, unheard: Some((unheard.part, why)) });
     }
     out.extend(timecode_hints(show));
     out
@@ -121,6 +116,7 @@ fn timecode_hints(show: &Show) -> Vec<Finding> {
                     position(into)
                 ),
                 error: false,
+                unheard: None,
             });
         }
     }

@@ -210,33 +210,6 @@ impl Controller {
         self.generation += 1;
         self.clip_told = None;
         let mut compiled = compile(&self.file, self.rate, self.generation);
-        let keys: Vec<ClipKey> = compiled
-            .program
-            .clips
-            .iter()
-            .zip(&compiled.clips)
-            .map(|(clip, spec)| ClipKey {
-                use_id: match clip.bus {
-                    crate::engine::program::Bus::Cues => compiled.cue_ids[clip.owner as usize].clone(),
-                    crate::engine::program::Bus::Bed => format!("{}/bed", compiled.scene_ids[clip.owner as usize]),
-                },
-                bus: clip.bus,
-                spec: spec.clone(),
-                pan: clip.pan,
-            })
-            .collect();
-        // What of the show before plays on in this one: the same key, with a file to play.
-        let by_use: std::collections::HashMap<&str, usize> =
-            keys.iter().enumerate().map(|(i, k)| (k.use_id.as_str(), i)).collect();
-        compiled.program.carry = self
-            .clip_keys
-            .iter()
-            .map(|old| {
-                let &new = by_use.get(old.use_id.as_str())?;
-                (old.spec.is_some() && keys[new] == *old).then_some(new as u32)
-            })
-            .collect();
-        self.clip_keys = keys;
         let program = &compiled.program;
         self.timeline = Timeline::new(program, self.rate);
         self.cue_scene = program.cues.iter().map(|c| c.scene).collect();
@@ -298,6 +271,31 @@ impl Controller {
                 self.file.broken.get(file).cloned()
             })
             .collect();
+        // What of the show before plays on in this one: the same key, with a file to play.
+        let keys: Vec<ClipKey> = compiled
+            .program
+            .clips
+            .iter()
+            .zip(&compiled.clips)
+            .enumerate()
+            .map(|(i, (clip, spec))| ClipKey {
+                use_id: self.use_id(i as u32),
+                bus: clip.bus,
+                spec: spec.clone(),
+                pan: clip.pan,
+            })
+            .collect();
+        let by_use: std::collections::HashMap<&str, usize> =
+            keys.iter().enumerate().map(|(i, k)| (k.use_id.as_str(), i)).collect();
+        compiled.program.carry = self
+            .clip_keys
+            .iter()
+            .map(|old| {
+                let &new = by_use.get(old.use_id.as_str())?;
+                (old.spec.is_some() && keys[new] == *old).then_some(new as u32)
+            })
+            .collect();
+        self.clip_keys = keys;
         self.loader.send(Request::Program { generation: self.generation, clips: compiled.clips });
         // The program goes after the loader knows it, so feeds and program meet on the same
         // generation; if the queue were full the show would not load, which is worth a panic
@@ -431,14 +429,22 @@ impl Controller {
     /// Sends a command to the engine. A flood fills the queue with ordinary commands only: the
     /// last `URGENT_ROOM` places are kept for stops and panics.
     fn push(&mut self, command: Command) -> Result<(), ControlError> {
-        if !command.action.is_urgent() && self.ends.commands.slots() <= URGENT_ROOM {
-            self.refused += 1;
-            return Err(ControlError::QueueFull);
-        }
+        self.room_for(1, command.action.is_urgent())?;
         self.ends.commands.push(command).map_err(|_| {
             self.refused += 1;
             ControlError::QueueFull
         })
+    }
+
+    /// Whether the engine's queue takes `n` commands: only urgent ones (stops, panics) may take
+    /// its last `URGENT_ROOM` places, so a flood never keeps them out. A refusal is counted.
+    fn room_for(&mut self, n: usize, urgent: bool) -> Result<(), ControlError> {
+        let room = self.ends.commands.slots();
+        if room < n || (!urgent && room < n + URGENT_ROOM) {
+            self.refused += 1;
+            return Err(ControlError::QueueFull);
+        }
+        Ok(())
     }
 
     /// Commands turned away so far because the engine's queue was full.
@@ -455,14 +461,8 @@ impl Controller {
     /// takes back a voice the seek stopped only on the seek's own frame): they reach the
     /// engine's queue at once, all or none.
     fn push_together(&mut self, commands: Vec<Command>) -> Result<(), ControlError> {
-        let n = commands.len();
-        let urgent = commands.iter().all(|c| c.action.is_urgent());
-        let room = self.ends.commands.slots();
-        if room < n || (!urgent && room < n + URGENT_ROOM) {
-            self.refused += 1;
-            return Err(ControlError::QueueFull);
-        }
-        match self.ends.commands.write_chunk_uninit(n) {
+        self.room_for(commands.len(), commands.iter().all(|c| c.action.is_urgent()))?;
+        match self.ends.commands.write_chunk_uninit(commands.len()) {
             Ok(chunk) => {
                 chunk.fill_from_iter(commands);
                 Ok(())
@@ -537,19 +537,20 @@ impl Controller {
         self.placing.position(at)
     }
 
-    /// The picture timecode of timeline frame `position`, when the show has a production.
-    pub fn timecode_of(&self, position: u64) -> Option<String> {
-        let production = self.file.show.production.as_ref()?;
-        let picture = production.frame_rate.picture_frame(position, self.rate);
-        Some(production.start().plus(picture).to_string())
+    /// Where on the show engine frame `at` fell, for a log line or an event's fields: show
+    /// seconds, and the picture timecode when the show has a production.
+    pub fn show_time_at(&self, at: u64) -> (f64, Option<String>) {
+        let position = self.position_at(at);
+        let production = self.file.show.production.as_ref();
+        (position as f64 / self.rate as f64, production.map(|p| p.timecode_at(position, self.rate).to_string()))
     }
 
     /// Engine frame `at` as the operator reads a moment: the show position, and its picture
-    /// timecode when the show has a production (`01:20.000 (01:00:01:20:00)`).
+    /// timecode when the show has a production (`01:20.000 (01:01:20:00)`).
     pub fn moment_at(&self, at: u64) -> String {
-        let position = self.position_at(at);
-        let time = times::event_time(position as f64 / self.rate as f64);
-        match self.timecode_of(position) {
+        let (secs, tc) = self.show_time_at(at);
+        let time = times::event_time(secs);
+        match tc {
             Some(tc) => format!("{time} ({tc})"),
             None => time,
         }

@@ -183,7 +183,7 @@ impl Snapshot {
         let now = stage.now(desk);
         let (playing, position) = stage.transport();
         let production = controller.show().show.production.clone().unwrap_or_default();
-        let timecode = production.start().plus(production.frame_rate.picture_frame(position, rate));
+        let timecode = production.timecode_at(position, rate);
         let (next_cue, next_scene) = controller.timeline().next_after(position);
         let mut index = 0u32;
         let scenes = desk

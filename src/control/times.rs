@@ -32,16 +32,12 @@ pub fn cue_time(secs: f64) -> String {
     }
 }
 
-/// Show seconds as the operator reads them, with the picture timecode when the show has a
-/// production: `00:45:10.000 (01:45:10:00)`.
-pub fn moment(show: &crate::show::Show, secs: f64) -> String {
+/// Timeline frame `frame` (at `rate`) as the operator reads it, with the picture timecode when
+/// the show has a production: `00:45:10.000 (01:45:10:00)`.
+pub fn moment(show: &crate::show::Show, frame: u64, rate: u32) -> String {
+    let secs = frame as f64 / rate as f64;
     match &show.production {
-        Some(production) => {
-            let (num, den) = production.frame_rate.ratio();
-            let frames = (secs.max(0.0) * num as f64 / den as f64 + 1e-9).floor() as u64;
-            let tc = production.start().plus(frames);
-            format!("{} ({tc})", position(secs))
-        }
+        Some(production) => format!("{} ({})", position(secs), production.timecode_at(frame, rate)),
         None => position(secs),
     }
 }

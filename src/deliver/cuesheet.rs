@@ -201,13 +201,14 @@ pub fn build(file: &ShowFile, sample_rate: u32, heard: &[Stretch]) -> CueSheet {
 /// it (GO, a MIDI note, a scene entered by command), it follows one of those, or it was too
 /// quiet to count.
 fn not_heard(file: &ShowFile, pieces: &[Piece<'_>], heard: &std::collections::BTreeSet<u32>) -> Vec<NotHeard> {
+    use crate::control::timeline::Part;
     use crate::show::Cue;
     let show = &file.show;
     let findings = crate::control::check::findings(file);
-    // Clip → where the show writes it: (scene index, its cue, index in the scene).
-    let mut owners: Vec<(usize, Option<(&Cue, usize)>)> = Vec::new();
+    // Clip → where the show writes it: (scene index, its cue; none for a bed).
+    let mut owners: Vec<(usize, Option<&Cue>)> = Vec::new();
     for (s, scene) in show.scenes.iter().enumerate() {
-        owners.extend(scene.cues.iter().enumerate().map(|(c, cue)| (s, Some((cue, c)))));
+        owners.extend(scene.cues.iter().map(|cue| (s, Some(cue))));
     }
     owners.extend(show.scenes.iter().enumerate().filter(|(_, scene)| scene.bed.is_some()).map(|(s, _)| (s, None)));
     let cue_by_id = |id: &str| show.scenes.iter().flat_map(|s| &s.cues).position(|c| c.id == id);
@@ -218,23 +219,24 @@ fn not_heard(file: &ShowFile, pieces: &[Piece<'_>], heard: &std::collections::BT
         }
         let (s, cue) = owners[clip];
         let scene = &show.scenes[s];
-        let path = match cue {
-            Some((cue, c)) => format!("scenes[{s}].cues[{c}].{}", if cue.follow.is_some() { "follow" } else { "at" }),
-            None => format!("scenes[{s}].at"),
+        // Clips are numbered cues first (clip i is cue i), then beds (`control::compile`).
+        let part = match cue {
+            Some(_) => Part::Cue(clip as u32),
+            None => Part::Bed(s as u32),
         };
-        let found = findings.iter().find(|f| f.error && f.path == path);
+        let found = findings.iter().find_map(|f| f.unheard.as_ref().filter(|(p, _)| *p == part));
         let why = if let Some(why) = file.broken.get(piece.file) {
             format!("its file cannot be read: {why}")
-        } else if let Some(f) = found {
-            f.text.split_once("never sounds: ").map_or(f.text.clone(), |(_, why)| why.to_string())
-        } else if scene.at.is_none() && cue.is_none_or(|(c, _)| c.at.is_some()) {
+        } else if let Some((_, why)) = found {
+            why.clone()
+        } else if scene.at.is_none() && cue.is_none_or(|c| c.at.is_some()) {
             format!("scene \"{}\" has no `at`: it is entered by command only, and this run did not enter it", scene.id)
         } else {
             match cue {
-                Some((c, _)) if c.note.is_some() => {
+                Some(c) if c.note.is_some() => {
                     format!("it is started by MIDI note {} only, and this run did not play it", c.note.unwrap_or(0))
                 }
-                Some((c, _)) if c.follow.is_some() => {
+                Some(c) if c.follow.is_some() => {
                     let after = c.follow.as_ref().map_or("", |f| f.after.as_str());
                     let leader = cue_by_id(after);
                     let looped =
@@ -247,7 +249,7 @@ fn not_heard(file: &ShowFile, pieces: &[Piece<'_>], heard: &std::collections::BT
                         "it was never above -60 dBFS (a silent or very quiet file, or its gain far down)".to_string()
                     }
                 }
-                Some((c, _)) if c.at.is_none() => "a manual cue: GO starts it, and no GO did in this run".to_string(),
+                Some(c) if c.at.is_none() => "a manual cue: GO starts it, and no GO did in this run".to_string(),
                 _ => "it was never above -60 dBFS (a silent or very quiet file, or its gain far down)".to_string(),
             }
         };

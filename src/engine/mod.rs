@@ -842,10 +842,10 @@ impl Engine {
         // The seek on this frame stopped a voice that is already there: it sounds on, with its
         // own feed (no read from the disk, no gap), and the prepared one goes back.
         let fading_in_or_steady = fade.is_none_or(|r| r.to > 0.0);
-        let resumed = self.seek_at == Some(now) && fading_in_or_steady;
-        if let Some(index) =
-            self.voices[..self.high].iter().position(|v| resumed && v.can_resume(clip, generation, offset, now))
-        {
+        let taken_back = (self.seek_at == Some(now) && fading_in_or_steady)
+            .then(|| self.voices[..self.high].iter().position(|v| v.can_resume(clip, generation, offset, now)))
+            .flatten();
+        if let Some(index) = taken_back {
             let (bus, owner) = (slot.bus, slot.owner);
             self.voices[index].resume();
             match self.offset_feeds.iter().position(|(t, _)| *t == token) {
@@ -1285,10 +1285,10 @@ const LONG_GAP_SECS: u32 = 5;
 
 pub use crate::mix::MAX_LEVEL_DB;
 
-/// The shortest fade used anywhere: 5 ms, so no start or stop clicks.
 /// How many offset feeds a taken-back start can leave on their way (`Engine::unneeded`).
 const UNNEEDED: usize = 64;
 
+/// The shortest fade used anywhere: 5 ms, so no start or stop clicks.
 pub fn declick_frames(rate: u32) -> u32 {
     (rate / 200).max(1)
 }

@@ -40,6 +40,11 @@ impl Production {
         let zero = Timecode { frames: 0, rate: self.frame_rate };
         self.start_timecode.as_deref().and_then(|t| Timecode::parse(t, self.frame_rate).ok()).unwrap_or(zero)
     }
+
+    /// The picture timecode audio frame `frame` (at `sample_rate`, from the show's 0) sounds in.
+    pub fn timecode_at(&self, frame: u64, sample_rate: u32) -> Timecode {
+        self.start().plus(self.frame_rate.picture_frame(frame, sample_rate))
+    }
 }
 
 /// Who wrote a piece and who publishes it, and how it is used: one bed's or cue's line on a
